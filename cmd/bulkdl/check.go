@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/bulkdl/bulkdl/manifest"
+)
+
+func (c *cli) check(args []string) int {
+	fs := c.flagSet("check", "")
+	var sf settingsFlags
+	sf.register(fs)
+	if code, ok := c.parse(fs, args, 1); !ok {
+		return code
+	}
+	m, ok := c.load(fs, &sf, fs.Arg(0))
+	if !ok {
+		return exitUsage
+	}
+	printPlan(c.stdout, m)
+	return exitOK
+}
+
+type hostPlan struct {
+	files int
+	bytes int64
+}
+
+// printPlan prints what a run would do, without network traffic. Header
+// values are never printed: they may hold secrets.
+func printPlan(w0 interface{ Write([]byte) (int, error) }, m *manifest.Manifest) {
+	var known int64
+	unknown := 0
+	hosts := map[string]*hostPlan{}
+	for i := range m.Files {
+		f := &m.Files[i]
+		if f.Size >= 0 {
+			known += f.Size
+		} else {
+			unknown++
+		}
+		host := "?"
+		if u, err := url.Parse(f.URL); err == nil {
+			host = u.Host
+		}
+		hp := hosts[host]
+		if hp == nil {
+			hp = &hostPlan{}
+			hosts[host] = hp
+		}
+		hp.files++
+		if f.Size > 0 {
+			hp.bytes += f.Size
+		}
+	}
+	s := m.Settings
+	w := tabwriter.NewWriter(w0, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "manifest\t%s (valid)\n", m.Name)
+	size := manifest.Size(known).String()
+	if unknown > 0 {
+		size += fmt.Sprintf(" known; %d file(s) of unknown size", unknown)
+	}
+	fmt.Fprintf(w, "files\t%d, %s\n", len(m.Files), size)
+	fmt.Fprintf(w, "dest\t%s\n", m.Dest)
+	fmt.Fprintf(w, "budget\tconnections %d, per_host %d, per_file %d\n", s.Connections, s.PerHost, s.PerFile)
+	timeout := "none"
+	if s.Timeout > 0 {
+		timeout = s.Timeout.String()
+	}
+	fmt.Fprintf(w, "settings\tmin_segment %v, rate %v, retries %d, timeout %s\n", s.MinSegment, s.Rate, s.Retries, timeout)
+	if len(s.Headers) > 0 {
+		fmt.Fprintf(w, "headers\t%s\n", redactedHeaders(s.Headers))
+	}
+	w.Flush()
+	fmt.Fprintf(w0, "hosts\n")
+	for _, h := range sortedKeys(hosts) {
+		hp := hosts[h]
+		line := fmt.Sprintf("  %s\t%d file(s)\t%v\tcap %d", h, hp.files, manifest.Size(hp.bytes), s.PerHost)
+		if hc := m.HostConfig(h); hc != nil {
+			if hc.Connections > 0 {
+				line = fmt.Sprintf("  %s\t%d file(s)\t%v\tcap %d", h, hp.files, manifest.Size(hp.bytes), min(hc.Connections, s.Connections))
+			}
+			if hc.Rate > 0 {
+				line += fmt.Sprintf(", rate %v", hc.Rate)
+			}
+			if len(hc.Headers) > 0 {
+				line += ", headers " + redactedHeaders(hc.Headers)
+			}
+		}
+		fmt.Fprintln(w, line)
+	}
+	w.Flush()
+}
+
+// redactedHeaders lists header names with their values hidden.
+func redactedHeaders(h map[string]string) string {
+	keys := sortedKeys(h)
+	for i, k := range keys {
+		keys[i] = k + ": ***"
+	}
+	return strings.Join(keys, ", ")
+}

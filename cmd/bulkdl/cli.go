@@ -1,0 +1,271 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"github.com/bulkdl/bulkdl/manifest"
+)
+
+// Exit codes, documented in the README.
+const (
+	exitOK          = 0
+	exitFailed      = 1   // one or more files failed; the others completed
+	exitUsage       = 2   // bad flags or manifest; nothing fetched
+	exitLocked      = 75  // another run holds dest (EX_TEMPFAIL)
+	exitInterrupted = 130 // SIGINT; 143 for SIGTERM
+)
+
+type cli struct {
+	stdout, stderr io.Writer
+}
+
+func newCLI(stdout, stderr io.Writer) *cli { return &cli{stdout: stdout, stderr: stderr} }
+
+type command struct {
+	name, args, short string
+	run               func(c *cli, args []string) int
+}
+
+func commands() []command {
+	return []command{
+		{"run", "[flags] MANIFEST", "download every file the manifest lists", (*cli).run},
+		{"check", "[flags] MANIFEST", "validate a manifest and print the plan, without network traffic", (*cli).check},
+		{"version", "", "print the version", (*cli).version},
+		{"help", "[COMMAND]", "show help", (*cli).help},
+	}
+}
+
+func (c *cli) main(args []string) int {
+	if len(args) == 0 {
+		c.usage(c.stderr)
+		return exitUsage
+	}
+	name := args[0]
+	if name == "-h" || name == "-help" || name == "--help" {
+		name = "help"
+	}
+	for _, cmd := range commands() {
+		if cmd.name == name {
+			return cmd.run(c, args[1:])
+		}
+	}
+	fmt.Fprintf(c.stderr, "bulkdl: unknown command %q\n\n", args[0])
+	c.usage(c.stderr)
+	return exitUsage
+}
+
+func (c *cli) usage(w io.Writer) {
+	fmt.Fprint(w, "bulkdl downloads every file a TOML manifest lists, under one shared connection budget.\n\nUsage:\n")
+	for _, cmd := range commands() {
+		fmt.Fprintf(w, "  bulkdl %-8s %-17s %s\n", cmd.name, cmd.args, cmd.short)
+	}
+	fmt.Fprint(w, "\nRun \"bulkdl COMMAND -h\" for a command's flags.\n")
+}
+
+func (c *cli) help(args []string) int {
+	if len(args) == 1 {
+		return c.main([]string{args[0], "-h"})
+	}
+	c.usage(c.stdout)
+	return exitOK
+}
+
+func (c *cli) version(args []string) int {
+	fs := c.flagSet("version", "")
+	if code, ok := c.parse(fs, args, 0); !ok {
+		return code
+	}
+	fmt.Fprintln(c.stdout, "bulkdl", moduleVersion())
+	return exitOK
+}
+
+// moduleVersion is the module version bulkdl was built at, or "devel".
+func moduleVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+func (c *cli) flagSet(name, args string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {
+		for _, cmd := range commands() {
+			if cmd.name == name {
+				fmt.Fprintf(c.stderr, "Usage: bulkdl %s %s\n\n%s.\n", name, cmd.args, strings.ToUpper(cmd.short[:1])+cmd.short[1:])
+			}
+		}
+		if hasFlags(fs) {
+			fmt.Fprint(c.stderr, "\nFlags:\n")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
+}
+
+// parse parses flags and checks the number of positional arguments. When
+// ok is false the command must return code.
+func (c *cli) parse(fs *flag.FlagSet, args []string, nargs int) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	if fs.NArg() != nargs {
+		if nargs == 1 && fs.NArg() > 1 {
+			fmt.Fprintf(c.stderr, "bulkdl %s: flags go before the manifest: unexpected %q\n", fs.Name(), fs.Arg(1))
+		} else {
+			fmt.Fprintf(c.stderr, "bulkdl %s: want %d argument(s), got %d\n", fs.Name(), nargs, fs.NArg())
+		}
+		fs.Usage()
+		return exitUsage, false
+	}
+	return exitOK, true
+}
+
+// settingsFlags are the flags that override [settings], shared by run and
+// check so that check shows exactly what run would use.
+type settingsFlags struct {
+	connections, perHost, perFile, retries int
+	rate, dest, timeout                    string
+	set                                    map[string]bool
+}
+
+func (sf *settingsFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&sf.connections, "connections", 0, "global budget: requests in flight across all files (overrides connections)")
+	fs.IntVar(&sf.connections, "c", 0, "shorthand for -connections")
+	fs.IntVar(&sf.perHost, "per-host", 0, "requests in flight to one host (overrides per_host)")
+	fs.IntVar(&sf.perFile, "per-file", 0, "segments of one file in flight (overrides per_file)")
+	fs.IntVar(&sf.retries, "retries", 0, "attempts after the first, per request (overrides retries)")
+	fs.StringVar(&sf.rate, "rate", "", "global bandwidth cap such as 50MB/s; 0 for unlimited (overrides rate)")
+	fs.StringVar(&sf.dest, "dest", "", "directory to download into, relative to the working directory (overrides dest)")
+	fs.StringVar(&sf.timeout, "timeout", "", "stall timeout such as 30s; 0 for none (overrides timeout)")
+}
+
+// load loads the manifest and applies the flags that fs set. It prints
+// errors and warnings; ok is false if the run must stop with exitUsage.
+func (c *cli) load(fs *flag.FlagSet, sf *settingsFlags, name string) (*manifest.Manifest, bool) {
+	m, err := manifest.Load(name)
+	if err != nil {
+		c.printManifestError(err)
+		return nil, false
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	s := &m.Settings
+	var errs []string
+	count := func(flagName, key string, v int, dst *int) {
+		if !set[flagName] {
+			return
+		}
+		if v < 1 || v > manifest.MaxConnections {
+			errs = append(errs, fmt.Sprintf("-%s %d is out of range; use 1 to %d", flagName, v, manifest.MaxConnections))
+			return
+		}
+		*dst = v
+		s.SetExplicit(key)
+	}
+	if set["c"] {
+		set["connections"] = true
+	}
+	count("connections", "connections", sf.connections, &s.Connections)
+	count("per-host", "per_host", sf.perHost, &s.PerHost)
+	count("per-file", "per_file", sf.perFile, &s.PerFile)
+	if set["retries"] {
+		if sf.retries < 0 || sf.retries > 100 {
+			errs = append(errs, fmt.Sprintf("-retries %d is out of range; use 0 to 100", sf.retries))
+		}
+		s.Retries = sf.retries
+	}
+	if set["rate"] {
+		r, err := manifest.ParseRate(sf.rate)
+		if err != nil {
+			errs = append(errs, "-rate: "+err.Error())
+		}
+		s.Rate = r
+	}
+	if set["timeout"] {
+		d, err := manifest.ParseDuration(sf.timeout)
+		if err != nil {
+			errs = append(errs, "-timeout: "+err.Error())
+		}
+		s.Timeout = d
+	}
+	if set["dest"] {
+		if sf.dest == "" {
+			errs = append(errs, "-dest: empty directory")
+		}
+		m.Dest = sf.dest
+	}
+	if len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintln(c.stderr, "bulkdl:", e)
+		}
+		return nil, false
+	}
+	for _, w := range m.Warnings {
+		fmt.Fprintf(c.stderr, "warning: %v\n", w)
+	}
+	for _, w := range s.Clamp() {
+		fmt.Fprintf(c.stderr, "warning: %s\n", w)
+	}
+	return m, true
+}
+
+// printManifestError prints manifest errors with the offending line and a
+// caret under the column, as compilers do.
+func (c *cli) printManifestError(err error) {
+	var es manifest.Errors
+	if !errors.As(err, &es) {
+		fmt.Fprintln(c.stderr, "bulkdl:", err)
+		return
+	}
+	for _, e := range es {
+		fmt.Fprintln(c.stderr, e)
+		if e.Text != "" && e.Line > 0 {
+			gutter := fmt.Sprintf("%5d | ", e.Line)
+			fmt.Fprintf(c.stderr, "%s%s\n", gutter, e.Text)
+			if e.Col > 0 {
+				fmt.Fprintf(c.stderr, "%s%s^\n", strings.Repeat(" ", len(gutter)-2)+"| ", caretPad(e.Text, e.Col))
+			}
+		}
+	}
+	fmt.Fprintf(c.stderr, "%d error(s); nothing was downloaded\n", len(es))
+}
+
+// caretPad returns the whitespace that puts a caret under byte column col
+// of text, keeping tabs so that it lines up.
+func caretPad(text string, col int) string {
+	var b strings.Builder
+	for i := 0; i < col-1 && i < len(text); i++ {
+		if text[i] == '\t' {
+			b.WriteByte('\t')
+		} else {
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,19 @@
+// Package bulkdl is the root of the bulkdl module, a command-line tool that
+// downloads everything a TOML manifest lists under one shared connection
+// budget.
+//
+// The layout is the architecture:
+//
+//   - cmd/bulkdl: the CLI. Flags, subcommands and terminal output; it wires
+//     the packages below together and holds no download logic.
+//   - manifest: TOML schema v1. Decoding, defaults, validation with
+//     file:line:column errors. Knows nothing of HTTP.
+//   - segdl: one file's download. Probe, byte ranges, resume journal, writes
+//     at offsets, verification, atomic publish. Knows nothing of other files.
+//     segdl/segdltest is the fault-injecting loopback origin its tests (and
+//     others') use.
+//   - scheduler: many files at once. The shared connection budget, per-host
+//     and per-file caps, the bandwidth limiter, and who gets the next free
+//     connection.
+//   - examples: manifests and recipes to copy.
+package bulkdl

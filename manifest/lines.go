@@ -1,0 +1,180 @@
+package manifest
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+)
+
+// lineIndex locates keys in the manifest text. BurntSushi/toml reports
+// positions only for the first error it meets itself, so validation that
+// reports every error needs its own map from keys to lines. It is built in
+// one pass and keeps only line offsets and the lines of [[file]] headers;
+// key lookups rescan one table's lines, which happens only on error.
+type lineIndex struct {
+	data   []byte
+	starts []int          // byte offset of each line (0-based line numbers)
+	tables map[string]int // "settings", "hosts\x00example.com" -> header line (1-based)
+	files  []int          // 1-based header line of the i-th [[file]]
+	header []bool         // header[l] reports whether 0-based line l is a table header
+}
+
+func newLineIndex(data []byte) *lineIndex {
+	ix := &lineIndex{data: data, tables: map[string]int{}}
+	inMulti := "" // the delimiter of an open multi-line string
+	for off := 0; off <= len(data); {
+		end := bytes.IndexByte(data[off:], '\n')
+		if end < 0 {
+			end = len(data)
+		} else {
+			end += off
+		}
+		ix.starts = append(ix.starts, off)
+		line := string(data[off:end])
+		isHeader := false
+		switch {
+		case inMulti != "":
+			if strings.Count(line, inMulti)%2 == 1 {
+				inMulti = ""
+			}
+		default:
+			t := strings.TrimSpace(line)
+			if strings.HasPrefix(t, "[[") {
+				isHeader = true
+				if name, ok := headerName(t[2:], "]]"); ok && name == "file" {
+					ix.files = append(ix.files, len(ix.starts))
+				}
+			} else if strings.HasPrefix(t, "[") {
+				isHeader = true
+				if name, ok := headerName(t[1:], "]"); ok {
+					if _, dup := ix.tables[name]; !dup {
+						ix.tables[name] = len(ix.starts)
+					}
+				}
+			} else {
+				for _, q := range []string{`"""`, `'''`} {
+					if strings.Count(line, q)%2 == 1 {
+						inMulti = q
+						break
+					}
+				}
+			}
+		}
+		ix.header = append(ix.header, isHeader)
+		off = end + 1
+	}
+	return ix
+}
+
+// headerName returns the key parts of a table header joined by NUL, given
+// the text after the opening bracket(s).
+func headerName(s, closer string) (string, bool) {
+	i := strings.Index(s, closer)
+	if i < 0 {
+		return "", false
+	}
+	parts, ok := splitKey(s[:i])
+	return strings.Join(parts, "\x00"), ok
+}
+
+// splitKey splits a TOML key (bare, quoted or dotted) into its parts.
+func splitKey(s string) ([]string, bool) {
+	var parts []string
+	s = strings.TrimSpace(s)
+	for s != "" {
+		var part string
+		switch s[0] {
+		case '"':
+			end := 1
+			for end < len(s) && s[end] != '"' {
+				if s[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if end >= len(s) {
+				return nil, false
+			}
+			u, err := strconv.Unquote(s[:end+1])
+			if err != nil {
+				return nil, false
+			}
+			part, s = u, s[end+1:]
+		case '\'':
+			end := strings.IndexByte(s[1:], '\'')
+			if end < 0 {
+				return nil, false
+			}
+			part, s = s[1:end+1], s[end+2:]
+		default:
+			end := strings.IndexAny(s, ". \t")
+			if end < 0 {
+				end = len(s)
+			}
+			part, s = s[:end], s[end:]
+		}
+		parts = append(parts, part)
+		s = strings.TrimSpace(s)
+		if strings.HasPrefix(s, ".") {
+			s = strings.TrimSpace(s[1:])
+		} else if s != "" {
+			return nil, false
+		}
+	}
+	return parts, len(parts) > 0
+}
+
+// keyIn returns the 1-based line and the column of the value of key in the
+// table whose header is on line hdr (0 for the top level), or 0, 0.
+func (ix *lineIndex) keyIn(hdr int, key string) (line, col int) {
+	// hdr is 1-based, so as a 0-based index it is the line after the header.
+	for l := hdr; l < len(ix.starts); l++ {
+		if ix.header[l] {
+			return 0, 0
+		}
+		end := len(ix.data)
+		if l+1 < len(ix.starts) {
+			end = ix.starts[l+1] - 1
+		}
+		text := string(ix.data[ix.starts[l]:end])
+		k, _, ok := strings.Cut(text, "=")
+		if !ok {
+			continue
+		}
+		parts, ok := splitKey(k)
+		if ok && len(parts) == 1 && parts[0] == key {
+			eq := strings.IndexByte(text, '=') + 1
+			for eq < len(text) && (text[eq] == ' ' || text[eq] == '\t') {
+				eq++
+			}
+			return l + 1, eq + 1
+		}
+	}
+	return 0, 0
+}
+
+// table returns the header line of the table named by parts, or 0.
+func (ix *lineIndex) table(parts ...string) int {
+	return ix.tables[strings.Join(parts, "\x00")]
+}
+
+// file returns the header line of the i-th [[file]] table, or 0 when files
+// were written in another form (an inline array).
+func (ix *lineIndex) file(i int) int {
+	if i < len(ix.files) {
+		return ix.files[i]
+	}
+	return 0
+}
+
+// lineText returns the text of 1-based line n without its newline.
+func (ix *lineIndex) lineText(n int) string {
+	if n < 1 || n > len(ix.starts) {
+		return ""
+	}
+	end := len(ix.data)
+	if n < len(ix.starts) {
+		end = ix.starts[n] - 1
+	}
+	return strings.TrimRight(string(ix.data[ix.starts[n-1]:end]), "\r")
+}

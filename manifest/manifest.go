@@ -1,0 +1,920 @@
+// Package manifest decodes and validates bulkdl manifests (TOML, schema v1).
+//
+// A manifest lists files to download and the settings that govern the
+// download. [Load] reads one, applies defaults, expands ${VAR} references in
+// header values from the environment and validates everything before any
+// network traffic, reporting every problem with the file, line and column
+// of the key at fault. The package knows nothing of HTTP.
+package manifest
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Defaults for settings a manifest leaves out.
+const (
+	DefaultConnections = 16
+	DefaultPerHost     = 8
+	DefaultPerFile     = 8
+	DefaultMinSegment  = 2 << 20
+	DefaultRetries     = 5
+	DefaultTimeout     = 30 * time.Second
+
+	// MaxConnections bounds every connection count; beyond it a run would
+	// exhaust file descriptors rather than go faster.
+	MaxConnections = 1024
+)
+
+// Suffixes of the temporary files bulkdl keeps beside a file while it is
+// being downloaded; manifest paths may not end with them.
+const (
+	PartSuffix    = ".bulkdl.part"
+	JournalSuffix = ".bulkdl.json"
+	// StateDir is the directory under dest reserved for bulkdl's own state.
+	StateDir = ".bulkdl"
+)
+
+// Manifest is a validated manifest with defaults applied.
+type Manifest struct {
+	Name     string // the manifest's file name, as given to Load
+	Dest     string // absolute or relative to the working directory
+	Settings Settings
+	Hosts    map[string]*Host // keyed by "host" or "host:port", lower case
+	Files    []File
+	Warnings []*Error // problems that do not stop a run
+	secrets  []string
+}
+
+// Settings are the [settings] table. Zero values are replaced by defaults
+// when a manifest is loaded.
+type Settings struct {
+	Connections int           // requests in flight across all files and hosts
+	PerHost     int           // requests in flight to one host
+	PerFile     int           // segments of one file in flight
+	MinSegment  Size          // smallest range a file is split into
+	Rate        Rate          // global bandwidth cap; 0 = unlimited
+	Retries     int           // attempts after the first, per request
+	Timeout     time.Duration // stall timeout; 0 = none
+	UserAgent   string
+	Headers     map[string]string // sent with every request (secrets expanded)
+
+	explicit map[string]bool // keys the manifest set, for warnings
+}
+
+// Host holds the overrides of one [hosts."name"] table.
+type Host struct {
+	Connections int // per-host cap; 0 = use Settings.PerHost
+	Rate        Rate
+	Headers     map[string]string // sent only to this host
+}
+
+// File is one [[file]] entry.
+type File struct {
+	URL      string
+	Path     string // slash-separated, clean, relative to Dest
+	Checksum Checksum
+	Size     int64 // expected size; -1 if not given
+	Mirrors  []string
+	Headers  map[string]string // sent only for this file, to its own origins
+	Line     int               // line of the entry's [[file]] header, 0 if unknown
+}
+
+// Error is a problem found in a manifest, at a position where known.
+type Error struct {
+	File      string
+	Line, Col int // 1-based; 0 if unknown
+	Msg       string
+	Text      string // the offending line's text, if known
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.Line > 0 && e.Col > 0:
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+	case e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Errors is every problem found in a manifest, in line order.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// Secrets returns the values that ${VAR} references expanded to, so that
+// output can be redacted.
+func (m *Manifest) Secrets() []string { return m.secrets }
+
+// HostConfig returns the [hosts] entry for hostport ("host:port" or "host"),
+// preferring an exact host:port match, or nil.
+func (m *Manifest) HostConfig(hostport string) *Host {
+	hostport = strings.ToLower(hostport)
+	if h, ok := m.Hosts[hostport]; ok {
+		return h
+	}
+	if host, _, err := splitHostPort(hostport); err == nil {
+		return m.Hosts[host]
+	}
+	return nil
+}
+
+// Clamp lowers per-host and per-file caps that exceed the global budget,
+// and returns a warning for each that the manifest or a flag set
+// explicitly. Load calls it; call it again after overriding settings.
+func (s *Settings) Clamp() []string {
+	var warns []string
+	clamp := func(v *int, key string) {
+		if *v > s.Connections {
+			if s.explicit[key] {
+				warns = append(warns, fmt.Sprintf("%s = %d is above connections = %d; using %d", key, *v, s.Connections, s.Connections))
+			}
+			*v = s.Connections
+		}
+	}
+	clamp(&s.PerHost, "per_host")
+	clamp(&s.PerFile, "per_file")
+	return warns
+}
+
+// SetExplicit records that key was set by the user (a flag), so that
+// clamping it warns.
+func (s *Settings) SetExplicit(key string) {
+	if s.explicit == nil {
+		s.explicit = map[string]bool{}
+	}
+	s.explicit[key] = true
+}
+
+// Load reads and validates the manifest at name.
+func Load(name string) (*Manifest, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	return Parse(name, data)
+}
+
+// raw* mirror the TOML schema with every value in the loosest type that
+// decoding accepts, so that validation sees every entry and reports every
+// problem with its position, not only the first.
+type rawManifest struct {
+	Version  any                `toml:"version"`
+	Settings rawSettings        `toml:"settings"`
+	Hosts    map[string]rawHost `toml:"hosts"`
+	File     []rawFile          `toml:"file"`
+}
+
+type rawSettings struct {
+	Dest        any `toml:"dest"`
+	Connections any `toml:"connections"`
+	PerHost     any `toml:"per_host"`
+	PerFile     any `toml:"per_file"`
+	MinSegment  any `toml:"min_segment"`
+	Rate        any `toml:"rate"`
+	Retries     any `toml:"retries"`
+	Timeout     any `toml:"timeout"`
+	UserAgent   any `toml:"user_agent"`
+	Headers     any `toml:"headers"`
+}
+
+type rawHost struct {
+	Connections any `toml:"connections"`
+	Rate        any `toml:"rate"`
+	Headers     any `toml:"headers"`
+}
+
+type rawFile struct {
+	URL      any `toml:"url"`
+	Path     any `toml:"path"`
+	Checksum any `toml:"checksum"`
+	Size     any `toml:"size"`
+	Mirrors  any `toml:"mirrors"`
+	Headers  any `toml:"headers"`
+}
+
+var knownKeys = map[string][]string{
+	"":         {"version", "settings", "hosts", "file"},
+	"settings": {"dest", "connections", "per_host", "per_file", "min_segment", "rate", "retries", "timeout", "user_agent", "headers"},
+	"hosts":    {"connections", "rate", "headers"},
+	"file":     {"url", "path", "checksum", "size", "mirrors", "headers"},
+}
+
+// Parse validates the manifest text data; name is used in errors and its
+// directory is the base of a relative dest.
+func Parse(name string, data []byte) (*Manifest, error) {
+	var raw rawManifest
+	md, err := toml.Decode(string(data), &raw)
+	if err != nil {
+		return nil, decodeError(name, data, err)
+	}
+	v := &validator{name: name, ix: newLineIndex(data)}
+	seen := map[string]bool{}
+	for _, k := range md.Undecoded() {
+		if !seen[k.String()] {
+			seen[k.String()] = true
+			v.unknownKey(k)
+		}
+	}
+	m := v.manifest(&raw)
+	if len(v.errs) > 0 {
+		sort.SliceStable(v.errs, func(i, j int) bool { return v.errs[i].Line < v.errs[j].Line })
+		return nil, v.errs
+	}
+	m.Warnings = v.warns
+	return m, nil
+}
+
+// decodeError turns a decoding error into an *Error with its position.
+func decodeError(name string, data []byte, err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		msg := pe.Message
+		if pe.Usage != "" && strings.Contains(msg, "incompatible types") {
+			msg += "; " + pe.Usage
+		}
+		ix := newLineIndex(data)
+		return Errors{{File: name, Line: pe.Position.Line, Col: pe.Position.Col, Msg: typeHint(msg, pe.LastKey), Text: ix.lineText(pe.Position.Line)}}
+	}
+	return Errors{{File: name, Msg: err.Error()}}
+}
+
+func typeHint(msg, key string) string {
+	if key != "" && strings.Contains(msg, "incompatible types") {
+		return fmt.Sprintf("%s has the wrong type: %s", key, msg)
+	}
+	return msg
+}
+
+type validator struct {
+	name  string
+	ix    *lineIndex
+	errs  Errors
+	warns []*Error
+	m     *Manifest
+}
+
+// at records an error at key in the table whose header is on line hdr.
+func (v *validator) at(hdr int, key string, format string, args ...any) {
+	v.errs = append(v.errs, v.pos(hdr, key, fmt.Sprintf(format, args...)))
+}
+
+func (v *validator) warn(hdr int, key string, msg string) {
+	v.warns = append(v.warns, v.pos(hdr, key, msg))
+}
+
+func (v *validator) pos(hdr int, key, msg string) *Error {
+	e := &Error{File: v.name, Msg: msg}
+	if key != "" {
+		e.Line, e.Col = v.ix.keyIn(hdr, key)
+	}
+	if e.Line == 0 && hdr > 0 {
+		e.Line, e.Col = hdr, 1
+	}
+	e.Text = v.ix.lineText(e.Line)
+	return e
+}
+
+func (v *validator) unknownKey(k toml.Key) {
+	for _, part := range k[:len(k)-1] {
+		if part == "headers" {
+			return // header tables are decoded whole; their names are checked later
+		}
+	}
+	table, hdr, key := "", 0, k[len(k)-1]
+	switch {
+	case len(k) == 1:
+	case k[0] == "settings" && len(k) == 2:
+		table, hdr = "settings", v.ix.table("settings")
+	case k[0] == "hosts" && len(k) == 3:
+		table, hdr = "hosts", v.ix.table("hosts", k[1])
+	case k[0] == "file" && len(k) == 2:
+		table = "file"
+		// The key carries no entry index: report every entry that has it.
+		found := false
+		for i := range v.ix.files {
+			if line, _ := v.ix.keyIn(v.ix.files[i], key); line > 0 {
+				text := v.ix.lineText(line)
+				v.errs = append(v.errs, &Error{File: v.name, Line: line, Col: indent(text) + 1, Msg: unknownMsg(table, key), Text: text})
+				found = true
+			}
+		}
+		if found {
+			return
+		}
+	default:
+		v.errs = append(v.errs, &Error{File: v.name, Msg: fmt.Sprintf("unknown key %s", k)})
+		return
+	}
+	e := v.pos(hdr, key, unknownMsg(table, key))
+	if e.Line > 0 {
+		e.Col = indent(e.Text) + 1
+	}
+	v.errs = append(v.errs, e)
+}
+
+func indent(s string) int { return len(s) - len(strings.TrimLeft(s, " \t")) }
+
+func unknownMsg(table, key string) string {
+	where := "at the top level"
+	if table != "" {
+		where = "in [" + table + "]"
+		if table == "file" {
+			where = "in [[file]]"
+		}
+	}
+	msg := fmt.Sprintf("unknown key %q %s", key, where)
+	if s := suggest(key, knownKeys[table]); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	} else {
+		msg += "; known keys: " + strings.Join(knownKeys[table], ", ")
+	}
+	return msg
+}
+
+// suggest returns the candidate closest to key, if it is close enough to be
+// a likely typo.
+func suggest(key string, candidates []string) string {
+	best, bestD := "", len(key)/3+2
+	for _, c := range candidates {
+		if d := editDistance(key, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func (v *validator) manifest(raw *rawManifest) *Manifest {
+	m := &Manifest{Name: v.name, Hosts: map[string]*Host{}}
+	v.m = m
+	if raw.Version != nil {
+		if n, ok := v.integer(0, "version", raw.Version); ok && n != 1 {
+			v.at(0, "version", "version = %d is not supported; this bulkdl reads version = 1", n)
+		}
+	}
+	v.settings(&raw.Settings)
+	hosts := make([]string, 0, len(raw.Hosts))
+	for h := range raw.Hosts {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	for _, h := range hosts {
+		v.host(h, raw.Hosts[h])
+	}
+	if len(raw.File) == 0 {
+		v.errs = append(v.errs, &Error{File: v.name, Msg: "no [[file]] entries; add at least one with a url"})
+	}
+	m.Files = make([]File, 0, len(raw.File))
+	for i := range raw.File {
+		m.Files = append(m.Files, v.file(i, &raw.File[i]))
+		raw.File[i] = rawFile{} // let the raw entry go as soon as it is converted
+	}
+	v.crossFiles()
+	v.unusedHosts()
+	return m
+}
+
+func (v *validator) settings(r *rawSettings) {
+	hdr := v.ix.table("settings")
+	s := &v.m.Settings
+	s.explicit = map[string]bool{}
+	dest := "."
+	if d, ok := v.str(hdr, "dest", r.Dest); ok {
+		dest = d
+		if dest == "" || strings.ContainsRune(dest, 0) {
+			v.at(hdr, "dest", "dest must be a non-empty directory path")
+		}
+	}
+	if !filepath.IsAbs(dest) {
+		dest = filepath.Join(filepath.Dir(v.name), dest)
+	}
+	v.m.Dest = dest
+	s.Connections = v.count(hdr, "connections", r.Connections, DefaultConnections)
+	s.PerHost = v.count(hdr, "per_host", r.PerHost, DefaultPerHost)
+	s.PerFile = v.count(hdr, "per_file", r.PerFile, DefaultPerFile)
+	s.explicit["per_host"] = r.PerHost != nil
+	s.explicit["per_file"] = r.PerFile != nil
+	for _, w := range s.Clamp() {
+		key, _, _ := strings.Cut(w, " ")
+		v.warn(hdr, key, w)
+	}
+	s.MinSegment = DefaultMinSegment
+	if r.MinSegment != nil {
+		if n, ok := v.size(hdr, "min_segment", r.MinSegment); ok {
+			if n < 64<<10 {
+				v.at(hdr, "min_segment", "min_segment = %v is below the smallest allowed, 64KiB", n)
+			}
+			s.MinSegment = n
+		}
+	}
+	s.Rate = v.rate(hdr, "rate", r.Rate)
+	s.Retries = DefaultRetries
+	if n, ok := v.integer(hdr, "retries", r.Retries); ok {
+		if n < 0 || n > 100 {
+			v.at(hdr, "retries", "retries = %d is out of range; use 0 to 100", n)
+		}
+		s.Retries = int(n)
+	}
+	s.Timeout = DefaultTimeout
+	if r.Timeout != nil {
+		s.Timeout = v.duration(hdr, "timeout", r.Timeout)
+	}
+	if ua, ok := v.str(hdr, "user_agent", r.UserAgent); ok {
+		s.UserAgent = ua
+		if strings.ContainsAny(s.UserAgent, "\r\n\x00") {
+			v.at(hdr, "user_agent", "user_agent contains a line break or NUL")
+		}
+	}
+	s.Headers = v.headers(hdr, r.Headers)
+}
+
+// count validates a positive connection count; def if absent.
+func (v *validator) count(hdr int, key string, val any, def int) int {
+	n, ok := v.integer(hdr, key, val)
+	if !ok {
+		return def
+	}
+	if n < 1 || n > MaxConnections {
+		v.at(hdr, key, "%s = %d is out of range; use 1 to %d", key, n, MaxConnections)
+		return def
+	}
+	return int(n)
+}
+
+// integer returns val as an integer; ok is false if it is absent or (with
+// an error recorded) of another type.
+func (v *validator) integer(hdr int, key string, val any) (int64, bool) {
+	switch x := val.(type) {
+	case nil:
+		return 0, false
+	case int64:
+		return x, true
+	}
+	v.at(hdr, key, "%s must be an integer, not %s", key, tomlType(val))
+	return 0, false
+}
+
+// str returns val as a string; ok is false if it is absent or (with an
+// error recorded) of another type.
+func (v *validator) str(hdr int, key string, val any) (string, bool) {
+	switch x := val.(type) {
+	case nil:
+		return "", false
+	case string:
+		return x, true
+	}
+	v.at(hdr, key, "%s must be a string in quotes, not %s", key, tomlType(val))
+	return "", false
+}
+
+// strings returns val as a list of strings, or nil with an error recorded.
+func (v *validator) strings(hdr int, key string, val any) []string {
+	if val == nil {
+		return nil
+	}
+	list, ok := val.([]any)
+	if ok {
+		out := make([]string, 0, len(list))
+		for _, x := range list {
+			s, ok := x.(string)
+			if !ok {
+				break
+			}
+			out = append(out, s)
+		}
+		if len(out) == len(list) {
+			return out
+		}
+	}
+	v.at(hdr, key, "%s must be a list of strings, as in [\"https://…\"]", key)
+	return nil
+}
+
+func tomlType(val any) string {
+	switch val.(type) {
+	case string:
+		return "a string"
+	case int64:
+		return "an integer"
+	case float64:
+		return "a float"
+	case bool:
+		return "a boolean"
+	case []any, []map[string]any:
+		return "an array"
+	case map[string]any:
+		return "a table"
+	}
+	return "a date or time"
+}
+
+func (v *validator) size(hdr int, key string, val any) (Size, bool) {
+	switch x := val.(type) {
+	case int64:
+		if x < 0 {
+			v.at(hdr, key, "%s = %d is negative", key, x)
+			return 0, false
+		}
+		return Size(x), true
+	case string:
+		n, err := ParseSize(x)
+		if err != nil {
+			v.at(hdr, key, "%s: %v", key, err)
+			return 0, false
+		}
+		return n, true
+	}
+	v.at(hdr, key, "%s must be a whole number of bytes or a string with a unit such as \"2MiB\"", key)
+	return 0, false
+}
+
+func (v *validator) rate(hdr int, key string, val any) Rate {
+	switch x := val.(type) {
+	case nil:
+		return 0
+	case int64:
+		if x == 0 {
+			return 0
+		}
+	case string:
+		r, err := ParseRate(x)
+		if err != nil {
+			v.at(hdr, key, "%s: %v", key, err)
+		}
+		return r
+	}
+	v.at(hdr, key, "%s must be a string such as \"50MB/s\", or \"0\" for unlimited", key)
+	return 0
+}
+
+func (v *validator) duration(hdr int, key string, val any) time.Duration {
+	switch x := val.(type) {
+	case int64:
+		if x == 0 {
+			return 0
+		}
+	case string:
+		d, err := ParseDuration(x)
+		if err != nil {
+			v.at(hdr, key, "%s: %v", key, err)
+		}
+		return d
+	}
+	v.at(hdr, key, "%s must be a string such as \"30s\", or \"0\" to disable", key)
+	return 0
+}
+
+// reservedHeaders are set by bulkdl itself; a manifest may not override them.
+var reservedHeaders = map[string]bool{
+	"host": true, "range": true, "if-range": true, "accept-encoding": true, "content-length": true,
+	"transfer-encoding": true, "connection": true, "te": true, "upgrade": true, "if-none-match": true,
+	"if-modified-since": true, "user-agent": true,
+}
+
+// headers validates header names and values and expands ${VAR} references.
+func (v *validator) headers(hdr int, val any) map[string]string {
+	if val == nil {
+		return nil
+	}
+	h, ok := val.(map[string]any)
+	if !ok {
+		v.at(hdr, "headers", "headers must be a table, as in headers = { \"X-Team\" = \"data\" }")
+		return nil
+	}
+	if len(h) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(h))
+	for name, raw := range h {
+		val, ok := raw.(string)
+		switch {
+		case !ok:
+			v.at(hdr, "headers", "header %q must be a string, not %s", name, tomlType(raw))
+			continue
+		case !validHeaderName(name):
+			v.at(hdr, "headers", "header name %q is not a valid HTTP token", name)
+			continue
+		case reservedHeaders[strings.ToLower(name)]:
+			v.at(hdr, "headers", "header %q is set by bulkdl itself and cannot be configured (user_agent has its own key)", name)
+			continue
+		}
+		exp, err := v.expand(val)
+		if err != nil {
+			v.at(hdr, "headers", "header %q: %v", name, err)
+			continue
+		}
+		if strings.ContainsAny(exp, "\r\n\x00") {
+			v.at(hdr, "headers", "header %q: value contains a line break or NUL", name)
+			continue
+		}
+		out[name] = exp
+	}
+	return out
+}
+
+// expand replaces ${NAME} with the environment variable NAME. An unset or
+// empty variable is an error: in CI an empty secret is the usual sign of a
+// job that was not given it.
+func (v *validator) expand(s string) (string, error) {
+	if !strings.Contains(s, "${") {
+		return s, nil
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String(), nil
+		}
+		b.WriteString(s[:i])
+		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			return "", errors.New(`unterminated "${"; write ${NAME}`)
+		}
+		key := s[i+2 : i+end]
+		if !validEnvName(key) {
+			return "", fmt.Errorf("%q is not a valid environment variable name", key)
+		}
+		val, ok := os.LookupEnv(key)
+		if !ok {
+			return "", fmt.Errorf("environment variable %s is not set; export it before running bulkdl", key)
+		}
+		if val == "" {
+			return "", fmt.Errorf("environment variable %s is empty; a secret that was not passed to this job?", key)
+		}
+		v.addSecret(val)
+		b.WriteString(val)
+		s = s[i+end+1:]
+	}
+}
+
+func (v *validator) addSecret(s string) {
+	for _, x := range v.m.secrets {
+		if x == s {
+			return
+		}
+	}
+	v.m.secrets = append(v.m.secrets, s)
+}
+
+func validEnvName(s string) bool {
+	if s == "" || (s[0] >= '0' && s[0] <= '9') {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (v *validator) host(name string, r rawHost) {
+	hdr := v.ix.table("hosts", name)
+	key := strings.ToLower(name)
+	if _, _, err := splitHostPort(key); err != nil || strings.ContainsAny(key, "/@ ") {
+		v.errs = append(v.errs, v.pos(hdr, "", fmt.Sprintf("[hosts.%q]: %q is not a host or host:port; write the host only, as in [hosts.\"example.com\"]", name, name)))
+		return
+	}
+	h := &Host{Rate: v.rate(hdr, "rate", r.Rate), Headers: v.headers(hdr, r.Headers)}
+	h.Connections = v.count(hdr, "connections", r.Connections, 0)
+	v.m.Hosts[key] = h
+}
+
+// splitHostPort splits "host" or "host:port"; the port, if any, must be
+// numeric.
+func splitHostPort(s string) (host, port string, err error) {
+	if s == "" {
+		return "", "", errors.New("empty host")
+	}
+	if i := strings.LastIndexByte(s, ':'); i >= 0 && !strings.HasSuffix(s, "]") && strings.Count(s, ":") == 1 {
+		host, port = s[:i], s[i+1:]
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil || host == "" {
+			return "", "", errors.New("bad port")
+		}
+		return host, port, nil
+	}
+	return s, "", nil
+}
+
+func (v *validator) file(i int, r *rawFile) File {
+	hdr := v.ix.file(i)
+	f := File{Size: -1, Line: hdr}
+	rawURL, hasURL := v.str(hdr, "url", r.URL)
+	if r.URL == nil {
+		v.errs = append(v.errs, v.pos(hdr, "", fmt.Sprintf("file #%d has no url; add url = \"https://…\"", i+1)))
+	} else if hasURL {
+		f.URL = rawURL
+		if err := checkURL(f.URL); err != nil {
+			v.at(hdr, "url", "url: %v", err)
+			hasURL = false // no name can be derived from it
+		}
+	}
+	mirrors := v.strings(hdr, "mirrors", r.Mirrors)
+	for _, mu := range mirrors {
+		if err := checkURL(mu); err != nil {
+			v.at(hdr, "mirrors", "mirror: %v", err)
+		} else if mu == f.URL {
+			v.at(hdr, "mirrors", "mirror %q is the file's own url; remove it", redactURL(mu))
+		}
+	}
+	f.Mirrors = mirrors
+	if p, ok := v.str(hdr, "path", r.Path); ok {
+		c, err := cleanPath(p)
+		if err != nil {
+			v.at(hdr, "path", "path %q %v", p, err)
+		}
+		f.Path = c
+	} else if r.Path == nil && hasURL {
+		p, err := pathFromURL(f.URL)
+		if err != nil {
+			v.at(hdr, "url", "%v; set path = \"…\" for this file", err)
+		}
+		f.Path = p
+	}
+	if cs, ok := v.str(hdr, "checksum", r.Checksum); ok {
+		c, err := ParseChecksum(cs)
+		if err != nil {
+			v.at(hdr, "checksum", "%v", err)
+		}
+		f.Checksum = c
+	}
+	if r.Size != nil {
+		if n, ok := v.size(hdr, "size", r.Size); ok {
+			f.Size = int64(n)
+		}
+	}
+	f.Headers = v.headers(hdr, r.Headers)
+	return f
+}
+
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a valid URL", redactURL(s))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%q: only http and https URLs are supported", redactURL(s))
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("%q has no host", redactURL(s))
+	}
+	return nil
+}
+
+// redactURL hides a password in a URL's userinfo.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
+
+// cleanPath validates a manifest path and returns it cleaned.
+func cleanPath(p string) (string, error) {
+	switch {
+	case p == "":
+		return "", errors.New("is empty")
+	case strings.ContainsRune(p, 0):
+		return "", errors.New("contains a NUL byte")
+	case strings.IndexFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
+		return "", errors.New("contains a control character")
+	case path.IsAbs(p) || filepath.IsAbs(p):
+		return "", errors.New("is absolute; paths are relative to dest")
+	}
+	c := path.Clean(p)
+	switch {
+	case c == "." || strings.HasSuffix(p, "/"):
+		return "", errors.New("names a directory, not a file")
+	case c == ".." || strings.HasPrefix(c, "../"):
+		return "", errors.New("leaves dest; remove the \"..\"")
+	case c == StateDir || strings.HasPrefix(c, StateDir+"/"):
+		return "", fmt.Errorf("is inside %s/, which bulkdl reserves for its state", StateDir)
+	case strings.HasSuffix(c, PartSuffix) || strings.HasSuffix(c, JournalSuffix):
+		return "", fmt.Errorf("ends with %s or %s, which bulkdl uses for its temporary files", PartSuffix, JournalSuffix)
+	}
+	return c, nil
+}
+
+// pathFromURL derives a file name from the last segment of u's path.
+func pathFromURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", err
+	}
+	esc := u.EscapedPath()
+	seg := esc[strings.LastIndexByte(esc, '/')+1:]
+	name, err := url.PathUnescape(seg)
+	if err != nil || name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\") {
+		return "", fmt.Errorf("cannot derive a file name from url %q", redactURL(s))
+	}
+	return cleanPath(name)
+}
+
+// crossFiles checks what no single entry can: two entries writing the same
+// path, or one entry's path being a directory another needs.
+func (v *validator) crossFiles() {
+	files := v.m.Files
+	seen := make(map[string]int, len(files))
+	for i := range files {
+		p := files[i].Path
+		if p == "" {
+			continue
+		}
+		if j, dup := seen[p]; dup {
+			v.errs = append(v.errs, v.fileErr(i, fmt.Sprintf("path %q is also written by the file at line %d; give one of them another path", p, files[j].Line)))
+			continue
+		}
+		seen[p] = i
+	}
+	for i := range files {
+		for dir := path.Dir(files[i].Path); dir != "." && dir != "/"; dir = path.Dir(dir) {
+			if j, ok := seen[dir]; ok {
+				v.errs = append(v.errs, v.fileErr(i, fmt.Sprintf("path %q needs %q to be a directory, but the file at line %d is written there", files[i].Path, dir, files[j].Line)))
+				break
+			}
+		}
+	}
+}
+
+func (v *validator) fileErr(i int, msg string) *Error {
+	e := v.pos(v.m.Files[i].Line, "path", msg)
+	if e.Line == v.m.Files[i].Line {
+		if l, c := v.ix.keyIn(v.m.Files[i].Line, "url"); l > 0 {
+			e.Line, e.Col, e.Text = l, c, v.ix.lineText(l)
+		}
+	}
+	return e
+}
+
+// unusedHosts warns about [hosts] entries that match no file, which is
+// usually a typo in the host name.
+func (v *validator) unusedHosts() {
+	if len(v.m.Hosts) == 0 {
+		return
+	}
+	used := map[string]bool{}
+	for i := range v.m.Files {
+		for _, s := range append([]string{v.m.Files[i].URL}, v.m.Files[i].Mirrors...) {
+			if u, err := url.Parse(s); err == nil {
+				used[strings.ToLower(u.Host)] = true
+				used[strings.ToLower(u.Hostname())] = true
+			}
+		}
+	}
+	for h := range v.m.Hosts {
+		if !used[h] {
+			v.warn(v.ix.table("hosts", h), "", fmt.Sprintf("[hosts.%q] matches no file's url or mirror", h))
+		}
+	}
+}

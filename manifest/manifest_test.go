@@ -1,0 +1,148 @@
+package manifest
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBadManifests loads every file in testdata/bad and checks that the
+// errors reported are exactly those its "# want: LINE:COL: message-prefix"
+// comments list, in order.
+func TestBadManifests(t *testing.T) {
+	files, err := filepath.Glob("testdata/bad/*.toml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no test manifests: %v", err)
+	}
+	for _, name := range files {
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			data, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, line := range strings.Split(string(data), "\n") {
+				if w, ok := strings.CutPrefix(line, "# want: "); ok {
+					want = append(want, name+":"+w)
+				}
+			}
+			_, err = Parse(name, data)
+			var es Errors
+			if !errors.As(err, &es) {
+				t.Fatalf("Parse(%s) error = %v; want manifest.Errors", name, err)
+			}
+			var got []string
+			for _, e := range es {
+				got = append(got, strings.Replace(e.Error(), name+": ", name+":0:0: ", 1))
+				if e.File != name {
+					t.Errorf("error %q names file %q; want %q", e, e.File, name)
+				}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("Parse(%s) errors:\n%s\nwant:\n%s", name, strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			for i := range want {
+				if !strings.HasPrefix(got[i], want[i]) {
+					t.Errorf("error %d = %q; want prefix %q", i, got[i], want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestValidManifest(t *testing.T) {
+	t.Setenv("BULKDL_TEST_TOKEN", "s3cret")
+	m, err := Load("testdata/full.toml")
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	s := m.Settings
+	if s.Connections != 8 || s.PerHost != 4 || s.PerFile != 8 || s.MinSegment != 1<<20 ||
+		s.Rate != 50e6 || s.Retries != 3 || s.Timeout != 10*time.Second || s.UserAgent != "mirror/1" {
+		t.Errorf("settings = %+v", s)
+	}
+	if got, want := m.Dest, filepath.Join("testdata", "downloads"); got != want {
+		t.Errorf("Dest = %q; want %q", got, want)
+	}
+	h := m.HostConfig("example.com:443")
+	if h == nil || h.Connections != 2 || h.Rate != 5<<20 || h.Headers["Authorization"] != "Bearer s3cret" {
+		t.Errorf("HostConfig(example.com:443) = %+v", h)
+	}
+	if got := m.HostConfig("other.org"); got != nil {
+		t.Errorf("HostConfig(other.org) = %+v; want nil", got)
+	}
+	if len(m.Files) != 3 {
+		t.Fatalf("len(Files) = %d; want 3", len(m.Files))
+	}
+	cases := []struct {
+		i    int
+		path string
+		size int64
+		algo string
+		line int
+	}{
+		{0, "data/a.tar.gz", 1234567, "sha256", 19},
+		{1, "b c.bin", -1, "", 27},
+		{2, "sub/c.bin", 3 << 20, "md5", 30},
+	}
+	for _, c := range cases {
+		f := m.Files[c.i]
+		if f.Path != c.path || f.Size != c.size || f.Checksum.Algo != c.algo || f.Line != c.line {
+			t.Errorf("Files[%d] = {Path %q Size %d Algo %q Line %d}; want {%q %d %q %d}",
+				c.i, f.Path, f.Size, f.Checksum.Algo, f.Line, c.path, c.size, c.algo, c.line)
+		}
+	}
+	if got := m.Secrets(); len(got) != 1 || got[0] != "s3cret" {
+		t.Errorf("Secrets() = %q; want [s3cret]", got)
+	}
+	if len(m.Warnings) != 1 || !strings.Contains(m.Warnings[0].Msg, "per_file = 12 is above connections = 8") {
+		t.Errorf("Warnings = %v; want the per_file clamp", m.Warnings)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	m, err := Parse("m.toml", []byte("[[file]]\nurl = \"http://h/x\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := m.Settings
+	if s.Connections != DefaultConnections || s.PerHost != DefaultPerHost || s.PerFile != DefaultPerFile ||
+		s.MinSegment != DefaultMinSegment || s.Retries != DefaultRetries || s.Timeout != DefaultTimeout || s.Rate != 0 {
+		t.Errorf("defaults = %+v", s)
+	}
+	if m.Files[0].Path != "x" || m.Files[0].Size != -1 || m.Dest != "." {
+		t.Errorf("file = %+v, dest %q", m.Files[0], m.Dest)
+	}
+}
+
+func TestClampIsSilentForDefaults(t *testing.T) {
+	m, err := Parse("m.toml", []byte("[settings]\nconnections = 2\n[[file]]\nurl = \"http://h/x\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Settings.PerHost != 2 || m.Settings.PerFile != 2 || len(m.Warnings) != 0 {
+		t.Errorf("PerHost %d PerFile %d warnings %v; want 2 2 none", m.Settings.PerHost, m.Settings.PerFile, m.Warnings)
+	}
+}
+
+func TestEmptySecretIsAnError(t *testing.T) {
+	t.Setenv("BULKDL_TEST_EMPTY", "")
+	_, err := Parse("m.toml", []byte("[settings]\nheaders = { X-Key = \"${BULKDL_TEST_EMPTY}\" }\n[[file]]\nurl = \"http://h/x\"\n"))
+	if err == nil || !strings.Contains(err.Error(), "m.toml:2:11: header \"X-Key\": environment variable BULKDL_TEST_EMPTY is empty") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestErrorsNeverShowSecrets(t *testing.T) {
+	t.Setenv("BULKDL_TEST_TOKEN", "hunter2")
+	_, err := Parse("m.toml", []byte("[settings]\nheaders = { Authorization = \"${BULKDL_TEST_TOKEN}\\n\" }\n[[file]]\nurl = \"http://h/x\"\n"))
+	if err == nil {
+		t.Fatal("header with a newline accepted")
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error shows the secret: %v", err)
+	}
+}
