@@ -19,13 +19,14 @@ type Checksum struct {
 }
 
 var algos = map[string]struct {
+	name string // the one shared copy of the name, not the manifest's
 	size int
 	new  func() hash.Hash
 }{
-	"sha256": {sha256.Size, sha256.New},
-	"sha512": {sha512.Size, sha512.New},
-	"sha1":   {sha1.Size, sha1.New},
-	"md5":    {md5.Size, md5.New},
+	"sha256": {"sha256", sha256.Size, sha256.New},
+	"sha512": {"sha512", sha512.Size, sha512.New},
+	"sha1":   {"sha1", sha1.Size, sha1.New},
+	"md5":    {"md5", md5.Size, md5.New},
 }
 
 // ParseChecksum parses "algo:hex", as in "sha256:9f86d0…".
@@ -46,7 +47,7 @@ func ParseChecksum(s string) (Checksum, error) {
 	if err != nil {
 		return Checksum{}, fmt.Errorf("%s checksum is not hex: %q", algo, hx)
 	}
-	return Checksum{Algo: algo, Sum: sum}, nil
+	return Checksum{Algo: a.name, Sum: sum}, nil
 }
 
 // IsZero reports whether no checksum is set.

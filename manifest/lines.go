@@ -16,8 +16,14 @@ type lineIndex struct {
 	starts []int          // byte offset of each line (0-based line numbers)
 	tables map[string]int // "settings", "hosts\x00example.com" -> header line (1-based)
 	files  []int          // 1-based header line of the i-th [[file]]
-	header []bool         // header[l] reports whether 0-based line l is a table header
+	header []uint8        // header[l]: what 0-based line l is (noHeader, fileHeader, otherHeader)
 }
+
+const (
+	noHeader    = iota
+	fileHeader  // [[file]], or a table below it such as [file.headers]
+	otherHeader // any other table header
+)
 
 func newLineIndex(data []byte) *lineIndex {
 	ix := &lineIndex{data: data, tables: map[string]int{}}
@@ -31,7 +37,7 @@ func newLineIndex(data []byte) *lineIndex {
 		}
 		ix.starts = append(ix.starts, off)
 		line := string(data[off:end])
-		isHeader := false
+		kind := uint8(noHeader)
 		switch {
 		case inMulti != "":
 			if strings.Count(line, inMulti)%2 == 1 {
@@ -40,13 +46,19 @@ func newLineIndex(data []byte) *lineIndex {
 		default:
 			t := strings.TrimSpace(line)
 			if strings.HasPrefix(t, "[[") {
-				isHeader = true
+				kind = otherHeader
 				if name, ok := headerName(t[2:], "]]"); ok && name == "file" {
 					ix.files = append(ix.files, len(ix.starts))
+					kind = fileHeader
+				} else if strings.HasPrefix(name, "file\x00") {
+					kind = fileHeader
 				}
 			} else if strings.HasPrefix(t, "[") {
-				isHeader = true
+				kind = otherHeader
 				if name, ok := headerName(t[1:], "]"); ok {
+					if strings.HasPrefix(name, "file\x00") {
+						kind = fileHeader
+					}
 					if _, dup := ix.tables[name]; !dup {
 						ix.tables[name] = len(ix.starts)
 					}
@@ -60,7 +72,7 @@ func newLineIndex(data []byte) *lineIndex {
 				}
 			}
 		}
-		ix.header = append(ix.header, isHeader)
+		ix.header = append(ix.header, kind)
 		off = end + 1
 	}
 	return ix
@@ -129,7 +141,7 @@ func splitKey(s string) ([]string, bool) {
 func (ix *lineIndex) keyIn(hdr int, key string) (line, col int) {
 	// hdr is 1-based, so as a 0-based index it is the line after the header.
 	for l := hdr; l < len(ix.starts); l++ {
-		if ix.header[l] {
+		if ix.header[l] != noHeader {
 			return 0, 0
 		}
 		end := len(ix.data)
@@ -177,4 +189,64 @@ func (ix *lineIndex) lineText(n int) string {
 		end = ix.starts[n] - 1
 	}
 	return strings.TrimRight(string(ix.data[ix.starts[n-1]:end]), "\r")
+}
+
+// lineEnd returns the offset just past 0-based line l, its newline included.
+func (ix *lineIndex) lineEnd(l int) int {
+	if l+1 < len(ix.starts) {
+		return ix.starts[l+1]
+	}
+	return len(ix.data)
+}
+
+// fileBatch is a run of [[file]] tables, decoded on its own so that the
+// decoder's per-key maps for one batch can be freed before the next.
+type fileBatch struct {
+	text  string
+	first int // 0-based line of text's first line in the manifest
+}
+
+// split separates the [[file]] tables from the rest of the manifest. The
+// rest keeps every line in place (file lines are blanked) so that its
+// positions are the manifest's; batches hold up to per [[file]] tables each.
+func (ix *lineIndex) split(per int) (rest string, batches []fileBatch) {
+	var b strings.Builder
+	inFile, count, start, next := false, 0, -1, 0
+	flush := func(l int) {
+		if start >= 0 {
+			batches = append(batches, fileBatch{text: string(ix.data[ix.starts[start]:ix.starts[l]]), first: start})
+		}
+		start = -1
+	}
+	for l := range ix.starts {
+		switch ix.header[l] {
+		case fileHeader:
+			// A batch may only start at a [[file]] header proper, never at
+			// a sub-table such as [file.headers] of the entry before.
+			entry := next < len(ix.files) && ix.files[next] == l+1
+			if entry {
+				next++
+			}
+			if !inFile || (entry && count == per) {
+				flush(l)
+				start, count = l, 0
+			}
+			inFile = true
+			if entry {
+				count++
+			}
+		case otherHeader:
+			flush(l)
+			inFile = false
+		}
+		if inFile {
+			b.WriteByte('\n')
+		} else {
+			b.Write(ix.data[ix.starts[l]:ix.lineEnd(l)])
+		}
+	}
+	if start >= 0 {
+		batches = append(batches, fileBatch{text: string(ix.data[ix.starts[start]:]), first: start})
+	}
+	return b.String(), batches
 }

@@ -217,23 +217,50 @@ var knownKeys = map[string][]string{
 	"file":     {"url", "path", "checksum", "size", "mirrors", "headers"},
 }
 
+// maxManifest bounds the manifest file size: line offsets are kept as int,
+// but a manifest this large is certainly a mistake.
+const maxManifest = 1 << 30
+
+// batchSize is the number of [[file]] tables decoded at once.
+const batchSize = 1000
+
 // Parse validates the manifest text data; name is used in errors and its
 // directory is the base of a relative dest.
+//
+// Memory stays proportional to the number of files, not to the decoder's
+// representation: the [[file]] tables are decoded in batches.
 func Parse(name string, data []byte) (*Manifest, error) {
-	var raw rawManifest
-	md, err := toml.Decode(string(data), &raw)
-	if err != nil {
-		return nil, decodeError(name, data, err)
+	if len(data) > maxManifest {
+		return nil, Errors{{File: name, Msg: fmt.Sprintf("manifest is %v; the limit is 1 GiB: split it", Size(len(data)))}}
 	}
-	v := &validator{name: name, ix: newLineIndex(data)}
-	seen := map[string]bool{}
-	for _, k := range md.Undecoded() {
-		if !seen[k.String()] {
-			seen[k.String()] = true
-			v.unknownKey(k)
+	ix := newLineIndex(data)
+	rest, batches := ix.split(batchSize)
+	v := &validator{name: name, ix: ix, seen: map[string]bool{}}
+	var raw rawManifest
+	md, err := toml.Decode(rest, &raw)
+	if err != nil {
+		return nil, v.decodeError(err, 0)
+	}
+	v.undecoded(md)
+	m := v.manifest(&raw)
+	for _, b := range batches {
+		var fb struct {
+			File []rawFile `toml:"file"`
+		}
+		md, err := toml.Decode(b.text, &fb)
+		if err != nil {
+			return nil, v.decodeError(err, b.first)
+		}
+		v.undecoded(md)
+		for i := range fb.File {
+			m.Files = append(m.Files, v.file(len(m.Files), &fb.File[i]))
 		}
 	}
-	m := v.manifest(&raw)
+	if len(m.Files) == 0 {
+		v.errs = append(v.errs, &Error{File: v.name, Msg: "no [[file]] entries; add at least one with a url"})
+	}
+	v.crossFiles()
+	v.unusedHosts()
 	if len(v.errs) > 0 {
 		sort.SliceStable(v.errs, func(i, j int) bool { return v.errs[i].Line < v.errs[j].Line })
 		return nil, v.errs
@@ -242,18 +269,24 @@ func Parse(name string, data []byte) (*Manifest, error) {
 	return m, nil
 }
 
-// decodeError turns a decoding error into an *Error with its position.
-func decodeError(name string, data []byte, err error) error {
+func (v *validator) undecoded(md toml.MetaData) {
+	for _, k := range md.Undecoded() {
+		if s := k.String(); !v.seen[s] {
+			v.seen[s] = true
+			v.unknownKey(k)
+		}
+	}
+}
+
+// decodeError turns a decoding error in text that starts at 0-based
+// manifest line first into positioned Errors.
+func (v *validator) decodeError(err error, first int) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
-		msg := pe.Message
-		if pe.Usage != "" && strings.Contains(msg, "incompatible types") {
-			msg += "; " + pe.Usage
-		}
-		ix := newLineIndex(data)
-		return Errors{{File: name, Line: pe.Position.Line, Col: pe.Position.Col, Msg: typeHint(msg, pe.LastKey), Text: ix.lineText(pe.Position.Line)}}
+		line := pe.Position.Line + first
+		return Errors{{File: v.name, Line: line, Col: pe.Position.Col, Msg: typeHint(pe.Message, pe.LastKey), Text: v.ix.lineText(line)}}
 	}
-	return Errors{{File: name, Msg: err.Error()}}
+	return Errors{{File: v.name, Msg: err.Error()}}
 }
 
 func typeHint(msg, key string) string {
@@ -264,6 +297,7 @@ func typeHint(msg, key string) string {
 }
 
 type validator struct {
+	seen  map[string]bool // unknown keys already reported
 	name  string
 	ix    *lineIndex
 	errs  Errors
@@ -398,16 +432,10 @@ func (v *validator) manifest(raw *rawManifest) *Manifest {
 	for _, h := range hosts {
 		v.host(h, raw.Hosts[h])
 	}
-	if len(raw.File) == 0 {
-		v.errs = append(v.errs, &Error{File: v.name, Msg: "no [[file]] entries; add at least one with a url"})
-	}
-	m.Files = make([]File, 0, len(raw.File))
-	for i := range raw.File {
+	m.Files = make([]File, 0, len(v.ix.files))
+	for i := range raw.File { // only a manifest that writes file = [{…}] inline
 		m.Files = append(m.Files, v.file(i, &raw.File[i]))
-		raw.File[i] = rawFile{} // let the raw entry go as soon as it is converted
 	}
-	v.crossFiles()
-	v.unusedHosts()
 	return m
 }
 
@@ -753,7 +781,9 @@ func (v *validator) file(i int, r *rawFile) File {
 	if r.URL == nil {
 		v.errs = append(v.errs, v.pos(hdr, "", fmt.Sprintf("file #%d has no url; add url = \"https://…\"", i+1)))
 	} else if hasURL {
-		f.URL = rawURL
+		// Clone: decoded strings point into the batch's text, which would
+		// otherwise stay alive as long as the manifest.
+		f.URL = strings.Clone(rawURL)
 		if err := checkURL(f.URL); err != nil {
 			v.at(hdr, "url", "url: %v", err)
 			hasURL = false // no name can be derived from it
@@ -767,13 +797,16 @@ func (v *validator) file(i int, r *rawFile) File {
 			v.at(hdr, "mirrors", "mirror %q is the file's own url; remove it", redactURL(mu))
 		}
 	}
+	for i := range mirrors {
+		mirrors[i] = strings.Clone(mirrors[i])
+	}
 	f.Mirrors = mirrors
 	if p, ok := v.str(hdr, "path", r.Path); ok {
 		c, err := cleanPath(p)
 		if err != nil {
 			v.at(hdr, "path", "path %q %v", p, err)
 		}
-		f.Path = c
+		f.Path = strings.Clone(c)
 	} else if r.Path == nil && hasURL {
 		p, err := pathFromURL(f.URL)
 		if err != nil {

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,5 +145,34 @@ func TestErrorsNeverShowSecrets(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("error shows the secret: %v", err)
+	}
+}
+
+// TestBatchBoundaries checks that decoding [[file]] tables in batches gives
+// the same result as one document would: sub-tables stay with their entry,
+// tables after the files are still read, and positions stay right.
+func TestBatchBoundaries(t *testing.T) {
+	var b strings.Builder
+	n := batchSize*2 + 3
+	for i := range n {
+		fmt.Fprintf(&b, "[[file]]\nurl = \"http://h/f%d\"\n[file.headers]\nX-N = \"%d\"\n", i, i)
+	}
+	b.WriteString("[settings]\nconnections = 3\n")
+	m, err := Parse("m.toml", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Files) != n || m.Settings.Connections != 3 {
+		t.Fatalf("got %d files, connections %d; want %d, 3", len(m.Files), m.Settings.Connections, n)
+	}
+	for i, f := range m.Files {
+		if f.Headers["X-N"] != fmt.Sprint(i) || f.Line != 4*i+1 || f.Path != fmt.Sprintf("f%d", i) {
+			t.Fatalf("Files[%d] = %+v", i, f)
+		}
+	}
+	bad := strings.Replace(b.String(), "url = \"http://h/f2001\"", "url = \"http://h/f2001\"\nurll = 1", 1)
+	_, err = Parse("m.toml", []byte(bad))
+	if err == nil || !strings.HasPrefix(err.Error(), fmt.Sprintf("m.toml:%d:1: unknown key \"urll\"", 4*2001+3)) {
+		t.Errorf("err = %v", err)
 	}
 }

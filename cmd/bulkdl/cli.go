@@ -159,7 +159,12 @@ func (sf *settingsFlags) register(fs *flag.FlagSet) {
 // load loads the manifest and applies the flags that fs set. It prints
 // errors and warnings; ok is false if the run must stop with exitUsage.
 func (c *cli) load(fs *flag.FlagSet, sf *settingsFlags, name string) (*manifest.Manifest, bool) {
+	// Loading makes much short-lived garbage (the TOML decoder's maps, batch
+	// by batch); a lower GC target keeps the peak of a 1M-entry manifest
+	// under 1 GiB for a few percent more CPU.
+	old := debug.SetGCPercent(50)
 	m, err := manifest.Load(name)
+	debug.SetGCPercent(old)
 	if err != nil {
 		c.printManifestError(err)
 		return nil, false
