@@ -1,0 +1,108 @@
+package segdl
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Errors callers branch on.
+var (
+	// ErrChanged means the file changed on the server during the download
+	// more often than a download restarts for.
+	ErrChanged = errors.New("segdl: file changed on the server during download")
+	// ErrChecksum means the bytes did not match the expected checksum, also
+	// after one fresh download.
+	ErrChecksum = errors.New("segdl: checksum mismatch")
+	// ErrSize means the server's size disagrees with the expected size.
+	ErrSize = errors.New("segdl: size mismatch")
+	// ErrRedirect means a redirect could not be followed.
+	ErrRedirect = errors.New("segdl: bad redirect")
+)
+
+// StatusError is an HTTP status the download could not use.
+type StatusError struct {
+	Code int
+	URL  string // redacted
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s answered %d %s", e.URL, e.Code, http.StatusText(e.Code))
+}
+
+// retryable reports whether a request that failed with code may be retried.
+func retryable(code int) bool {
+	return code == http.StatusTooManyRequests || code >= 500 || code == http.StatusRequestTimeout
+}
+
+// retryAfter parses a Retry-After value (seconds or an HTTP date), capped
+// at limit; 0 if absent or unusable.
+func retryAfter(v string, now time.Time, limit time.Duration) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0
+		}
+		if secs > int64(limit/time.Second) {
+			return limit
+		}
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return max(0, min(d, limit))
+}
+
+// ParseContentRange parses a Content-Range value "bytes FIRST-LAST/TOTAL".
+// It rejects unsatisfied ("*") forms, unknown totals, signs, overflow and
+// ranges that do not fit inside the total.
+func ParseContentRange(v string) (first, last, total int64, err error) {
+	bad := fmt.Errorf("segdl: bad Content-Range %q", v)
+	spec, ok := strings.CutPrefix(v, "bytes ")
+	if !ok {
+		return 0, 0, 0, bad
+	}
+	rng, tot, ok := strings.Cut(spec, "/")
+	if !ok {
+		return 0, 0, 0, bad
+	}
+	a, b, ok := strings.Cut(rng, "-")
+	if !ok {
+		return 0, 0, 0, bad
+	}
+	if first, ok = parseDigits(a); !ok {
+		return 0, 0, 0, bad
+	}
+	if last, ok = parseDigits(b); !ok {
+		return 0, 0, 0, bad
+	}
+	if total, ok = parseDigits(tot); !ok {
+		return 0, 0, 0, bad
+	}
+	if first > last || last >= total {
+		return 0, 0, 0, bad
+	}
+	return first, last, total, nil
+}
+
+// parseDigits parses a non-negative decimal integer made of digits only:
+// no sign, no spaces, no overflow.
+func parseDigits(s string) (int64, bool) {
+	if s == "" || len(s) > 19 {
+		return 0, false
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}

@@ -1,0 +1,591 @@
+package segdl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// NewClient returns an HTTP client for downloads over rt: it never follows
+// redirects (segdl does, applying its header policy at every hop) and
+// never decompresses bodies.
+func NewClient(rt http.RoundTripper) *http.Client {
+	return &http.Client{
+		Transport: rt,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// Kinds of task failure, classified where they happen.
+type (
+	// fatalError fails the file's current source: no retry helps.
+	fatalError struct{ err error }
+	// restartError makes the download start again once no task runs.
+	restartError struct {
+		reason  error
+		discard bool // drop the bytes on disk (the file changed)
+		single  bool // fetch as one stream from now on
+	}
+)
+
+func (e *fatalError) Error() string   { return e.err.Error() }
+func (e *fatalError) Unwrap() error   { return e.err }
+func (e *restartError) Error() string { return e.reason.Error() }
+func (e *restartError) Unwrap() error { return e.reason }
+
+// errStop means the task's work was taken away (a restart or the end of
+// its segment); it is not a failure.
+var errStop = errors.New("segdl: task stopped")
+
+var bufPool sync.Pool
+
+// Run fetches the task's range, retrying as Config says, and returns when
+// the range is complete, the download cannot go on, or ctx is done. The
+// last task of a download to return verifies and publishes the file.
+func (t *Task) Run(ctx context.Context) {
+	d := t.d
+	tctx, cancel := context.WithCancel(ctx)
+	d.mu.Lock()
+	d.cancels[t] = cancel
+	d.mu.Unlock()
+	err := t.run(tctx)
+	cancel()
+	d.taskEnded(t, err, ctx)
+}
+
+func (t *Task) run(ctx context.Context) error {
+	d := t.d
+	if t.probe {
+		if err := d.prepare(t); err != nil {
+			return &fatalError{err}
+		}
+	}
+	bp, _ := bufPool.Get().(*[]byte)
+	if bp == nil || len(*bp) != d.cfg.ChunkSize {
+		b := make([]byte, d.cfg.ChunkSize)
+		bp = &b
+	}
+	defer bufPool.Put(bp)
+	t.buf = *bp
+	attempts := 0
+	for {
+		progress, err := t.once(ctx)
+		if err == nil || errors.Is(err, errStop) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var fe *fatalError
+		var re *restartError
+		if errors.As(err, &fe) || errors.As(err, &re) {
+			return err
+		}
+		// A request that made real progress starts the count again, so a
+		// long file on a flaky link is not failed by its length alone.
+		if progress >= min(1<<20, d.cfg.MinSegment) {
+			attempts = 0
+		}
+		attempts++
+		if attempts > d.cfg.Retries {
+			if attempts > 1 {
+				return fmt.Errorf("%w, %d times", err, attempts)
+			}
+			return err
+		}
+		wait := d.backoff(attempts)
+		var ra *retryAfterError
+		if errors.As(err, &ra) && ra.wait > 0 {
+			wait = ra.wait
+		}
+		if !sleepCtx(ctx, wait) {
+			return ctx.Err()
+		}
+	}
+}
+
+// backoff returns a full-jitter exponential backoff for the n-th retry.
+func (d *Download) backoff(n int) time.Duration {
+	ceil := d.cfg.BackoffBase << min(n-1, 20)
+	if ceil > d.cfg.BackoffMax || ceil <= 0 {
+		ceil = d.cfg.BackoffMax
+	}
+	return time.Duration(rand.Int64N(int64(ceil) + 1))
+}
+
+type retryAfterError struct {
+	err  error
+	wait time.Duration
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// once makes one request for the task's remaining range and writes what
+// it gets. It returns the bytes written and nil when the range is complete.
+func (t *Task) once(ctx context.Context) (int64, error) {
+	d := t.d
+	d.mu.Lock()
+	if t.gen != d.gen || d.restart != nil || d.err != nil {
+		d.mu.Unlock()
+		return 0, errStop
+	}
+	pos, end := t.seg.pos, t.seg.end
+	etag, lastMod, size := d.etag, d.lastMod, d.size
+	src, resolved := d.spec.URLs[d.url], false
+	if d.resolved != "" {
+		src, resolved = d.resolved, true
+	}
+	d.mu.Unlock()
+	if end >= 0 && pos >= end {
+		return 0, nil
+	}
+
+	hdr := http.Header{}
+	plain := t.probe && pos == 0 && end < 0 && d.noRangeSnapshot()
+	if !plain {
+		if end >= 0 {
+			hdr.Set("Range", fmt.Sprintf("bytes=%d-%d", pos, end-1))
+		} else {
+			hdr.Set("Range", fmt.Sprintf("bytes=%d-", pos))
+		}
+		if v := ifRange(etag, lastMod); v != "" {
+			hdr.Set("If-Range", v)
+		}
+	}
+	reqCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stall := newStall(d.cfg.StallTimeout, cancel)
+	defer stall.stop()
+	resp, hostport, err := d.do(reqCtx, src, hdr)
+	if err != nil {
+		return 0, stall.explain(err, "waiting for the response")
+	}
+	defer resp.Body.Close()
+	redacted := redactURL(src)
+
+	switch code := resp.StatusCode; {
+	case code == http.StatusPartialContent:
+		if ce := resp.Header.Get("Content-Encoding"); ce != "" && ce != "identity" {
+			return 0, &restartError{reason: fmt.Errorf("%s sent a range with Content-Encoding %q", redacted, ce), discard: true, single: true}
+		}
+		first, last, total, err := ParseContentRange(resp.Header.Get("Content-Range"))
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", redacted, err)
+		}
+		if first != pos || (end >= 0 && last > end-1) {
+			return 0, fmt.Errorf("%s answered bytes %d-%d to a request for %d-%s", redacted, first, last, pos, endStr(end))
+		}
+		if resp.ContentLength >= 0 && resp.ContentLength != last-first+1 {
+			return 0, fmt.Errorf("%s sent Content-Length %d for a %d-byte range", redacted, resp.ContentLength, last-first+1)
+		}
+		if size >= 0 && total != size || etag != "" && strongETag(resp.Header.Get("ETag")) != "" && strongETag(resp.Header.Get("ETag")) != etag {
+			return 0, &restartError{reason: fmt.Errorf("%s: %w", redacted, ErrChanged), discard: true}
+		}
+		if t.probe {
+			if err := d.learn(t, resp, total, true); err != nil {
+				return 0, err
+			}
+			d.notify()
+		}
+		return t.stream(reqCtx, resp.Body, pos, last+1, last+1-first, hostport, stall)
+	case code == http.StatusOK:
+		newTag, newMod := strongETag(resp.Header.Get("ETag")), resp.Header.Get("Last-Modified")
+		if etag != "" && newTag != etag || etag == "" && lastMod != "" && newMod != lastMod {
+			return 0, &restartError{reason: fmt.Errorf("%s: %w", redacted, ErrChanged), discard: true}
+		}
+		if pos != 0 {
+			// A 200 body starts at byte 0: never write it at an offset.
+			return 0, &restartError{reason: fmt.Errorf("%s ignored a range request", redacted), discard: true, single: true}
+		}
+		if t.probe {
+			if err := d.learn(t, resp, resp.ContentLength, false); err != nil {
+				return 0, err
+			}
+			d.notify()
+		} else {
+			d.stopSplitting()
+		}
+		limit := end
+		return t.stream(reqCtx, resp.Body, 0, limit, resp.ContentLength, hostport, stall)
+	case code == http.StatusRequestedRangeNotSatisfiable:
+		if t.probe && pos == 0 && end < 0 {
+			// An empty file answers bytes=0- with 416: ask again plainly.
+			d.mu.Lock()
+			d.noRange = true
+			d.mu.Unlock()
+			return 0, fmt.Errorf("%s answered 416 to bytes=0-", redacted)
+		}
+		return 0, &restartError{reason: fmt.Errorf("%s: %w (416 to a range it had)", redacted, ErrChanged), discard: true}
+	case retryable(code):
+		wait := retryAfter(resp.Header.Get("Retry-After"), time.Now(), d.cfg.MaxRetryAfter)
+		if (code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable) && d.cfg.OnThrottle != nil {
+			d.cfg.OnThrottle(hostport, wait)
+		}
+		return 0, &retryAfterError{err: &StatusError{Code: code, URL: redacted}, wait: wait}
+	default:
+		if resolved {
+			// A redirect target may have expired (signed URLs): resolve again.
+			d.mu.Lock()
+			d.resolved = ""
+			d.mu.Unlock()
+			return 0, &StatusError{Code: code, URL: redacted}
+		}
+		return 0, &fatalError{&StatusError{Code: code, URL: redacted}}
+	}
+}
+
+func endStr(end int64) string {
+	if end < 0 {
+		return ""
+	}
+	return strconv.FormatInt(end-1, 10)
+}
+
+func (d *Download) noRangeSnapshot() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.noRange
+}
+
+func (d *Download) stopSplitting() {
+	d.mu.Lock()
+	d.noRange = true
+	d.mu.Unlock()
+}
+
+// ifRange returns the If-Range value: the strong ETag, else Last-Modified.
+// A weak ETag is never sent: it cannot guarantee identical bytes.
+func ifRange(etag, lastMod string) string {
+	if etag != "" {
+		return etag
+	}
+	return lastMod
+}
+
+// strongETag returns tag if it is a strong entity tag, else "".
+func strongETag(tag string) string {
+	if len(tag) < 2 || !strings.HasPrefix(tag, `"`) || !strings.HasSuffix(tag, `"`) {
+		return ""
+	}
+	return tag
+}
+
+// stream writes a response body that starts at file offset pos. limit is
+// the offset past the last byte the response carries (-1 if unknown) and
+// want the number of body bytes expected (-1 if unknown). It returns the
+// bytes written and nil once the task's segment is complete.
+func (t *Task) stream(ctx context.Context, body io.Reader, pos, limit, want int64, hostport string, stall *stall) (int64, error) {
+	d := t.d
+	var lim Limiter
+	if d.cfg.Limiter != nil {
+		lim = d.cfg.Limiter(hostport)
+	}
+	b := t.buf
+	start, got := pos, int64(0)
+	end := t.segEnd()
+	for {
+		n := int64(len(b))
+		if limit >= 0 {
+			n = min(n, limit-pos)
+		}
+		if end >= 0 {
+			n = min(n, end-pos)
+		}
+		if n <= 0 {
+			if end >= 0 && pos >= end {
+				return pos - start, nil
+			}
+			break
+		}
+		if lim != nil {
+			stall.pause()
+			if err := lim.WaitN(ctx, int(n)); err != nil {
+				return pos - start, err
+			}
+			stall.resume()
+		}
+		k, rerr := readSome(body, b[:n], stall)
+		got += int64(k)
+		d.received.Add(int64(k))
+		if k > 0 {
+			if _, err := d.file.WriteAt(b[:k], pos); err != nil {
+				return pos - start, &fatalError{fmt.Errorf("writing %s: %w", d.spec.Path, err)}
+			}
+			var stop bool
+			pos, end, stop = t.commit(pos, int64(k), b[:k])
+			if stop {
+				if d.cfg.OnSuccess != nil {
+					d.cfg.OnSuccess(hostport)
+				}
+				return pos - start, nil
+			}
+		}
+		if rerr == io.EOF {
+			if limit < 0 && want < 0 {
+				// One stream of unknown length: its end is the file's end.
+				t.endOfStream(pos)
+				return pos - start, nil
+			}
+			if want >= 0 && got < want {
+				return pos - start, fmt.Errorf("server closed the connection after %s of %s", fmtBytes(got), fmtBytes(want))
+			}
+			break
+		}
+		if rerr != nil {
+			return pos - start, stall.explain(rerr, fmt.Sprintf("after %s of %s", fmtBytes(got), fmtBytes(want)))
+		}
+	}
+	if d.cfg.OnSuccess != nil {
+		d.cfg.OnSuccess(hostport)
+	}
+	if end >= 0 && pos < end {
+		return pos - start, fmt.Errorf("response ended at byte %d, before %d", pos, end)
+	}
+	return pos - start, nil
+}
+
+// readSome reads until b is full, EOF or an error, resetting the stall
+// timer whenever bytes arrive.
+func readSome(r io.Reader, b []byte, st *stall) (int, error) {
+	n := 0
+	for n < len(b) {
+		k, err := r.Read(b[n:])
+		if k > 0 {
+			st.progress()
+		}
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func fmtBytes(n int64) string {
+	switch {
+	case n < 0:
+		return "an unknown length"
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	case n < 1<<30:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+}
+
+// stall cancels a request when no byte arrives for a while.
+type stall struct {
+	d     time.Duration
+	t     *time.Timer
+	fired atomic.Bool
+}
+
+func newStall(d time.Duration, cancel context.CancelFunc) *stall {
+	s := &stall{d: d}
+	if d > 0 {
+		s.t = time.AfterFunc(d, func() { s.fired.Store(true); cancel() })
+	}
+	return s
+}
+
+func (s *stall) progress() {
+	if s.t != nil {
+		s.t.Reset(s.d)
+	}
+}
+func (s *stall) pause() {
+	if s.t != nil {
+		s.t.Stop()
+	}
+}
+func (s *stall) resume() { s.progress() }
+func (s *stall) stop()   { s.pause() }
+
+// explain turns the error of a request the stall timer cancelled into one
+// that says so.
+func (s *stall) explain(err error, when string) error {
+	if s.fired.Load() {
+		return fmt.Errorf("no data for %v %s", s.d, when)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("timed out %s: %w", when, err)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("server closed the connection %s", when)
+	}
+	if strings.Contains(err.Error(), "connection reset") {
+		return fmt.Errorf("server reset the connection %s", when)
+	}
+	return err
+}
+
+// sensitive headers go only to the origins a Spec lists.
+var sensitive = map[string]bool{"Authorization": true, "Cookie": true, "Proxy-Authorization": true}
+
+// do sends a GET for rawurl with extra headers, following redirects itself.
+// Every hop's headers come from headersFor, the one place that decides what
+// a host may see. It returns the final response and its host:port.
+func (d *Download) do(ctx context.Context, rawurl string, extra http.Header) (*http.Response, string, error) {
+	u, err := url.Parse(rawurl)
+	if err != nil {
+		return nil, "", &fatalError{fmt.Errorf("bad url %q", redactURL(rawurl))}
+	}
+	chain := []string{u.Redacted()}
+	seen := map[string]bool{u.String(): true}
+	for hop := 0; ; hop++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			return nil, "", &fatalError{err}
+		}
+		req.Header = d.headersFor(u)
+		for k, v := range extra {
+			req.Header[k] = v
+		}
+		req.Header.Set("Accept-Encoding", "identity")
+		if d.cfg.UserAgent != "" {
+			req.Header.Set("User-Agent", d.cfg.UserAgent)
+		}
+		d.requests.Add(1)
+		resp, err := d.cfg.Client.Do(req)
+		if err != nil {
+			return nil, "", err
+		}
+		switch resp.StatusCode {
+		case 301, 302, 303, 307, 308:
+		default:
+			if hop > 0 {
+				d.mu.Lock()
+				d.resolved = u.String()
+				d.mu.Unlock()
+			}
+			return resp, hostPort(u), nil
+		}
+		loc := resp.Header.Get("Location")
+		io.CopyN(io.Discard, resp.Body, 4<<10)
+		resp.Body.Close()
+		if loc == "" {
+			return nil, "", &fatalError{fmt.Errorf("%w: %d without Location after %s", ErrRedirect, resp.StatusCode, strings.Join(chain, " -> "))}
+		}
+		next, err := u.Parse(loc)
+		if err != nil {
+			return nil, "", &fatalError{fmt.Errorf("%w: bad Location %q after %s", ErrRedirect, loc, strings.Join(chain, " -> "))}
+		}
+		chain = append(chain, next.Redacted())
+		switch {
+		case next.Scheme != "http" && next.Scheme != "https":
+			return nil, "", &fatalError{fmt.Errorf("%w: to a %s URL: %s", ErrRedirect, next.Scheme, strings.Join(chain, " -> "))}
+		case u.Scheme == "https" && next.Scheme == "http":
+			return nil, "", &fatalError{fmt.Errorf("%w: from https to http refused: %s", ErrRedirect, strings.Join(chain, " -> "))}
+		case seen[next.String()]:
+			return nil, "", &fatalError{fmt.Errorf("%w: loop: %s", ErrRedirect, strings.Join(chain, " -> "))}
+		case hop+1 > maxRedirects:
+			return nil, "", &fatalError{fmt.Errorf("%w: more than %d redirects: %s", ErrRedirect, maxRedirects, strings.Join(chain, " -> "))}
+		}
+		seen[next.String()] = true
+		u = next
+	}
+}
+
+const maxRedirects = 10
+
+// headersFor returns the configured headers that a request to u may carry:
+// the global ones (credentials only to the file's listed origins), the
+// ones configured for u's host, and the file's own if u is one of its
+// listed origins. It is computed afresh for every hop, so no header
+// survives a redirect to an origin that may not see it.
+func (d *Download) headersFor(u *url.URL) http.Header {
+	h := http.Header{}
+	listed := false
+	for _, s := range d.spec.URLs {
+		if lu, err := url.Parse(s); err == nil && sameOrigin(lu, u) {
+			listed = true
+			break
+		}
+	}
+	for k, v := range d.cfg.Header {
+		if sensitive[http.CanonicalHeaderKey(k)] && !listed {
+			continue
+		}
+		h[k] = v
+	}
+	if d.cfg.HostHeader != nil {
+		for k, v := range d.cfg.HostHeader(hostPort(u)) {
+			h[k] = v
+		}
+	}
+	if listed {
+		for k, v := range d.spec.Header {
+			h[k] = v
+		}
+	}
+	return h
+}
+
+func sameOrigin(a, b *url.URL) bool {
+	return a.Scheme == b.Scheme && hostPort(a) == hostPort(b)
+}
+
+// hostPort returns u's host with an explicit port, lower case.
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(bad url)"
+	}
+	u.RawQuery = redactQuery(u.RawQuery)
+	return u.Redacted()
+}
+
+// redactQuery hides query values, where signed URLs carry their secrets.
+func redactQuery(q string) string {
+	if q == "" {
+		return ""
+	}
+	parts := strings.Split(q, "&")
+	for i, p := range parts {
+		if k, _, ok := strings.Cut(p, "="); ok {
+			parts[i] = k + "=xxxxx"
+		}
+	}
+	return strings.Join(parts, "&")
+}

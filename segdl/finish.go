@@ -1,0 +1,129 @@
+package segdl
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// finish verifies the complete temporary file and publishes it with one
+// rename. It runs in the goroutine of the download's last task, when no
+// other task runs.
+func (d *Download) finish() {
+	d.mu.Lock()
+	f, size, hashed, h := d.file, d.size, d.hashed, d.hasher
+	d.mu.Unlock()
+
+	got, err := d.verify(f, size, hashed, h)
+	if err == ErrChecksum {
+		d.mu.Lock()
+		if !d.sumRetried {
+			// Fetch once more from scratch before failing.
+			d.sumRetried = true
+			d.gen++
+			d.discardLocked()
+			d.state = stateNew
+			d.mu.Unlock()
+			return
+		}
+		d.err = fmt.Errorf("%s: %w: got %s, want %s (also after downloading it again)", d.spec.Path, ErrChecksum, hex.EncodeToString(got), hex.EncodeToString(d.spec.Sum))
+		d.closeLocked(false)
+		d.mu.Unlock()
+		return
+	}
+	if err == nil {
+		err = d.publish(f)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err != nil {
+		d.err = fmt.Errorf("%s: %w", d.spec.Path, err)
+		d.closeLocked(!isSizeErr(err))
+		return
+	}
+	d.file = nil
+	d.state = stateDone
+	close(d.finished)
+}
+
+func isSizeErr(err error) bool { return err != nil && strings.Contains(err.Error(), ErrSize.Error()) }
+
+// verify checks the size and, if the spec has one, the checksum, hashing
+// from disk whatever was not hashed as it streamed in.
+func (d *Download) verify(f *os.File, size, hashed int64, h hash.Hash) (sum []byte, err error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() != size {
+		return nil, fmt.Errorf("%w: %d bytes on disk, want %d", ErrSize, st.Size(), size)
+	}
+	if d.spec.Size >= 0 && size != d.spec.Size {
+		return nil, fmt.Errorf("%w: got %d bytes, manifest says %d", ErrSize, size, d.spec.Size)
+	}
+	if d.spec.Hash == nil {
+		return nil, nil
+	}
+	if h == nil {
+		h = d.spec.Hash()
+		hashed = 0
+	}
+	if _, err := io.Copy(h, io.NewSectionReader(f, hashed, size-hashed)); err != nil {
+		return nil, fmt.Errorf("reading back: %w", err)
+	}
+	sum = h.Sum(nil)
+	if !bytes.Equal(sum, d.spec.Sum) {
+		return sum, ErrChecksum
+	}
+	return sum, nil
+}
+
+// publish makes the verified file durable and moves it to its final path
+// in one rename, then makes the rename durable. An older file at the path
+// stays untouched until then.
+func (d *Download) publish(f *os.File) error {
+	if err := f.Chmod(0o644 &^ umask()); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := d.root.Rename(d.partName(), d.spec.Path); err != nil {
+		return err
+	}
+	if dir, err := d.root.Open(path.Dir(d.spec.Path)); err == nil {
+		dir.Sync()
+		dir.Close()
+	}
+	d.root.Remove(d.journalName())
+	return nil
+}
+
+// umask returns the process's file mode creation mask, read from
+// /proc/self/status (Linux 4.7+) because syscall.Umask can only be read by
+// setting it, which races with other goroutines creating files. It falls
+// back to 022.
+var umask = sync.OnceValue(func() fs.FileMode {
+	data, err := os.ReadFile("/proc/self/status")
+	if err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+				if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+					return fs.FileMode(m)
+				}
+			}
+		}
+	}
+	return 0o022
+})

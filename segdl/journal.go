@@ -1,0 +1,89 @@
+package segdl
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+)
+
+// journal is the resume state kept beside a temporary file. It is written
+// only after the data it describes was synced, and replaced atomically.
+type journal struct {
+	Version      int        `json:"version"`
+	URL          string     `json:"url"`
+	Size         int64      `json:"size"`
+	ETag         string     `json:"etag,omitempty"`
+	LastModified string     `json:"last_modified,omitempty"`
+	Done         [][2]int64 `json:"done"`
+}
+
+const maxJournal = 1 << 20
+
+func readJournal(root *os.Root, name string) (*journal, error) {
+	f, err := root.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxJournal+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxJournal {
+		return nil, errors.New("journal too large")
+	}
+	var j journal
+	if err := json.Unmarshal(data, &j); err != nil {
+		return nil, err
+	}
+	return &j, nil
+}
+
+// matches reports whether j describes spec's file and a temporary file of
+// partSize bytes: anything else is foreign or corrupt and never resumed.
+func (j *journal) matches(spec Spec, partSize int64) bool {
+	if j.Version != 1 || len(spec.URLs) == 0 || j.URL != spec.URLs[0] || j.Size <= 0 || partSize != j.Size {
+		return false
+	}
+	if spec.Size >= 0 && spec.Size != j.Size {
+		return false
+	}
+	if j.ETag == "" && j.LastModified == "" {
+		return false
+	}
+	at := int64(0)
+	for _, r := range j.Done {
+		if r[0] < at || r[0] >= r[1] || r[1] > j.Size {
+			return false
+		}
+		at = r[1]
+	}
+	return true
+}
+
+// writeJournal replaces the journal atomically: write a temporary file,
+// sync it, rename it over the old one.
+func writeJournal(root *os.Root, name string, j *journal) error {
+	data, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	tmp := name + ".tmp"
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		root.Remove(tmp)
+		return err
+	}
+	return root.Rename(tmp, name)
+}

@@ -1,0 +1,308 @@
+package segdl
+
+import (
+	"context"
+	"hash"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Doer sends one HTTP request. The client must not follow redirects: segdl
+// follows them itself, so that its header policy applies to every hop.
+// NewClient returns one that fits.
+type Doer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// Limiter paces reads; *rate.Limiter from golang.org/x/time/rate satisfies
+// it. WaitN is never called with more than Config.ChunkSize.
+type Limiter interface {
+	WaitN(ctx context.Context, n int) error
+}
+
+// Config governs downloads. The zero value of each field means the
+// documented default.
+type Config struct {
+	Client       Doer          // required; see NewClient
+	MinSegment   int64         // smallest range a file is split into; default 2 MiB
+	Retries      int           // attempts after the first, per request; 0 means none
+	StallTimeout time.Duration // no byte for this long fails the request; 0 = none
+	UserAgent    string
+
+	// Header is sent with every request, except Authorization, Cookie and
+	// Proxy-Authorization, which go only to the origins the Spec lists.
+	Header http.Header
+	// HostHeader returns the headers for one host ("host:port"), sent
+	// only to it; nil for none.
+	HostHeader func(hostport string) http.Header
+	// Limiter returns the limiter for requests to hostport; nil for none.
+	Limiter func(hostport string) Limiter
+	// ChunkSize is the read size and the buffer each connection holds;
+	// default 256 KiB.
+	ChunkSize int
+
+	BackoffBase   time.Duration // first retry waits up to this; default 500ms
+	BackoffMax    time.Duration // default 30s
+	MaxRetryAfter time.Duration // Retry-After is capped at this; default 5m
+	SyncBytes     int64         // sync data and journal after this many bytes; default 8 MiB
+	SyncInterval  time.Duration // or after this long; default 1s
+	MaxChanges    int           // restarts when the file changes on the server; default 3
+
+	// OnThrottle, if set, is called when a host answers 429 or 503.
+	OnThrottle func(hostport string, wait time.Duration)
+	// OnSuccess, if set, is called when a request to a host completes.
+	OnSuccess func(hostport string)
+}
+
+func (c *Config) withDefaults() *Config {
+	cc := *c
+	def := func(v *int64, d int64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defd := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&cc.MinSegment, 2<<20)
+	def(&cc.SyncBytes, 8<<20)
+	defd(&cc.BackoffBase, 500*time.Millisecond)
+	defd(&cc.BackoffMax, 30*time.Second)
+	defd(&cc.MaxRetryAfter, 5*time.Minute)
+	defd(&cc.SyncInterval, time.Second)
+	if cc.ChunkSize <= 0 {
+		cc.ChunkSize = 256 << 10
+	}
+	if cc.MaxChanges <= 0 {
+		cc.MaxChanges = 3
+	}
+	return &cc
+}
+
+// Spec describes one file.
+type Spec struct {
+	URLs   []string         // the file's url, then its mirrors
+	Path   string           // slash-separated, relative to the root
+	Size   int64            // expected size; -1 if unknown
+	Hash   func() hash.Hash // nil: no checksum
+	Sum    []byte           // the expected digest of Hash
+	Header http.Header      // sent only for this file, to the origins of URLs
+}
+
+type state int
+
+const (
+	stateNew     state = iota // needs a probe
+	stateProbing              // the probe is waiting for headers
+	stateRunning              // ranges are being fetched
+	stateDone                 // published
+	stateFailed
+)
+
+// segment is a byte range [pos, end) still to be written; end is -1 while
+// the size is unknown.
+type segment struct {
+	pos, end int64
+	task     *Task // nil while queued
+}
+
+// Download is one file's download. Its methods are safe for concurrent
+// use; a scheduler calls Claim for each free connection and runs the
+// returned Task.
+type Download struct {
+	spec   Spec
+	cfg    *Config
+	root   *os.Root
+	notify func()
+
+	mu         sync.Mutex
+	state      state
+	gen        int // bumped by each restart; tasks of an older generation stop
+	size       int64
+	etag       string // strong ETag, or ""
+	lastMod    string
+	splittable bool
+	segs       []*segment
+	done       rangeSet // durable or about to be; written to the journal
+	active     int
+	cancels    map[*Task]context.CancelFunc
+	restart    error // why the download restarts once no task runs, or nil
+	noRange    bool  // a server ignored a range: fetch as one stream
+	changes    int
+	sumRetried bool
+	url        int // index into spec.URLs of the source in use
+	resolved   string
+	file       *os.File
+	hasher     hash.Hash
+	hashed     int64
+	hashing    bool
+	unsynced   int64
+	lastSync   time.Time
+	syncing    bool
+	lastErr    error
+	err        error
+	finished   chan struct{}
+	hostCache  string
+
+	written  atomic.Int64 // bytes of the file on disk and accounted for
+	received atomic.Int64 // body bytes received over the network, this run
+	requests atomic.Int64
+	resumed  atomic.Int64
+}
+
+// New returns a download of spec into root. notify, if not nil, is called
+// whenever the download may have new work to claim or has ended; it must
+// not block or call back into the Download.
+func New(root *os.Root, spec Spec, cfg *Config, notify func()) *Download {
+	if notify == nil {
+		notify = func() {}
+	}
+	return &Download{
+		spec: spec, cfg: cfg.withDefaults(), root: root, notify: notify,
+		size: -1, cancels: map[*Task]context.CancelFunc{}, finished: make(chan struct{}),
+	}
+}
+
+// Task is the work of one connection: one segment of one download.
+type Task struct {
+	d     *Download
+	seg   *segment
+	gen   int
+	probe bool
+	buf   []byte // one per running task, from a pool
+}
+
+// Claim returns work for one more connection, or nil if the download has
+// none to give now: it is probing, finished, or has no range left that is
+// worth splitting.
+func (d *Download) Claim() *Task {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.restart != nil {
+		return nil
+	}
+	switch d.state {
+	case stateNew:
+		d.state = stateProbing
+		t := &Task{d: d, gen: d.gen, probe: true}
+		d.active++
+		return t
+	case stateRunning:
+	default:
+		return nil
+	}
+	for _, s := range d.segs {
+		if s.task == nil {
+			return d.assign(s)
+		}
+	}
+	if !d.splittable || d.noRange {
+		return nil
+	}
+	var big *segment
+	for _, s := range d.segs {
+		if s.end >= 0 && (big == nil || s.end-s.pos > big.end-big.pos) {
+			big = s
+		}
+	}
+	if big == nil || big.end-big.pos < 2*d.cfg.MinSegment {
+		return nil
+	}
+	// Split at the middle, aligned; the fetcher of big stops at its new
+	// end when it next commits.
+	mid := big.pos + (big.end-big.pos)/2
+	mid -= mid % (64 << 10)
+	if mid-big.pos < d.cfg.MinSegment || big.end-mid < d.cfg.MinSegment {
+		return nil
+	}
+	s := &segment{pos: mid, end: big.end}
+	big.end = mid
+	d.segs = append(d.segs, s)
+	return d.assign(s)
+}
+
+func (d *Download) assign(s *segment) *Task {
+	t := &Task{d: d, seg: s, gen: d.gen}
+	s.task = t
+	d.active++
+	return t
+}
+
+// Splittable returns the bytes left in the largest range a new connection
+// could take over, or 0.
+func (d *Download) Splittable() int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.state != stateRunning || d.restart != nil {
+		return 0
+	}
+	var big int64
+	for _, s := range d.segs {
+		if s.task == nil {
+			return max(s.end-s.pos, 1)
+		}
+		if d.splittable && !d.noRange && s.end-s.pos >= 2*d.cfg.MinSegment {
+			big = max(big, s.end-s.pos)
+		}
+	}
+	return big
+}
+
+// Active returns the number of tasks running.
+func (d *Download) Active() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.active
+}
+
+// Done is closed when the download has ended, published or failed.
+func (d *Download) Done() <-chan struct{} { return d.finished }
+
+// Err returns why the download failed, or nil.
+func (d *Download) Err() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.err
+}
+
+// Progress is a snapshot of a download's counters.
+type Progress struct {
+	Size     int64 // -1 until known
+	Written  int64 // bytes of the file complete on disk
+	Received int64 // bytes received over the network in this run
+	Resumed  int64 // bytes kept from an earlier run
+	Requests int64
+	Active   int
+}
+
+// Progress returns the download's counters.
+func (d *Download) Progress() Progress {
+	d.mu.Lock()
+	size, active := d.size, d.active
+	d.mu.Unlock()
+	return Progress{Size: size, Written: d.written.Load(), Received: d.received.Load(),
+		Resumed: d.resumed.Load(), Requests: d.requests.Load(), Active: active}
+}
+
+// Host returns the host:port requests currently go to: the resolved
+// redirect target once known, else the source URL's.
+func (d *Download) Host() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.hostLocked()
+}
+
+// Abort cancels every running task; the download keeps its resume state.
+func (d *Download) abortLocked(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+	for _, c := range d.cancels {
+		c()
+	}
+}

@@ -1,0 +1,372 @@
+// Package segdltest provides a fault-injecting HTTP origin on loopback for
+// tests of downloaders, in the spirit of net/http/httptest.
+//
+// A Server serves files held in memory with single-range semantics
+// (Range, If-Range, strong ETag, Last-Modified), and can be told to cap each
+// response's bytes per second, wait before the first byte, and inject faults
+// chosen per request. It counts requests in flight (and the peak) and logs
+// every request, so tests can assert what the server saw.
+package segdltest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// File is content the server serves at a path.
+type File struct {
+	Data         []byte
+	ETag         string    // quoted, e.g. `"v1"`; W/ prefix for weak; "" for none
+	LastModified time.Time // zero for none
+	NoRange      bool      // ignore Range headers (answer 200 with the whole body)
+}
+
+// FaultKind names a way a response goes wrong.
+type FaultKind int
+
+// The faults a Server can inject.
+const (
+	None        FaultKind = iota
+	Truncate              // send After bytes of the body, then close the connection
+	Reset                 // send After bytes, then reset the connection (RST)
+	Stall                 // send After bytes, then stop sending until the client gives up
+	WrongLength           // declare a Content-Length of Value more than is sent, send the real body
+	LongBody              // send Value extra bytes beyond the declared length
+	WrongRange            // answer 206 with a Content-Range shifted by Value bytes
+	IgnoreRange           // answer 200 with the whole body
+	Gzip                  // add Content-Encoding: gzip to the response
+	Status                // answer Code (e.g. 429, 503, 404) with Retry-After RetryAfter
+	Redirect              // answer 302 to Location
+	SlowHeaders           // wait Delay before sending the response headers
+)
+
+// Fault is what one request gets.
+type Fault struct {
+	Kind       FaultKind
+	After      int64
+	Value      int64
+	Code       int
+	RetryAfter string
+	Location   string
+	Delay      time.Duration
+}
+
+// Request is the log entry of one request.
+type Request struct {
+	Method, Path, Host string
+	Header             http.Header
+	Fault              FaultKind
+}
+
+// Stats are the server's counters.
+type Stats struct {
+	Requests     int64 `json:"requests"`
+	PeakInFlight int64 `json:"peak_in_flight"`
+	BytesSent    int64 `json:"bytes_sent"`
+}
+
+// Server is a fault-injecting origin. Set its fields before the first
+// request; they are not safe to change while requests run.
+type Server struct {
+	*httptest.Server
+
+	// RatePerConn caps each response body at this many bytes per second; 0 is unlimited.
+	RatePerConn int64
+	// Latency is waited before each response's headers.
+	Latency time.Duration
+	// Fault, if set, chooses the fault for the n-th request (1-based).
+	Fault func(r *http.Request, n int64) Fault
+
+	mu    sync.Mutex
+	files map[string]*File
+	log   []Request
+
+	n, inFlight, peak, sent atomic.Int64
+}
+
+// NewServer starts a server on 127.0.0.1. The caller must Close it.
+func NewServer() *Server {
+	s := &Server{files: map[string]*File{}}
+	s.Server = httptest.NewServer(s)
+	return s
+}
+
+// NewUnstartedServer returns a server that Start (or StartTLS) starts.
+func NewUnstartedServer() *Server {
+	s := &Server{files: map[string]*File{}}
+	s.Server = httptest.NewUnstartedServer(s)
+	return s
+}
+
+// Put serves f at path, replacing what was there (a new version).
+func (s *Server) Put(path string, f *File) {
+	s.mu.Lock()
+	s.files[path] = f
+	s.mu.Unlock()
+}
+
+// PutBytes serves data at path with a strong ETag derived from a counter.
+func (s *Server) PutBytes(path string, data []byte) *File {
+	f := &File{Data: data, ETag: fmt.Sprintf(`"%x-%d"`, len(data), s.n.Load()+rand.Int64N(1<<20)), LastModified: time.Unix(1700000000, 0)}
+	s.Put(path, f)
+	return f
+}
+
+// Files returns the file served at path, or nil.
+func (s *Server) Files(path string) *File {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.files[path]
+}
+
+// URLOf returns the URL of path on this server.
+func (s *Server) URLOf(path string) string { return s.Server.URL + path }
+
+// Requests returns a copy of the request log.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.log...)
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	return Stats{Requests: s.n.Load(), PeakInFlight: s.peak.Load(), BytesSent: s.sent.Load()}
+}
+
+// Content returns n deterministic pseudo-random bytes for seed.
+func Content(seed uint64, n int) []byte {
+	b := make([]byte, n)
+	r := rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), byte(seed >> 16), byte(seed >> 24), byte(seed >> 32)})
+	r.Read(b)
+	return b
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := s.n.Add(1)
+	cur := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	for {
+		p := s.peak.Load()
+		if cur <= p || s.peak.CompareAndSwap(p, cur) {
+			break
+		}
+	}
+	var fault Fault
+	if s.Fault != nil {
+		fault = s.Fault(r, n)
+	}
+	s.mu.Lock()
+	s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Host: r.Host, Header: r.Header.Clone(), Fault: fault.Kind})
+	f := s.files[r.URL.Path]
+	s.mu.Unlock()
+
+	if !sleep(r, s.Latency) {
+		return
+	}
+	switch fault.Kind {
+	case SlowHeaders:
+		if !sleep(r, fault.Delay) {
+			return
+		}
+	case Status:
+		if fault.RetryAfter != "" {
+			w.Header().Set("Retry-After", fault.RetryAfter)
+		}
+		http.Error(w, http.StatusText(fault.Code), fault.Code)
+		return
+	case Redirect:
+		http.Redirect(w, r, fault.Location, http.StatusFound)
+		return
+	}
+	if f == nil {
+		http.NotFound(w, r)
+		return
+	}
+	s.serveFile(w, r, f, fault)
+}
+
+func sleep(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f *File, fault Fault) {
+	size := int64(len(f.Data))
+	h := w.Header()
+	if f.ETag != "" {
+		h.Set("ETag", f.ETag)
+	}
+	if !f.LastModified.IsZero() {
+		h.Set("Last-Modified", f.LastModified.UTC().Format(http.TimeFormat))
+	}
+	if !f.NoRange {
+		h.Set("Accept-Ranges", "bytes")
+	}
+	if fault.Kind == Gzip {
+		h.Set("Content-Encoding", "gzip")
+	}
+	start, end, ranged := int64(0), size-1, false
+	if rh := r.Header.Get("Range"); rh != "" && !f.NoRange && fault.Kind != IgnoreRange && ifRangeOK(r, f) {
+		a, b, ok := parseRange(rh, size)
+		if !ok {
+			h.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
+			http.Error(w, "range not satisfiable", http.StatusRequestedRangeNotSatisfiable)
+			return
+		}
+		start, end, ranged = a, b, true
+	}
+	length := end - start + 1
+	declared := length
+	if fault.Kind == WrongLength {
+		declared += fault.Value
+	}
+	h.Set("Content-Length", strconv.FormatInt(declared, 10))
+	status := http.StatusOK
+	if ranged {
+		status = http.StatusPartialContent
+		cs := start
+		if fault.Kind == WrongRange {
+			cs += fault.Value
+		}
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", cs, cs+length-1, size))
+	}
+	body := f.Data[start : end+1]
+	if fault.Kind == LongBody {
+		body = append(append([]byte(nil), body...), make([]byte, fault.Value)...)
+		h.Set("Content-Length", strconv.FormatInt(length, 10))
+	}
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	limit := int64(len(body))
+	switch fault.Kind {
+	case Truncate, Reset, Stall:
+		limit = min(limit, fault.After)
+	}
+	s.write(w, r, body[:limit])
+	switch fault.Kind {
+	case Truncate:
+		closeConn(w, false)
+	case Reset:
+		closeConn(w, true)
+	case Stall:
+		<-r.Context().Done()
+	}
+}
+
+// write sends b at most RatePerConn bytes per second.
+func (s *Server) write(w http.ResponseWriter, r *http.Request, b []byte) {
+	chunk := 64 << 10
+	var t0 time.Time
+	if s.RatePerConn > 0 {
+		chunk = int(max(1, min(int64(chunk), s.RatePerConn/50)))
+		t0 = time.Now()
+	}
+	sent := int64(0)
+	flusher, _ := w.(http.Flusher)
+	for len(b) > 0 {
+		n := min(chunk, len(b))
+		m, err := w.Write(b[:n])
+		sent += int64(m)
+		s.sent.Add(int64(m))
+		if err != nil {
+			return
+		}
+		b = b[n:]
+		if s.RatePerConn > 0 {
+			if flusher != nil {
+				flusher.Flush()
+			}
+			due := t0.Add(time.Duration(float64(sent) / float64(s.RatePerConn) * float64(time.Second)))
+			if !sleep(r, time.Until(due)) {
+				return
+			}
+		}
+	}
+}
+
+// closeConn ends the connection under the response: a FIN, or with reset
+// an RST (SO_LINGER 0).
+func closeConn(w http.ResponseWriter, reset bool) {
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic("segdltest: connection cannot be hijacked")
+	}
+	conn, buf, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	buf.Flush()
+	if tc, ok := conn.(*net.TCPConn); ok && reset {
+		tc.SetLinger(0)
+	}
+	conn.Close()
+}
+
+// ifRangeOK reports whether the Range header applies: no If-Range, or one
+// matching the current strong ETag or Last-Modified exactly.
+func ifRangeOK(r *http.Request, f *File) bool {
+	ir := r.Header.Get("If-Range")
+	if ir == "" {
+		return true
+	}
+	if strings.HasPrefix(ir, `"`) {
+		return f.ETag != "" && !strings.HasPrefix(f.ETag, "W/") && ir == f.ETag
+	}
+	t, err := http.ParseTime(ir)
+	return err == nil && !f.LastModified.IsZero() && t.Equal(f.LastModified.UTC().Truncate(time.Second))
+}
+
+// parseRange parses a single "bytes=a-b", "bytes=a-" or "bytes=-n".
+func parseRange(h string, size int64) (start, end int64, ok bool) {
+	spec, found := strings.CutPrefix(h, "bytes=")
+	if !found || strings.Contains(spec, ",") {
+		return 0, 0, false
+	}
+	a, b, found := strings.Cut(spec, "-")
+	if !found {
+		return 0, 0, false
+	}
+	if a == "" {
+		n, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || n <= 0 {
+			return 0, 0, false
+		}
+		return max(0, size-n), size - 1, size > 0
+	}
+	start, err := strconv.ParseInt(a, 10, 64)
+	if err != nil || start < 0 || start >= size {
+		return 0, 0, false
+	}
+	end = size - 1
+	if b != "" {
+		e, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || e < start {
+			return 0, 0, false
+		}
+		end = min(e, size-1)
+	}
+	return start, end, true
+}

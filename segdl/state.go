@@ -1,0 +1,366 @@
+package segdl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"time"
+)
+
+// prepare opens the temporary file on the first probe and resumes from the
+// journal if it describes the file on disk; later probes (after a restart)
+// reuse the open file. It gives the probe its segment.
+func (d *Download) prepare(t *Task) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.file == nil {
+		if dir := path.Dir(d.spec.Path); dir != "." {
+			if err := d.root.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("creating %s: %w", dir, err)
+			}
+		}
+		f, err := d.root.OpenFile(d.partName(), os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return fmt.Errorf("opening %s: %w", d.partName(), err)
+		}
+		d.file = f
+		d.resumeLocked()
+		d.lastSync = time.Now()
+	}
+	if d.spec.Hash != nil && d.hasher == nil {
+		d.hasher = d.spec.Hash()
+	}
+	if len(d.segs) == 0 {
+		d.segs = []*segment{{pos: 0, end: -1}}
+	}
+	first := d.segs[0]
+	for _, s := range d.segs {
+		if s.task == nil && (first.task != nil || s.pos < first.pos) {
+			first = s
+		}
+	}
+	first.task = t
+	t.seg = first
+	return nil
+}
+
+// resumeLocked loads the journal if it matches the file on disk; otherwise
+// it empties the temporary file. Never resume onto anything else.
+func (d *Download) resumeLocked() {
+	j, err := readJournal(d.root, d.journalName())
+	st, serr := d.file.Stat()
+	ok := err == nil && serr == nil && j.matches(d.spec, st.Size())
+	if !ok {
+		d.file.Truncate(0)
+		d.root.Remove(d.journalName())
+		return
+	}
+	d.size, d.etag, d.lastMod, d.splittable = j.Size, j.ETag, j.LastModified, true
+	for _, r := range j.Done {
+		d.done.add(r[0], r[1])
+	}
+	for _, h := range d.done.holes(d.size) {
+		d.segs = append(d.segs, &segment{pos: h[0], end: h[1]})
+	}
+	kept := d.done.total()
+	d.written.Store(kept)
+	d.resumed.Store(kept)
+}
+
+func (d *Download) partName() string    { return d.spec.Path + PartSuffix }
+func (d *Download) journalName() string { return d.spec.Path + JournalSuffix }
+
+// Suffixes of the files kept beside a file while it downloads.
+const (
+	PartSuffix    = ".bulkdl.part"
+	JournalSuffix = ".bulkdl.json"
+)
+
+// learn records what the probe's response says about the file: its size,
+// validator and whether it can be split.
+func (d *Download) learn(t *Task, resp *http.Response, size int64, ranged bool) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fresh := d.size < 0
+	if d.spec.Size >= 0 && size >= 0 && size != d.spec.Size {
+		return &fatalError{fmt.Errorf("%w: server says %d bytes, manifest says %d", ErrSize, size, d.spec.Size)}
+	}
+	if fresh {
+		d.etag = strongETag(resp.Header.Get("ETag"))
+		d.lastMod = resp.Header.Get("Last-Modified")
+		d.size = size
+		ce := resp.Header.Get("Content-Encoding")
+		d.splittable = ranged && size >= 0 && (d.etag != "" || d.lastMod != "") && (ce == "" || ce == "identity")
+		if size >= 0 {
+			if err := d.file.Truncate(size); err != nil {
+				return &fatalError{fmt.Errorf("allocating %s: %w", d.spec.Path, err)}
+			}
+			if t.seg.end < 0 {
+				t.seg.end = size
+			}
+		}
+	}
+	if d.state == stateProbing {
+		d.state = stateRunning
+	}
+	return nil
+}
+
+func (t *Task) segEnd() int64 {
+	t.d.mu.Lock()
+	defer t.d.mu.Unlock()
+	return t.seg.end
+}
+
+// endOfStream records the end of a stream of unknown length.
+func (t *Task) endOfStream(pos int64) {
+	d := t.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.size = pos
+	t.seg.end = pos
+	d.removeSegLocked(t.seg)
+}
+
+// commit records that b, written at pos, is on disk. It returns the task's
+// new position and end, and stop when its segment is complete or its work
+// was taken away. This is the per-chunk path: one short critical section;
+// hashing and syncing happen outside it, by one task at a time.
+func (t *Task) commit(pos, n int64, b []byte) (newPos, end int64, stop bool) {
+	d := t.d
+	d.mu.Lock()
+	if t.gen != d.gen || d.restart != nil || d.err != nil {
+		d.mu.Unlock()
+		return pos, -1, true
+	}
+	s := t.seg
+	newPos = pos + n
+	if s.end >= 0 && newPos > s.end {
+		newPos = s.end // the rest belongs to a range split off meanwhile
+	}
+	if newPos > s.pos {
+		d.written.Add(newPos - max(s.pos, pos))
+		d.done.add(pos, newPos)
+		s.pos = newPos
+	}
+	hashNow := d.hasher != nil && !d.hashing && d.hashed == pos && newPos > pos
+	if hashNow {
+		d.hashing = true
+	}
+	d.unsynced += n
+	var snap *journal
+	if !d.syncing && d.splittable && d.size > 0 &&
+		(d.unsynced >= d.cfg.SyncBytes || time.Since(d.lastSync) >= d.cfg.SyncInterval) {
+		d.syncing = true
+		snap = d.journalLocked()
+	}
+	end = s.end
+	stop = end >= 0 && s.pos >= end
+	if stop {
+		d.removeSegLocked(s)
+	}
+	d.mu.Unlock()
+
+	if hashNow {
+		d.hasher.Write(b[:newPos-pos])
+		d.mu.Lock()
+		d.hashed = newPos
+		d.hashing = false
+		d.mu.Unlock()
+	}
+	if snap != nil {
+		d.checkpoint(snap)
+	}
+	return newPos, end, stop
+}
+
+// checkpoint makes the data durable, then the journal that describes it:
+// the journal never claims bytes that a crash could lose.
+func (d *Download) checkpoint(j *journal) {
+	err := d.file.Sync()
+	if err == nil {
+		err = writeJournal(d.root, d.journalName(), j)
+	}
+	d.mu.Lock()
+	d.syncing = false
+	d.unsynced = 0
+	d.lastSync = time.Now()
+	d.mu.Unlock()
+	_ = err // a failed checkpoint only costs re-fetching after a crash
+}
+
+func (d *Download) journalLocked() *journal {
+	return &journal{Version: 1, URL: d.spec.URLs[0], Size: d.size, ETag: d.etag, LastModified: d.lastMod, Done: d.done.clone()}
+}
+
+func (d *Download) removeSegLocked(s *segment) {
+	for i, x := range d.segs {
+		if x == s {
+			d.segs = append(d.segs[:i], d.segs[i+1:]...)
+			break
+		}
+	}
+	s.task = nil
+}
+
+// taskEnded accounts for a task that returned err. When the last task of
+// the download returns, the download restarts, fails, or is finished here.
+func (d *Download) taskEnded(t *Task, err error, ctx context.Context) {
+	d.mu.Lock()
+	delete(d.cancels, t)
+	d.active--
+	if t.seg != nil && t.seg.end >= 0 && t.seg.pos >= t.seg.end {
+		d.removeSegLocked(t.seg) // complete, also when it was empty
+	} else if t.seg != nil && t.seg.task == t {
+		t.seg.task = nil // requeue what is left of it
+	}
+	if t.probe && d.state == stateProbing {
+		d.state = stateRunning // the probe failed before learning anything
+	}
+	current := t.gen == d.gen
+	var re *restartError
+	switch {
+	case err == nil || errors.Is(err, errStop) || !current:
+	case errors.As(err, &re):
+		if d.restart == nil {
+			d.restart = re
+		}
+		for _, c := range d.cancels {
+			c()
+		}
+	case ctx.Err() != nil:
+		// The caller stopped us; resume state is kept.
+	case d.restart != nil || d.err != nil:
+		// We cancelled it: the outcome was already decided.
+	default:
+		var fe *fatalError
+		if errors.As(err, &fe) && d.url+1 < len(d.spec.URLs) && !isLocal(fe.err) {
+			// Drop this source; the next mirror carries on from the same
+			// bytes if its validator agrees, else from scratch.
+			if d.restart == nil {
+				d.restart = &restartError{reason: err}
+				d.url++
+				d.resolved = ""
+			}
+		} else {
+			d.lastErr = err
+			d.abortLocked(fmt.Errorf("%s: %w", d.spec.Path, unwrapKinds(err)))
+		}
+	}
+	if d.active > 0 {
+		d.mu.Unlock()
+		d.notify()
+		return
+	}
+	switch {
+	case d.err != nil:
+		d.closeLocked(true)
+		d.mu.Unlock()
+	case d.restart != nil:
+		d.restartLocked()
+		d.mu.Unlock()
+	case ctx.Err() != nil:
+		d.err = fmt.Errorf("%s: interrupted", d.spec.Path)
+		d.closeLocked(true)
+		d.mu.Unlock()
+	case d.state == stateRunning && len(d.segs) == 0:
+		d.mu.Unlock()
+		d.finish()
+	default:
+		d.mu.Unlock()
+	}
+	d.notify()
+}
+
+// isLocal reports whether err is about the local disk, which no other
+// source fixes.
+func isLocal(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe)
+}
+
+// unwrapKinds strips the internal classification wrappers for the message.
+func unwrapKinds(err error) error {
+	var fe *fatalError
+	if errors.As(err, &fe) {
+		return fe.err
+	}
+	return err
+}
+
+// restartLocked starts the download again now that no task runs. Two
+// versions of a file are never spliced: a change discards the bytes.
+func (d *Download) restartLocked() {
+	re := d.restart.(*restartError)
+	d.restart = nil
+	d.gen++
+	if errors.Is(re.reason, ErrChanged) {
+		d.changes++
+		if d.changes >= d.cfg.MaxChanges {
+			d.err = fmt.Errorf("%s: %w %d times", d.spec.Path, ErrChanged, d.changes)
+			d.closeLocked(false)
+			return
+		}
+	}
+	if re.single {
+		d.noRange = true
+	}
+	if re.discard {
+		d.discardLocked()
+	}
+	d.state = stateNew
+}
+
+// discardLocked forgets every byte on disk.
+func (d *Download) discardLocked() {
+	d.segs = nil
+	d.done = nil
+	d.size = -1
+	d.etag, d.lastMod = "", ""
+	d.splittable = false
+	d.written.Store(0)
+	d.resumed.Store(0)
+	d.hasher = nil
+	d.hashed = 0
+	if d.file != nil {
+		d.file.Truncate(0)
+	}
+	d.root.Remove(d.journalName())
+}
+
+// closeLocked ends a failed or interrupted download, keeping the
+// temporary file and a journal for a later run when keep is set.
+func (d *Download) closeLocked(keep bool) {
+	if d.file != nil {
+		if keep && d.splittable && d.size > 0 && d.done.total() > 0 {
+			if d.file.Sync() == nil {
+				writeJournal(d.root, d.journalName(), d.journalLocked())
+			}
+		}
+		d.file.Close()
+		d.file = nil
+		if !keep || d.done.total() == 0 {
+			d.root.Remove(d.partName())
+			d.root.Remove(d.journalName())
+		}
+	}
+	d.state = stateFailed
+	close(d.finished)
+}
+
+func (d *Download) hostLocked() string {
+	src := d.spec.URLs[d.url]
+	if d.resolved != "" {
+		src = d.resolved
+	}
+	u, err := url.Parse(src)
+	if err != nil {
+		return ""
+	}
+	return hostPort(u)
+}
