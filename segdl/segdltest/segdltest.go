@@ -78,8 +78,9 @@ type Stats struct {
 type Server struct {
 	*httptest.Server
 
-	// RatePerConn caps each response body at this many bytes per second; 0 is unlimited.
-	RatePerConn int64
+	// RatePerConn caps each response body at this many bytes per second;
+	// 0 is unlimited. It may be changed while requests run.
+	RatePerConn atomic.Int64
 	// Latency is waited before each response's headers.
 	Latency time.Duration
 	// Fault, if set, chooses the fault for the n-th request (1-based).
@@ -277,8 +278,9 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f *File, faul
 func (s *Server) write(w http.ResponseWriter, r *http.Request, b []byte) {
 	chunk := 64 << 10
 	var t0 time.Time
-	if s.RatePerConn > 0 {
-		chunk = int(max(1, min(int64(chunk), s.RatePerConn/50)))
+	rate := s.RatePerConn.Load()
+	if rate > 0 {
+		chunk = int(max(1, min(int64(chunk), rate/50)))
 		t0 = time.Now()
 	}
 	sent := int64(0)
@@ -292,11 +294,11 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, b []byte) {
 			return
 		}
 		b = b[n:]
-		if s.RatePerConn > 0 {
+		if rate > 0 {
 			if flusher != nil {
 				flusher.Flush()
 			}
-			due := t0.Add(time.Duration(float64(sent) / float64(s.RatePerConn) * float64(time.Second)))
+			due := t0.Add(time.Duration(float64(sent) / float64(rate) * float64(time.Second)))
 			if !sleep(r, time.Until(due)) {
 				return
 			}
