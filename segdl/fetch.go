@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -183,11 +184,24 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 	defer cancel()
 	stall := newStall(d.cfg.StallTimeout, cancel)
 	defer stall.stop()
+	var conn net.Conn
+	reqCtx = httptrace.WithClientTrace(reqCtx, &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) { conn = info.Conn },
+	})
 	resp, hostport, err := d.do(reqCtx, src, hdr)
 	if err != nil {
 		return 0, stall.explain(err, "waiting for the response")
 	}
-	defer resp.Body.Close()
+	t.consumed = false
+	defer func() {
+		// A response abandoned before its end: close its connection now.
+		// net/http closes it too, but only after Body.Close has returned,
+		// so the server could see this request overlap the next one.
+		if !t.consumed && conn != nil {
+			conn.Close()
+		}
+		resp.Body.Close()
+	}()
 	redacted := redactURL(src)
 
 	switch code := resp.StatusCode; {
@@ -333,6 +347,7 @@ func (t *Task) stream(ctx context.Context, body io.Reader, pos, limit, want int6
 		}
 		k, rerr := readSome(body, b[:n], stall)
 		got += int64(k)
+		t.consumed = rerr == io.EOF || want >= 0 && got >= want
 		d.received.Add(int64(k))
 		if k > 0 {
 			if _, err := d.file.WriteAt(b[:k], pos); err != nil {

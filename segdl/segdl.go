@@ -3,6 +3,7 @@ package segdl
 import (
 	"context"
 	"hash"
+	"math"
 	"net/http"
 	"os"
 	"sync"
@@ -175,6 +176,8 @@ type Task struct {
 	gen   int
 	probe bool
 	buf   []byte // one per running task, from a pool
+
+	consumed bool // the current response was read to its end
 }
 
 // Claim returns work for one more connection, or nil if the download has
@@ -233,12 +236,21 @@ func (d *Download) assign(s *segment) *Task {
 	return t
 }
 
-// Splittable returns the bytes left in the largest range a new connection
-// could take over, or 0.
-func (d *Download) Splittable() int64 {
+// Want returns how much work one more connection could take from the
+// download now: math.MaxInt64 when it needs a probe (it has not started,
+// or restarts), else the bytes of the largest range a new connection
+// could take over, or 0 for none.
+func (d *Download) Want() int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.state != stateRunning || d.restart != nil {
+	if d.restart != nil {
+		return 0
+	}
+	switch d.state {
+	case stateNew:
+		return math.MaxInt64
+	case stateRunning:
+	default:
 		return 0
 	}
 	var big int64

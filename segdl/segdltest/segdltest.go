@@ -9,6 +9,7 @@
 package segdltest
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -66,6 +67,28 @@ type Request struct {
 	Fault              FaultKind
 }
 
+// Gauge counts requests in flight and their peak. Several servers can
+// share one to show a budget held across hosts.
+type Gauge struct{ cur, peak atomic.Int64 }
+
+func (g *Gauge) enter() {
+	cur := g.cur.Add(1)
+	for {
+		p := g.peak.Load()
+		if cur <= p || g.peak.CompareAndSwap(p, cur) {
+			return
+		}
+	}
+}
+
+func (g *Gauge) leave() { g.cur.Add(-1) }
+
+// Current returns the requests in flight now.
+func (g *Gauge) Current() int64 { return g.cur.Load() }
+
+// Peak returns the most requests that were in flight at once.
+func (g *Gauge) Peak() int64 { return g.peak.Load() }
+
 // Stats are the server's counters.
 type Stats struct {
 	Requests     int64 `json:"requests"`
@@ -85,12 +108,15 @@ type Server struct {
 	Latency time.Duration
 	// Fault, if set, chooses the fault for the n-th request (1-based).
 	Fault func(r *http.Request, n int64) Fault
+	// Shared, if set, also counts this server's requests in flight.
+	Shared *Gauge
 
 	mu    sync.Mutex
 	files map[string]*File
 	log   []Request
 
-	n, inFlight, peak, sent atomic.Int64
+	n, sent atomic.Int64
+	gauge   Gauge
 }
 
 // NewServer starts a server on 127.0.0.1. The caller must Close it.
@@ -131,6 +157,19 @@ func (s *Server) Files(path string) *File {
 // URLOf returns the URL of path on this server.
 func (s *Server) URLOf(path string) string { return s.Server.URL + path }
 
+func (s *Server) enter() func() {
+	s.gauge.enter()
+	if s.Shared != nil {
+		s.Shared.enter()
+	}
+	return sync.OnceFunc(func() {
+		s.gauge.leave()
+		if s.Shared != nil {
+			s.Shared.leave()
+		}
+	})
+}
+
 // Requests returns a copy of the request log.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
@@ -140,7 +179,7 @@ func (s *Server) Requests() []Request {
 
 // Stats returns the counters.
 func (s *Server) Stats() Stats {
-	return Stats{Requests: s.n.Load(), PeakInFlight: s.peak.Load(), BytesSent: s.sent.Load()}
+	return Stats{Requests: s.n.Load(), PeakInFlight: s.gauge.Peak(), BytesSent: s.sent.Load()}
 }
 
 // Content returns n deterministic pseudo-random bytes for seed.
@@ -153,14 +192,12 @@ func Content(seed uint64, n int) []byte {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := s.n.Add(1)
-	cur := s.inFlight.Add(1)
-	defer s.inFlight.Add(-1)
-	for {
-		p := s.peak.Load()
-		if cur <= p || s.peak.CompareAndSwap(p, cur) {
-			break
-		}
-	}
+	// A request is in flight until its handler returns or its client has
+	// gone, whichever is first: a handler may take a moment to notice.
+	leave := s.enter()
+	defer leave()
+	stop := context.AfterFunc(r.Context(), leave)
+	defer stop()
 	var fault Fault
 	if s.Fault != nil {
 		fault = s.Fault(r, n)
@@ -192,7 +229,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	s.serveFile(w, r, f, fault)
+	s.serveFile(w, r, f, fault, leave)
 }
 
 func sleep(r *http.Request, d time.Duration) bool {
@@ -209,7 +246,9 @@ func sleep(r *http.Request, d time.Duration) bool {
 	}
 }
 
-func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f *File, fault Fault) {
+// serveFile serves f; leave is called once the last byte is flushed, when
+// the client may already be done with the request.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f *File, fault Fault, leave func()) {
 	size := int64(len(f.Data))
 	h := w.Header()
 	if f.ETag != "" {
@@ -264,6 +303,10 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f *File, faul
 		limit = min(limit, fault.After)
 	}
 	s.write(w, r, body[:limit])
+	if fl, ok := w.(http.Flusher); ok && fault.Kind == None {
+		fl.Flush()
+		leave()
+	}
 	switch fault.Kind {
 	case Truncate:
 		closeConn(w, false)
@@ -294,7 +337,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, b []byte) {
 			return
 		}
 		b = b[n:]
-		if rate > 0 {
+		if rate > 0 && len(b) > 0 { // no pause after the last byte
 			if flusher != nil {
 				flusher.Flush()
 			}

@@ -1,0 +1,380 @@
+// Package scheduler runs many downloads under one shared connection budget.
+//
+// It hands each free connection to the next file in manifest order whose
+// host has room, and, when no new file can start, to the running file with
+// the largest range left, which segdl splits. At no moment are more
+// requests in flight than Config.Connections, more to one host than its
+// cap, or more for one file than Config.PerFile. Hosts that answer 429 or
+// 503 have their cap halved for the run (floor 1); it climbs back by one
+// per streak of completed requests, as TCP's AIMD does.
+package scheduler
+
+import (
+	"container/heap"
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/bulkdl/bulkdl/segdl"
+)
+
+// Config are the budget and caps. Zero values mean: Connections 16,
+// PerHost and PerFile 8, no rate limit.
+type Config struct {
+	Connections int
+	PerHost     int
+	PerFile     int
+	// HostCap returns a host's own cap (from [hosts] in a manifest), or 0
+	// for PerHost. Hosts are "host:port".
+	HostCap func(hostport string) int
+	// Rate caps all traffic in bytes per second; 0 is unlimited.
+	Rate int64
+	// HostRate returns a host's own bandwidth cap, or 0.
+	HostRate func(hostport string) int64
+	// Burst is the limiters' burst: the largest read a connection makes.
+	// It must be at least segdl.Config.ChunkSize. Default 256 KiB.
+	Burst int
+}
+
+// Source is the list of files to download, in manifest order. It is an
+// interface so that a 100k-entry manifest needs no per-file closures.
+type Source interface {
+	Len() int
+	// Host returns the host:port of file i's first URL.
+	Host(i int) string
+	// Start creates file i's download. notify must be passed to segdl.New.
+	Start(i int, notify func()) *segdl.Download
+	// Finished is called once when file i's download has ended.
+	Finished(i int, d *segdl.Download)
+}
+
+// Scheduler runs downloads under a shared budget. Create it with New, wire
+// its Limiter, OnThrottle and OnSuccess into the segdl.Config the Source
+// uses, then call Run once.
+type Scheduler struct {
+	cfg    Config
+	global *rate.Limiter
+	wake   chan struct{}
+
+	mu       sync.Mutex
+	hosts    map[string]*host
+	ready    hostHeap // hosts with files waiting and (probably) room
+	running  []*file
+	inFlight int
+}
+
+type host struct {
+	name      string
+	configCap int // the cap configured for the host
+	cap       int // the current cap, lowered by throttling
+	inFlight  int
+	pending   []int32 // files not yet started, in manifest order
+	heapIdx   int     // index in ready, -1 if absent
+	streak    int     // completed requests since the cap last changed
+	slowedAt  time.Time
+	minCap    int
+	limiter   segdl.Limiter
+}
+
+type file struct {
+	i      int
+	d      *segdl.Download
+	active int
+	ended  bool
+}
+
+// New returns a scheduler for cfg.
+func New(cfg Config) *Scheduler {
+	if cfg.Connections <= 0 {
+		cfg.Connections = 16
+	}
+	if cfg.PerHost <= 0 {
+		cfg.PerHost = 8
+	}
+	if cfg.PerFile <= 0 {
+		cfg.PerFile = 8
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = 256 << 10
+	}
+	s := &Scheduler{cfg: cfg, hosts: map[string]*host{}, wake: make(chan struct{}, 1)}
+	if cfg.Rate > 0 {
+		s.global = rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst)
+	}
+	return s
+}
+
+func (s *Scheduler) hostLocked(name string) *host {
+	h := s.hosts[name]
+	if h == nil {
+		c := s.cfg.PerHost
+		if s.cfg.HostCap != nil {
+			if hc := s.cfg.HostCap(name); hc > 0 {
+				c = hc
+			}
+		}
+		c = min(c, s.cfg.Connections)
+		h = &host{name: name, configCap: c, cap: c, minCap: c, heapIdx: -1}
+		var lims multiLimiter
+		if s.global != nil {
+			lims = append(lims, s.global)
+		}
+		if s.cfg.HostRate != nil {
+			if r := s.cfg.HostRate(name); r > 0 {
+				lims = append(lims, rate.NewLimiter(rate.Limit(r), s.cfg.Burst))
+			}
+		}
+		if len(lims) > 0 {
+			h.limiter = lims
+		}
+		s.hosts[name] = h
+	}
+	return h
+}
+
+// multiLimiter waits on each of its limiters: the global cap, then the
+// host's.
+type multiLimiter []*rate.Limiter
+
+func (m multiLimiter) WaitN(ctx context.Context, n int) error {
+	for _, l := range m {
+		if err := l.WaitN(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var _ segdl.Limiter = multiLimiter(nil)
+
+// Limiter returns the limiter for requests to hostport, or nil when no
+// rate applies, so that unlimited runs pay nothing. For segdl.Config.Limiter.
+func (s *Scheduler) Limiter(hostport string) segdl.Limiter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l := s.hostLocked(hostport).limiter; l != nil {
+		return l
+	}
+	return nil
+}
+
+// OnThrottle halves the host's cap (floor 1) when it answers 429 or 503,
+// at most once a second so that one burst of refusals counts once. For
+// segdl.Config.OnThrottle.
+func (s *Scheduler) OnThrottle(hostport string, _ time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.hostLocked(hostport)
+	now := time.Now()
+	if now.Sub(h.slowedAt) < time.Second {
+		return
+	}
+	h.slowedAt = now
+	h.cap = max(1, h.cap/2)
+	h.minCap = min(h.minCap, h.cap)
+	h.streak = 0
+}
+
+// OnSuccess counts a completed request; a streak as long as the cap raises
+// it by one, up to the configured cap. For segdl.Config.OnSuccess.
+func (s *Scheduler) OnSuccess(hostport string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.hostLocked(hostport)
+	if h.cap >= h.configCap {
+		return
+	}
+	h.streak++
+	if h.streak >= h.cap {
+		h.cap++
+		h.streak = 0
+		s.poke()
+	}
+}
+
+// HostStatus describes one host's caps after or during a run.
+type HostStatus struct {
+	Host      string
+	InFlight  int
+	Cap       int // current
+	ConfigCap int
+	MinCap    int // the lowest the cap fell to; below ConfigCap means throttled
+}
+
+// Hosts returns the status of every host seen.
+func (s *Scheduler) Hosts() []HostStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]HostStatus, 0, len(s.hosts))
+	for _, h := range s.hosts {
+		out = append(out, HostStatus{Host: h.name, InFlight: h.inFlight, Cap: h.cap, ConfigCap: h.configCap, MinCap: h.minCap})
+	}
+	return out
+}
+
+// InFlight returns the number of requests running.
+func (s *Scheduler) InFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inFlight
+}
+
+func (s *Scheduler) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run downloads every file of src and returns when all have ended, or,
+// once ctx is done, when every running request has stopped. It returns
+// ctx.Err() if it was interrupted.
+func (s *Scheduler) Run(ctx context.Context, src Source) error {
+	s.mu.Lock()
+	for i := range src.Len() {
+		h := s.hostLocked(src.Host(i))
+		h.pending = append(h.pending, int32(i))
+	}
+	for _, h := range s.hosts {
+		if len(h.pending) > 0 {
+			heap.Push(&s.ready, h)
+		}
+	}
+	s.mu.Unlock()
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		s.mu.Lock()
+		for s.inFlight < s.cfg.Connections {
+			t, f, h := s.nextLocked(src)
+			if t == nil {
+				break
+			}
+			s.inFlight++
+			h.inFlight++
+			f.active++
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t.Run(ctx)
+				s.ended(src, t, f, h)
+			}()
+		}
+		idle := s.inFlight == 0 && len(s.running) == 0 && s.ready.Len() == 0
+		s.mu.Unlock()
+		if idle {
+			return nil
+		}
+		select {
+		case <-s.wake:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// nextLocked picks the next piece of work: a new file in manifest order
+// from a host with room, else more connections for a running file.
+func (s *Scheduler) nextLocked(src Source) (*segdl.Task, *file, *host) {
+	for s.ready.Len() > 0 {
+		h := s.ready[0]
+		if h.inFlight >= h.cap {
+			heap.Pop(&s.ready) // back when a request to it ends
+			continue
+		}
+		i := int(h.pending[0])
+		h.pending = h.pending[1:]
+		if len(h.pending) == 0 {
+			heap.Pop(&s.ready)
+		} else {
+			heap.Fix(&s.ready, 0)
+		}
+		f := &file{i: i}
+		f.d = src.Start(i, s.poke)
+		s.running = append(s.running, f)
+		if t := f.d.Claim(); t != nil {
+			return t, f, h
+		}
+	}
+	var best *file
+	var bestWant int64
+	var bestHost *host
+	for _, f := range s.running {
+		if f.active >= s.cfg.PerFile {
+			continue
+		}
+		w := f.d.Want()
+		if w <= bestWant {
+			continue
+		}
+		h := s.hostLocked(f.d.Host())
+		if h.inFlight >= h.cap {
+			continue
+		}
+		best, bestWant, bestHost = f, w, h
+	}
+	if best != nil {
+		if t := best.d.Claim(); t != nil {
+			return t, best, bestHost
+		}
+	}
+	return nil, nil, nil
+}
+
+// ended accounts for a finished task and reports its file once the
+// download has ended.
+func (s *Scheduler) ended(src Source, t *segdl.Task, f *file, h *host) {
+	s.mu.Lock()
+	s.inFlight--
+	h.inFlight--
+	f.active--
+	if h.inFlight < h.cap && len(h.pending) > 0 && h.heapIdx < 0 {
+		heap.Push(&s.ready, h)
+	}
+	report := false
+	select {
+	case <-f.d.Done():
+		if !f.ended && f.active == 0 {
+			f.ended, report = true, true
+			for k, x := range s.running {
+				if x == f {
+					s.running = append(s.running[:k], s.running[k+1:]...)
+					break
+				}
+			}
+		}
+	default:
+	}
+	s.mu.Unlock()
+	if report {
+		src.Finished(f.i, f.d)
+	}
+	s.poke()
+}
+
+// hostHeap orders hosts by the manifest index of their next file.
+type hostHeap []*host
+
+func (q hostHeap) Len() int           { return len(q) }
+func (q hostHeap) Less(i, j int) bool { return q[i].pending[0] < q[j].pending[0] }
+func (q hostHeap) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].heapIdx, q[j].heapIdx = i, j
+}
+func (q *hostHeap) Push(x any) {
+	h := x.(*host)
+	h.heapIdx = len(*q)
+	*q = append(*q, h)
+}
+func (q *hostHeap) Pop() any {
+	old := *q
+	h := old[len(old)-1]
+	*q = old[:len(old)-1]
+	h.heapIdx = -1
+	return h
+}

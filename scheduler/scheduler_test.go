@@ -1,0 +1,251 @@
+package scheduler
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bulkdl/bulkdl/segdl"
+	"github.com/bulkdl/bulkdl/segdl/segdltest"
+)
+
+// testFile is one entry of a test manifest.
+type testFile struct {
+	url  string
+	data []byte
+}
+
+// testSource is a Source over test files downloading into dir.
+type testSource struct {
+	t     *testing.T
+	root  *os.Root
+	files []testFile
+	cfg   *segdl.Config
+
+	mu    sync.Mutex
+	order []int // in the order files finished
+	errs  map[int]error
+}
+
+func (s *testSource) Len() int { return len(s.files) }
+func (s *testSource) Host(i int) string {
+	u, _ := url.Parse(s.files[i].url)
+	return u.Host
+}
+func (s *testSource) Start(i int, notify func()) *segdl.Download {
+	sum := sha256.Sum256(s.files[i].data)
+	return segdl.New(s.root, segdl.Spec{URLs: []string{s.files[i].url}, Path: fmt.Sprintf("f%05d", i), Size: -1, Hash: sha256.New, Sum: sum[:]}, s.cfg, notify)
+}
+func (s *testSource) Finished(i int, d *segdl.Download) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.order = append(s.order, i)
+	if err := d.Err(); err != nil {
+		s.errs[i] = err
+	}
+}
+
+// run downloads files under cfg and checks every byte on disk. The
+// returned transport counts requests in flight on the client side.
+func run(t *testing.T, cfg Config, files []testFile, tweak func(*segdl.Config)) (*testSource, *Scheduler, *segdltest.CountingTransport) {
+	t.Helper()
+	dir := t.TempDir()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	s := New(cfg)
+	ct := &segdltest.CountingTransport{RT: &http.Transport{MaxConnsPerHost: 64, MaxIdleConnsPerHost: 64}}
+	scfg := &segdl.Config{
+		Client:      segdl.NewClient(ct),
+		MinSegment:  64 << 10,
+		Retries:     5,
+		ChunkSize:   32 << 10,
+		BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond, MaxRetryAfter: 10 * time.Millisecond,
+		Limiter: s.Limiter, OnThrottle: s.OnThrottle, OnSuccess: s.OnSuccess,
+	}
+	if tweak != nil {
+		tweak(scfg)
+	}
+	src := &testSource{t: t, root: root, files: files, cfg: scfg, errs: map[int]error{}}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := s.Run(ctx, src); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(src.order) != len(files) {
+		t.Fatalf("%d files reported finished; want %d", len(src.order), len(files))
+	}
+	for i, f := range files {
+		if err := src.errs[i]; err != nil {
+			t.Errorf("file %d failed: %v", i, err)
+			continue
+		}
+		got, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("f%05d", i)))
+		if err != nil || sha256.Sum256(got) != sha256.Sum256(f.data) {
+			t.Errorf("file %d: bytes on disk differ (%v)", i, err)
+		}
+	}
+	return src, s, ct
+}
+
+// serve puts n files of size bytes on srv and returns them.
+func serve(srv *segdltest.Server, prefix string, n, size int) []testFile {
+	var out []testFile
+	for i := range n {
+		data := segdltest.Content(uint64(i+len(prefix)*1000), size)
+		p := fmt.Sprintf("/%s%d", prefix, i)
+		srv.PutBytes(p, data)
+		out = append(out, testFile{url: srv.URLOf(p), data: data})
+	}
+	return out
+}
+
+func TestBudgetHoldsAcrossHosts(t *testing.T) {
+	var g segdltest.Gauge
+	a, b := segdltest.NewServer(), segdltest.NewServer()
+	defer a.Close()
+	defer b.Close()
+	for _, srv := range []*segdltest.Server{a, b} {
+		srv.Shared = &g
+		srv.RatePerConn.Store(2 << 20)
+		srv.Latency = 5 * time.Millisecond
+	}
+	files := append(serve(a, "big", 2, 1<<20), serve(a, "small", 20, 16<<10)...)
+	files = append(files, serve(b, "big", 2, 1<<20)...)
+	files = append(files, serve(b, "small", 20, 16<<10)...)
+	_, _, ct := run(t, Config{Connections: 6, PerHost: 4, PerFile: 3}, files, nil)
+	if p := ct.Gauge.Peak(); p != 6 {
+		t.Errorf("peak requests in flight = %d; want the whole budget of 6 used, never more", p)
+	}
+	// A server sees an abandoned response end a moment after bulkdl closed
+	// it (see CountingTransport), so its own peak is an upper bound only
+	// up to that lag; the client's count above is exact.
+	if p := g.Peak(); p < 5 {
+		t.Errorf("servers saw at most %d requests at once; want the budget used", p)
+	}
+}
+
+func TestPerFileCap(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.RatePerConn.Store(2 << 20)
+	_, _, ct := run(t, Config{Connections: 8, PerHost: 8, PerFile: 3}, serve(srv, "f", 1, 2<<20), nil)
+	if p := ct.Gauge.Peak(); p != 3 {
+		t.Errorf("peak for one file = %d; want per_file 3", p)
+	}
+}
+
+func TestHostCapOverride(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.RatePerConn.Store(1 << 20)
+	host := srv.Listener.Addr().String()
+	cfg := Config{Connections: 8, PerHost: 8, HostCap: func(h string) int {
+		if h == host {
+			return 2
+		}
+		return 0
+	}}
+	_, _, ct := run(t, cfg, serve(srv, "f", 6, 64<<10), nil)
+	if p := ct.Gauge.Peak(); p != 2 {
+		t.Errorf("peak = %d; want the host's own cap 2", p)
+	}
+}
+
+func TestSmallFilesDoNotWaitBehindLargeOnes(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.RatePerConn.Store(1 << 20)
+	files := append(serve(srv, "big", 1, 2<<20), serve(srv, "small", 12, 8<<10)...)
+	src, _, _ := run(t, Config{Connections: 3, PerHost: 3, PerFile: 3}, files, nil)
+	if last := src.order[len(src.order)-1]; last != 0 {
+		t.Errorf("finish order %v; want the large file (0) last", src.order)
+	}
+}
+
+func TestHostAtCapDoesNotBlockOthers(t *testing.T) {
+	slow, fast := segdltest.NewServer(), segdltest.NewServer()
+	defer slow.Close()
+	defer fast.Close()
+	slow.RatePerConn.Store(256 << 10)
+	fast.RatePerConn.Store(1 << 20)
+	slowHost := slow.Listener.Addr().String()
+	files := append(serve(slow, "s", 4, 64<<10), serve(fast, "f", 8, 64<<10)...)
+	cfg := Config{Connections: 4, PerHost: 4, HostCap: func(h string) int {
+		if h == slowHost {
+			return 1
+		}
+		return 0
+	}}
+	src, _, _ := run(t, cfg, files, nil)
+	for _, i := range src.order[len(src.order)-2:] {
+		if i >= 4 {
+			t.Errorf("finish order %v; a fast-host file (>=4) finished among the last", src.order)
+		}
+	}
+	if p := fast.Stats().PeakInFlight; p < 3 {
+		t.Errorf("fast host peak = %d; want it to use the budget the slow host cannot", p)
+	}
+}
+
+func TestThrottledHostIsSlowedDown(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.Fault = func(r *http.Request, n int64) segdltest.Fault {
+		if n <= 3 {
+			return segdltest.Fault{Kind: segdltest.Status, Code: 429, RetryAfter: "0"}
+		}
+		return segdltest.Fault{}
+	}
+	_, s, _ := run(t, Config{Connections: 8, PerHost: 8}, serve(srv, "f", 30, 4<<10), nil)
+	hs := s.Hosts()
+	if len(hs) != 1 || hs[0].MinCap >= hs[0].ConfigCap {
+		t.Fatalf("hosts = %+v; want the cap lowered after 429s", hs)
+	}
+	if hs[0].Cap <= hs[0].MinCap {
+		t.Errorf("cap = %d after the 429s stopped; want it to climb back above %d", hs[0].Cap, hs[0].MinCap)
+	}
+}
+
+func TestRateCapHolds(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	files := serve(srv, "f", 4, 256<<10)
+	const rate = 2 << 20
+	start := time.Now()
+	run(t, Config{Connections: 4, Rate: rate, Burst: 32 << 10}, files, nil)
+	// The limiter can only be beaten by its burst; this fails only if it
+	// does not limit at all.
+	if min := time.Duration(float64(4*256<<10-32<<10) / rate * float64(time.Second)); time.Since(start) < min {
+		t.Errorf("1 MiB at a 2 MiB/s cap took %v; want at least %v", time.Since(start), min)
+	}
+}
+
+func TestInterruptStopsEverything(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.RatePerConn.Store(256 << 10)
+	files := serve(srv, "f", 10, 1<<20)
+	root, _ := os.OpenRoot(t.TempDir())
+	defer root.Close()
+	s := New(Config{Connections: 4})
+	src := &testSource{t: t, root: root, files: files, errs: map[int]error{},
+		cfg: &segdl.Config{Client: segdl.NewClient(http.DefaultTransport), MinSegment: 64 << 10}}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := s.Run(ctx, src); err != context.DeadlineExceeded {
+		t.Errorf("Run = %v; want the context's error", err)
+	}
+	if n := s.InFlight(); n != 0 {
+		t.Errorf("%d requests still in flight after Run returned", n)
+	}
+}
