@@ -794,7 +794,7 @@ func (v *validator) file(i int, r *rawFile) File {
 		if err := checkURL(mu); err != nil {
 			v.at(hdr, "mirrors", "mirror: %v", err)
 		} else if mu == f.URL {
-			v.at(hdr, "mirrors", "mirror %q is the file's own url; remove it", redactURL(mu))
+			v.at(hdr, "mirrors", "mirror %q is the file's own url; remove it", RedactURL(mu))
 		}
 	}
 	for i := range mirrors {
@@ -833,19 +833,19 @@ func (v *validator) file(i int, r *rawFile) File {
 func checkURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a valid URL", redactURL(s))
+		return fmt.Errorf("%q is not a valid URL", RedactURL(s))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%q: only http and https URLs are supported", redactURL(s))
+		return fmt.Errorf("%q: only http and https URLs are supported", RedactURL(s))
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("%q has no host", redactURL(s))
+		return fmt.Errorf("%q has no host", RedactURL(s))
 	}
 	return nil
 }
 
-// redactURL hides a password in a URL's userinfo.
-func redactURL(s string) string {
+// RedactURL hides a password in a URL's userinfo.
+func RedactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.User == nil {
 		return s
@@ -889,7 +889,7 @@ func pathFromURL(s string) (string, error) {
 	seg := esc[strings.LastIndexByte(esc, '/')+1:]
 	name, err := url.PathUnescape(seg)
 	if err != nil || name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\") {
-		return "", fmt.Errorf("cannot derive a file name from url %q", redactURL(s))
+		return "", fmt.Errorf("cannot derive a file name from url %q", RedactURL(s))
 	}
 	return cleanPath(name)
 }

@@ -570,6 +570,17 @@ func sameOrigin(a, b *url.URL) bool {
 	return a.Scheme == b.Scheme && hostPort(a) == hostPort(b)
 }
 
+// HostPort returns the "host:port" of rawurl as segdl and schedulers key
+// hosts: lower case, with the scheme's default port made explicit; "" if
+// rawurl does not parse.
+func HostPort(rawurl string) string {
+	u, err := url.Parse(rawurl)
+	if err != nil {
+		return ""
+	}
+	return hostPort(u)
+}
+
 // hostPort returns u's host with an explicit port, lower case.
 func hostPort(u *url.URL) string {
 	port := u.Port()

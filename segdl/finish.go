@@ -3,6 +3,7 @@ package segdl
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -50,6 +51,7 @@ func (d *Download) finish() {
 		return
 	}
 	d.file = nil
+	d.sum = got
 	d.state = stateDone
 	close(d.finished)
 }
@@ -80,7 +82,7 @@ func (d *Download) verify(f *os.File, size, hashed int64, h hash.Hash) (sum []by
 		return nil, fmt.Errorf("reading back: %w", err)
 	}
 	sum = h.Sum(nil)
-	if !bytes.Equal(sum, d.spec.Sum) {
+	if d.spec.Sum != nil && !bytes.Equal(sum, d.spec.Sum) {
 		return sum, ErrChecksum
 	}
 	return sum, nil
@@ -127,3 +129,30 @@ var umask = sync.OnceValue(func() fs.FileMode {
 	}
 	return 0o022
 })
+
+// Complete reports whether the file at spec.Path in root is already
+// complete: it has spec.Size bytes if a size is given, and its digest
+// matches spec.Sum. Without a Sum nothing can prove that, and it reports
+// false. It reads the whole file.
+func Complete(root *os.Root, spec Spec) (bool, error) {
+	if spec.Hash == nil || spec.Sum == nil {
+		return false, nil
+	}
+	f, err := root.Open(spec.Path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || spec.Size >= 0 && st.Size() != spec.Size {
+		return false, err
+	}
+	h := spec.Hash()
+	if _, err := io.Copy(h, f); err != nil {
+		return false, err
+	}
+	return bytes.Equal(h.Sum(nil), spec.Sum), nil
+}

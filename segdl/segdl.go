@@ -148,6 +148,7 @@ type Download struct {
 	lastErr    error
 	err        error
 	finished   chan struct{}
+	sum        []byte // the digest computed when the file was verified
 	hostCache  string
 
 	written  atomic.Int64 // bytes of the file on disk and accounted for
@@ -280,6 +281,14 @@ func (d *Download) Err() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.err
+}
+
+// Sum returns the digest of the published file computed with Spec.Hash,
+// or nil.
+func (d *Download) Sum() []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.sum
 }
 
 // Progress is a snapshot of a download's counters.

@@ -1,15 +1,403 @@
 package main
 
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/bulkdl/bulkdl/manifest"
+	"github.com/bulkdl/bulkdl/scheduler"
+	"github.com/bulkdl/bulkdl/segdl"
+)
+
+type runFlags struct {
+	settingsFlags
+	progress string
+	interval time.Duration
+	quiet    bool
+	report   string
+	dryRun   bool
+}
+
 func (c *cli) run(args []string) int {
 	fs := c.flagSet("run", "")
-	var sf settingsFlags
-	sf.register(fs)
+	var rf runFlags
+	rf.register(fs)
+	fs.StringVar(&rf.progress, "progress", "auto", "progress display: auto (bar on a terminal, else plain), bar, plain or none")
+	fs.DurationVar(&rf.interval, "progress-interval", 10*time.Second, "how often plain progress prints a line")
+	fs.BoolVar(&rf.quiet, "q", false, "quiet: print only failures and the summary")
+	fs.StringVar(&rf.report, "report", "", "write a JSON report to this file at the end (also on failure and interrupt)")
+	fs.BoolVar(&rf.dryRun, "dry-run", false, "say what would be fetched; fetch nothing")
 	if code, ok := c.parse(fs, args, 1); !ok {
 		return code
 	}
-	if _, ok := c.load(fs, &sf, fs.Arg(0)); !ok {
+	switch rf.progress {
+	case "auto", "bar", "plain", "none":
+	default:
+		fmt.Fprintf(c.stderr, "bulkdl run: -progress %q: want auto, bar, plain or none\n", rf.progress)
 		return exitUsage
 	}
-	c.stderr.Write([]byte("bulkdl run: not implemented yet\n"))
-	return exitFailed
+	m, ok := c.load(fs, &rf.settingsFlags, fs.Arg(0))
+	if !ok {
+		return exitUsage
+	}
+	if rf.dryRun {
+		return c.dryRun(m)
+	}
+
+	// First SIGINT/SIGTERM: stop starting work, cancel requests, keep
+	// resume state, exit 130/143. A second one exits at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var caught atomic.Value
+	go func() {
+		sig, ok := <-sigs
+		if !ok {
+			return
+		}
+		caught.Store(sig)
+		cancel()
+		if _, ok := <-sigs; ok {
+			os.Exit(signalCode(sig))
+		}
+	}()
+
+	r := newRunner(m, c)
+	code := r.run(ctx, &rf)
+	if sig, ok := caught.Load().(os.Signal); ok {
+		return signalCode(sig)
+	}
+	return code
+}
+
+func signalCode(sig os.Signal) int {
+	if sig == syscall.SIGTERM {
+		return 143
+	}
+	return exitInterrupted
+}
+
+// runner downloads one manifest: it is the scheduler.Source and keeps
+// each file's outcome for the display and the report.
+type runner struct {
+	m       *manifest.Manifest
+	c       *cli
+	root    *os.Root
+	cfg     *segdl.Config
+	redact  *strings.Replacer
+	results []fileResult
+	hosts   []string // per file, host:port of its url
+
+	mu      sync.Mutex
+	active  map[int]*segdl.Download
+	done    []int // finished, in order, for the display
+	failed  int
+	fetched int64 // bytes received over the network by finished files
+	sched   *scheduler.Scheduler
+	started time.Time
+	onFail  func(i int)
+}
+
+// fileResult is what the report says of one file.
+type fileResult struct {
+	status   string // downloaded, skipped, failed, pending
+	size     int64
+	sum      []byte
+	attempts int64
+	fetched  int64
+	start    time.Time
+	duration time.Duration
+	err      string
+}
+
+func newRunner(m *manifest.Manifest, c *cli) *runner {
+	secrets := m.Secrets()
+	pairs := make([]string, 0, 2*len(secrets))
+	for _, s := range secrets {
+		pairs = append(pairs, s, "***")
+	}
+	r := &runner{m: m, c: c, redact: strings.NewReplacer(pairs...), active: map[int]*segdl.Download{},
+		results: make([]fileResult, len(m.Files)), hosts: make([]string, len(m.Files))}
+	for i := range m.Files {
+		r.hosts[i] = segdl.HostPort(m.Files[i].URL)
+		r.results[i].status = "pending"
+		r.results[i].size = m.Files[i].Size
+	}
+	return r
+}
+
+func (r *runner) run(ctx context.Context, rf *runFlags) int {
+	m, s := r.m, r.m.Settings
+	r.started = time.Now()
+	if err := os.MkdirAll(m.Dest, 0o755); err != nil {
+		fmt.Fprintf(r.c.stderr, "bulkdl: creating dest: %v\n", err)
+		return exitFailed
+	}
+	root, err := os.OpenRoot(m.Dest)
+	if err != nil {
+		fmt.Fprintf(r.c.stderr, "bulkdl: opening dest: %v\n", err)
+		return exitFailed
+	}
+	defer root.Close()
+	r.root = root
+
+	chunk := 256 << 10
+	if s.Rate > 0 {
+		// Small reads under a low cap keep the limiter's bursts small.
+		chunk = int(min(int64(chunk), max(16<<10, int64(s.Rate)/20)))
+	}
+	r.sched = scheduler.New(scheduler.Config{
+		Connections: s.Connections, PerHost: s.PerHost, PerFile: s.PerFile,
+		HostCap: func(hp string) int {
+			if h := m.HostConfig(hp); h != nil {
+				return h.Connections
+			}
+			return 0
+		},
+		Rate: int64(s.Rate),
+		HostRate: func(hp string) int64 {
+			if h := m.HostConfig(hp); h != nil {
+				return int64(h.Rate)
+			}
+			return 0
+		},
+		Burst: chunk,
+	})
+	ua := s.UserAgent
+	if ua == "" {
+		ua = "bulkdl/" + moduleVersion()
+	}
+	r.cfg = &segdl.Config{
+		Client:       segdl.NewClient(newTransport(s)),
+		MinSegment:   int64(s.MinSegment),
+		Retries:      s.Retries,
+		StallTimeout: s.Timeout,
+		UserAgent:    ua,
+		Header:       toHeader(s.Headers),
+		HostHeader: func(hp string) http.Header {
+			if h := m.HostConfig(hp); h != nil {
+				return toHeader(h.Headers)
+			}
+			return nil
+		},
+		Limiter:    r.sched.Limiter,
+		ChunkSize:  chunk,
+		OnThrottle: r.sched.OnThrottle,
+		OnSuccess:  r.sched.OnSuccess,
+	}
+
+	mode := rf.progress
+	if mode == "auto" {
+		mode = "plain"
+		if isatty.IsTerminal(os.Stderr.Fd()) && r.c.stderr == os.Stderr {
+			mode = "bar"
+		}
+	}
+	if rf.quiet {
+		mode = "none"
+	}
+	disp := newDisplay(r, mode, rf.interval)
+	r.onFail = disp.failed
+
+	todo := r.skipComplete(ctx)
+	disp.start()
+	err = r.sched.Run(ctx, &source{r: r, todo: todo})
+	disp.stop()
+
+	interrupted := err != nil
+	disp.summary(interrupted)
+	if rf.report != "" {
+		if werr := writeReport(rf.report, r, interrupted); werr != nil {
+			fmt.Fprintf(r.c.stderr, "bulkdl: writing report: %v\n", werr)
+			return exitFailed
+		}
+	}
+	if r.failed > 0 {
+		return exitFailed
+	}
+	return exitOK
+}
+
+// newTransport returns the HTTP/1.1 transport all downloads share: one
+// budget slot is one request on its own TCP connection, which is what
+// per-connection server caps and segmentation need.
+func newTransport(s manifest.Settings) *http.Transport {
+	return &http.Transport{
+		Proxy:                  http.ProxyFromEnvironment,
+		DialContext:            (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:           s.Connections,
+		MaxIdleConnsPerHost:    s.PerHost,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    30 * time.Second,
+		ResponseHeaderTimeout:  s.Timeout,
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: 64 << 10,
+		ReadBufferSize:         64 << 10,
+		WriteBufferSize:        16 << 10,
+		TLSNextProto:           map[string]func(string, *tls.Conn) http.RoundTripper{},
+	}
+}
+
+func toHeader(m map[string]string) http.Header {
+	if len(m) == 0 {
+		return nil
+	}
+	h := make(http.Header, len(m))
+	for k, v := range m {
+		h.Set(k, v)
+	}
+	return h
+}
+
+// spec returns the segdl.Spec of file i.
+func (r *runner) spec(i int) segdl.Spec {
+	f := &r.m.Files[i]
+	spec := segdl.Spec{
+		URLs: append([]string{f.URL}, f.Mirrors...), Path: f.Path, Size: f.Size,
+		Header: toHeader(f.Headers), Hash: sha256.New,
+	}
+	if !f.Checksum.IsZero() {
+		spec.Hash, spec.Sum = f.Checksum.New, f.Checksum.Sum
+	}
+	return spec
+}
+
+// skipComplete marks files whose final path already holds the verified
+// bytes (checked by hashing, several files at once) as skipped, and returns
+// the indices of the files to fetch, in manifest order.
+func (r *runner) skipComplete(ctx context.Context) []int {
+	var candidates []int
+	for i := range r.m.Files {
+		f := &r.m.Files[i]
+		if f.Checksum.IsZero() {
+			continue
+		}
+		if st, err := r.root.Stat(f.Path); err == nil && st.Mode().IsRegular() && (f.Size < 0 || st.Size() == f.Size) {
+			candidates = append(candidates, i)
+		}
+	}
+	skip := make([]bool, len(r.m.Files))
+	var wg sync.WaitGroup
+	next := atomic.Int64{}
+	for range min(runtime.NumCPU(), len(candidates)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				k := int(next.Add(1)) - 1
+				if k >= len(candidates) {
+					return
+				}
+				i := candidates[k]
+				if ok, _ := segdl.Complete(r.root, r.spec(i)); ok {
+					skip[i] = true
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	todo := make([]int, 0, len(r.m.Files))
+	for i := range r.m.Files {
+		if skip[i] {
+			res := &r.results[i]
+			res.status, res.sum = "skipped", r.m.Files[i].Checksum.Sum
+			if st, err := r.root.Stat(r.m.Files[i].Path); err == nil {
+				res.size = st.Size()
+			}
+			r.done = append(r.done, i)
+			continue
+		}
+		todo = append(todo, i)
+	}
+	return todo
+}
+
+// source adapts the runner to scheduler.Source over the files to fetch.
+type source struct {
+	r    *runner
+	todo []int
+}
+
+func (s *source) Len() int          { return len(s.todo) }
+func (s *source) Host(k int) string { return s.r.hosts[s.todo[k]] }
+
+func (s *source) Start(k int, notify func()) *segdl.Download {
+	i := s.todo[k]
+	r := s.r
+	d := segdl.New(r.root, r.spec(i), r.cfg, notify)
+	r.mu.Lock()
+	r.active[i] = d
+	r.results[i].start = time.Now()
+	r.mu.Unlock()
+	return d
+}
+
+func (s *source) Finished(k int, d *segdl.Download) {
+	i := s.todo[k]
+	r := s.r
+	p := d.Progress()
+	r.mu.Lock()
+	delete(r.active, i)
+	res := &r.results[i]
+	res.attempts, res.fetched, res.duration = p.Requests, p.Received, time.Since(res.start)
+	r.fetched += p.Received
+	r.done = append(r.done, i)
+	failed := false
+	if err := d.Err(); err != nil {
+		res.status, res.err = "failed", r.redact.Replace(err.Error())
+		if strings.HasSuffix(res.err, ": interrupted") {
+			res.status = "pending"
+		} else {
+			r.failed++
+			failed = true
+		}
+	} else {
+		res.status, res.sum, res.size = "downloaded", d.Sum(), p.Size
+	}
+	r.mu.Unlock()
+	if failed && r.onFail != nil {
+		r.onFail(i)
+	}
+}
+
+// dryRun says what a run would fetch, without network traffic.
+func (c *cli) dryRun(m *manifest.Manifest) int {
+	root, err := os.OpenRoot(m.Dest)
+	n := 0
+	for i := range m.Files {
+		f := &m.Files[i]
+		state := "fetch"
+		if err == nil {
+			if _, serr := root.Stat(f.Path); serr == nil {
+				if f.Checksum.IsZero() {
+					state = "fetch (exists; no checksum to verify it)"
+				} else {
+					state = "verify, fetch if different"
+				}
+			}
+		}
+		fmt.Fprintf(c.stdout, "%s\t%s <- %s\n", state, f.Path, manifest.RedactURL(f.URL))
+		n++
+	}
+	if root != nil {
+		root.Close()
+	}
+	fmt.Fprintf(c.stdout, "dry run: %d file(s) into %s; nothing fetched\n", n, m.Dest)
+	return exitOK
 }
