@@ -118,7 +118,9 @@ func (d *display) snapshot() snapshot {
 	if unknown {
 		s.totalBytes = -1
 	}
-	sort.Slice(s.active, func(i, j int) bool { return s.active[i].conns > s.active[j].conns || s.active[i].conns == s.active[j].conns && s.active[i].path < s.active[j].path })
+	sort.Slice(s.active, func(i, j int) bool {
+		return s.active[i].conns > s.active[j].conns || s.active[i].conns == s.active[j].conns && s.active[i].path < s.active[j].path
+	})
 	return s
 }
 
