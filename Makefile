@@ -23,6 +23,7 @@ FUZZTIME ?= 10s
 fuzz:
 	$(GO) test ./manifest -run=^$$ -fuzz=FuzzParse$$ -fuzztime=$(FUZZTIME)
 	$(GO) test ./manifest -run=^$$ -fuzz=FuzzParseSize -fuzztime=$(FUZZTIME)
+	$(GO) test ./segdl -run=^$$ -fuzz=FuzzParseContentRange -fuzztime=$(FUZZTIME)
 
 # bulkdl on a local origin with ~300 MB of generated data; offline, ~20 s.
 demo:

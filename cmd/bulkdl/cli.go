@@ -17,7 +17,6 @@ const (
 	exitOK          = 0
 	exitFailed      = 1   // one or more files failed; the others completed
 	exitUsage       = 2   // bad flags or manifest; nothing fetched
-	exitLocked      = 75  // another run holds dest (EX_TEMPFAIL)
 	exitInterrupted = 130 // SIGINT; 143 for SIGTERM
 )
 
