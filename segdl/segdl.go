@@ -145,11 +145,9 @@ type Download struct {
 	unsynced   int64
 	lastSync   time.Time
 	syncing    bool
-	lastErr    error
 	err        error
 	finished   chan struct{}
 	sum        []byte // the digest computed when the file was verified
-	hostCache  string
 
 	written  atomic.Int64 // bytes of the file on disk and accounted for
 	received atomic.Int64 // body bytes received over the network, this run
@@ -318,7 +316,8 @@ func (d *Download) Host() string {
 	return d.hostLocked()
 }
 
-// Abort cancels every running task; the download keeps its resume state.
+// abortLocked fails the download with err and cancels every running task;
+// the last of them to return closes the download, keeping resume state.
 func (d *Download) abortLocked(err error) {
 	if d.err == nil {
 		d.err = err

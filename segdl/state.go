@@ -248,7 +248,6 @@ func (d *Download) taskEnded(t *Task, err error, ctx context.Context) {
 				d.resolved = ""
 			}
 		} else {
-			d.lastErr = err
 			d.abortLocked(fmt.Errorf("%s: %w", d.spec.Path, unwrapKinds(err)))
 		}
 	}

@@ -1,0 +1,548 @@
+// Command bench runs bulkdl and the peers found on this machine (aria2c,
+// curl, wget2, axel) on the same loopback scenarios, alternating, several
+// times, and prints a table of median wall time, CPU, peak RSS, the peak
+// of requests in flight the origin saw, and whether every file's sha256
+// was right, with ratios to bulkdl. It writes the table to bench/results.md.
+//
+//	go run ./bench            # full run (make bench)
+//	go run ./bench -quick     # small sizes, one repetition (make bench-quick, CI)
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/bulkdl/bulkdl/segdl/segdltest"
+)
+
+type file struct {
+	name string
+	data []byte
+	sum  [32]byte
+}
+
+// scenario is one workload and the commands that run it.
+type scenario struct {
+	name, desc string
+	files      []file
+	rate       int64 // per-connection cap at the origin
+	latency    time.Duration
+	fault      func(*http.Request, int64) segdltest.Fault
+	tools      []tool
+	killAt     float64 // resume scenario: SIGKILL when this fraction was served, then rerun
+	capRate    float64 // rate-cap scenario: the cap, to report achieved/cap
+}
+
+// tool is one way to run a scenario: argv built from the origin's URL.
+type tool struct {
+	name string
+	bin  string // executable that must exist
+	cmd  func(w *workspace) [][]string
+}
+
+// workspace is one run's directory, URLs and manifest.
+type workspace struct {
+	dir, out, base string
+	s              *scenario
+	budget         int
+	extra          string // extra [settings] lines for bulkdl
+}
+
+type result struct {
+	wall, cpu time.Duration
+	rss       int64 // KiB
+	peak      int64
+	sent      int64
+	ok        bool
+	note      string
+}
+
+var (
+	quick   = flag.Bool("quick", false, "small sizes, one repetition: checks that the benchmark runs")
+	reps    = flag.Int("reps", 3, "repetitions of each tool on each scenario")
+	only    = flag.String("only", "", "run only scenarios whose name contains this")
+	bulkdl  = flag.String("bulkdl", "bin/bulkdl", "the bulkdl binary")
+	outFile = flag.String("out", "bench/results.md", "write the table here too")
+)
+
+func main() {
+	flag.Parse()
+	if *quick {
+		*reps = 1
+	}
+	if _, err := os.Stat(*bulkdl); err != nil {
+		fail("build bulkdl first (make build): %v", err)
+	}
+	abs, _ := filepath.Abs(*bulkdl)
+	*bulkdl = abs
+	var missing []string
+	for _, p := range []string{"aria2c", "curl", "wget2", "axel", "sha256sum"} {
+		if _, err := exec.LookPath(p); err != nil {
+			missing = append(missing, p)
+		}
+	}
+	var out bytes.Buffer
+	w := io.MultiWriter(os.Stdout, &out)
+	fmt.Fprintf(w, "# bulkdl benchmarks\n\n%s, %d cores, %s; %s; %d repetition(s), median shown.\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.GOOS+"/"+runtime.GOARCH, versions(), *reps)
+	if len(missing) > 0 {
+		fmt.Fprintf(w, "\nMissing peers, skipped: %s (install: `apt-get install aria2 wget2 axel curl`).\n", strings.Join(missing, ", "))
+	}
+	for _, s := range scenarios() {
+		if *only != "" && !strings.Contains(s.name, *only) {
+			continue
+		}
+		runScenario(w, &s)
+	}
+	if err := os.WriteFile(*outFile, out.Bytes(), 0o644); err != nil {
+		fail("%v", err)
+	}
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+func versions() string {
+	var vs []string
+	for _, c := range [][]string{{"aria2c", "--version"}, {"curl", "--version"}, {"wget2", "--version"}, {"axel", "--version"}} {
+		if b, err := exec.Command(c[0], c[1]).Output(); err == nil {
+			line, _, _ := strings.Cut(string(b), "\n")
+			f := strings.Fields(line)
+			if len(f) >= 3 {
+				vs = append(vs, f[0]+" "+strings.TrimPrefix(f[2], "v"))
+			}
+		}
+	}
+	return runtime.Version() + ", " + strings.Join(vs, ", ")
+}
+
+func gen(prefix string, n, size int, seed int) []file {
+	out := make([]file, n)
+	for i := range out {
+		d := segdltest.Content(uint64(seed*100000+i), size)
+		out[i] = file{name: fmt.Sprintf("%s-%05d.bin", prefix, i), data: d, sum: sha256.Sum256(d)}
+	}
+	return out
+}
+
+func scale(full, q int) int {
+	if *quick {
+		return q
+	}
+	return full
+}
+
+func scenarios() []scenario {
+	mib := 1 << 20
+	mixed := append(gen("big", 2, scale(64*mib, 4*mib), 1), gen("small", scale(100, 20), 256<<10, 2)...)
+	return []scenario{
+		{
+			name: "mixed", desc: fmt.Sprintf("%d files (2 large + small), 8 MB/s per connection, 20 ms latency, budget 8", len(mixed)),
+			files: mixed, rate: 8e6, latency: 20 * time.Millisecond,
+			tools: []tool{tBulkdl(8, ""), tAria("aria2c -j4 -x2", 4, 2, ""), tAria("aria2c -j2 -x4", 2, 4, ""), tCurlPar(8, ""), tWget2(8, ""), tAxel(8)},
+		},
+		{
+			name: "many-small", desc: fmt.Sprintf("%d files of 4 KiB, unthrottled, budget 16", scale(5000, 300)),
+			files: gen("tiny", scale(5000, 300), 4<<10, 3),
+			tools: []tool{tBulkdl(16, ""), tAria("aria2c -j16", 16, 1, ""), tCurlPar(16, ""), tWget2(16, "")},
+		},
+		{
+			name: "one-large", desc: fmt.Sprintf("one %d MiB file, unthrottled, sha256 verified", scale(1024, 32)),
+			files: gen("large", 1, scale(1024, 32)*mib, 4),
+			tools: []tool{tBulkdl(8, ""), tCurlSha(), tAria("aria2c -x8 --checksum", 1, 8, "sha"), tAxelSha(8)},
+		},
+		{
+			name: "rate-cap", desc: fmt.Sprintf("%d MB at a 10 MB/s cap", scale(50, 10)),
+			files: gen("capped", 5, scale(10e6, 2e6), 5), capRate: 10e6,
+			tools: []tool{tBulkdl(8, "rate = \"10MB/s\""), tAria("aria2c --max-overall-download-limit=10M", 5, 1, "limit"), tCurlLimit()},
+		},
+		{
+			name: "resume", desc: fmt.Sprintf("one %d MiB file at 8 MB/s per connection, SIGKILL at 40%%, run again", scale(64, 8)),
+			files: gen("resume", 1, scale(64, 8)*mib, 6), rate: 8e6, killAt: 0.4,
+			tools: []tool{tBulkdl(8, ""), tAria("aria2c -x8 -c", 1, 8, "continue"), tCurlResume()},
+		},
+		{
+			name: "faults", desc: "10 x 4 MiB + 40 x 64 KiB; 30% of responses cut short, 15% answered 503",
+			files: append(gen("fbig", 10, 4*mib, 7), gen("fsmall", 40, 64<<10, 8)...), fault: randomFaults(0.3, 0.15),
+			tools: []tool{tBulkdl(8, "retries = 20"), tAria("aria2c -j4 -x2", 4, 2, "retry"), tCurlPar(8, "retry"), tWget2(8, "retry")},
+		},
+	}
+}
+
+// randomFaults cuts a share of responses short and answers another share
+// with 503, deterministically per request number.
+func randomFaults(cut, unavailable float64) func(*http.Request, int64) segdltest.Fault {
+	return func(_ *http.Request, n int64) segdltest.Fault {
+		x := float64((n*2654435761)%1000) / 1000
+		switch {
+		case x < unavailable:
+			return segdltest.Fault{Kind: segdltest.Status, Code: 503, RetryAfter: "0"}
+		case x < unavailable+cut:
+			return segdltest.Fault{Kind: segdltest.Truncate, After: (n * 7919) % (128 << 10)}
+		}
+		return segdltest.Fault{}
+	}
+}
+
+func (w *workspace) urls() []string {
+	var out []string
+	for _, f := range w.s.files {
+		out = append(out, w.base+"/"+f.name)
+	}
+	return out
+}
+
+func (w *workspace) writeFile(name, content string) string {
+	p := filepath.Join(w.dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		fail("%v", err)
+	}
+	return p
+}
+
+func tBulkdl(budget int, extra string) tool {
+	return tool{name: fmt.Sprintf("bulkdl -c %d", budget), bin: "", cmd: func(w *workspace) [][]string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "[settings]\ndest = %q\nconnections = %d\nper_host = %d\n%s\n", w.out, budget, budget, extra)
+		for _, f := range w.s.files {
+			fmt.Fprintf(&b, "[[file]]\nurl = %q\nchecksum = \"sha256:%x\"\n", w.base+"/"+f.name, f.sum)
+		}
+		m := w.writeFile("m.toml", b.String())
+		return [][]string{{*bulkdl, "run", "-q", m}}
+	}}
+}
+
+func tAria(name string, j, x int, mode string) tool {
+	return tool{name: name, bin: "aria2c", cmd: func(w *workspace) [][]string {
+		var b strings.Builder
+		for _, f := range w.s.files {
+			fmt.Fprintf(&b, "%s/%s\n", w.base, f.name)
+			if mode == "sha" {
+				fmt.Fprintf(&b, "  checksum=sha-256=%x\n", f.sum)
+			}
+		}
+		in := w.writeFile("urls.txt", b.String())
+		args := []string{"aria2c", "-q", "-d", w.out, "-i", in, fmt.Sprintf("-j%d", j), fmt.Sprintf("-x%d", x), fmt.Sprintf("-s%d", x),
+			"-k1M", "--file-allocation=none", "--allow-overwrite=true", "--auto-file-renaming=false", "--max-tries=30"}
+		switch mode {
+		case "retry":
+			// aria2 retries a 503 only with a non-zero --retry-wait.
+			args = append(args, "--retry-wait=1")
+		case "limit":
+			args = append(args, "--max-overall-download-limit=10M")
+		case "continue":
+			args = append(args, "-c")
+		}
+		return [][]string{args}
+	}}
+}
+
+func tCurlPar(n int, mode string) tool {
+	return tool{name: fmt.Sprintf("curl --parallel-max %d", n), bin: "curl", cmd: func(w *workspace) [][]string {
+		var b strings.Builder
+		for _, f := range w.s.files {
+			fmt.Fprintf(&b, "url = \"%s/%s\"\noutput = \"%s/%s\"\n", w.base, f.name, w.out, f.name)
+		}
+		cfg := w.writeFile("curl.cfg", b.String())
+		args := []string{"curl", "-sS", "--fail", "--parallel", "--parallel-max", fmt.Sprint(n), "-K", cfg}
+		if mode == "retry" {
+			args = append(args, "--retry", "30", "--retry-all-errors", "--retry-delay", "0", "-C", "-")
+		}
+		return [][]string{args}
+	}}
+}
+
+func tWget2(n int, mode string) tool {
+	return tool{name: fmt.Sprintf("wget2 --max-threads %d", n), bin: "wget2", cmd: func(w *workspace) [][]string {
+		in := w.writeFile("urls.txt", strings.Join(w.urls(), "\n")+"\n")
+		args := []string{"wget2", "-q", "--max-threads", fmt.Sprint(n), "-P", w.out, "-i", in, "--no-robots"}
+		if mode == "retry" {
+			args = append(args, "--tries=30", "--waitretry=0", "-c")
+		}
+		return [][]string{args}
+	}}
+}
+
+func tAxel(n int) tool {
+	return tool{name: fmt.Sprintf("axel -n %d, one file after another", n), bin: "axel", cmd: func(w *workspace) [][]string {
+		var cmds [][]string
+		for _, f := range w.s.files {
+			cmds = append(cmds, []string{"axel", "-q", "-n", fmt.Sprint(n), "-o", filepath.Join(w.out, f.name), w.base + "/" + f.name})
+		}
+		return cmds
+	}}
+}
+
+func tAxelSha(n int) tool {
+	t := tAxel(n)
+	t.name = fmt.Sprintf("axel -n %d + sha256sum -c", n)
+	inner := t.cmd
+	t.cmd = func(w *workspace) [][]string { return append(inner(w), shaCheck(w)) }
+	return t
+}
+
+func tCurlSha() tool {
+	return tool{name: "curl -o + sha256sum -c", bin: "curl", cmd: func(w *workspace) [][]string {
+		var cmds [][]string
+		for _, f := range w.s.files {
+			cmds = append(cmds, []string{"curl", "-sS", "--fail", "-o", filepath.Join(w.out, f.name), w.base + "/" + f.name})
+		}
+		return append(cmds, shaCheck(w))
+	}}
+}
+
+func shaCheck(w *workspace) []string {
+	var b strings.Builder
+	for _, f := range w.s.files {
+		fmt.Fprintf(&b, "%x  %s\n", f.sum, filepath.Join(w.out, f.name))
+	}
+	return []string{"sha256sum", "--quiet", "-c", w.writeFile("SHA256SUMS", b.String())}
+}
+
+func tCurlLimit() tool {
+	return tool{name: "curl --limit-rate 10M, one stream", bin: "curl", cmd: func(w *workspace) [][]string {
+		var b strings.Builder
+		for _, f := range w.s.files {
+			fmt.Fprintf(&b, "url = \"%s/%s\"\noutput = \"%s/%s\"\n", w.base, f.name, w.out, f.name)
+		}
+		return [][]string{{"curl", "-sS", "--fail", "--limit-rate", "10M", "-K", w.writeFile("curl.cfg", b.String())}}
+	}}
+}
+
+func tCurlResume() tool {
+	return tool{name: "curl -C -", bin: "curl", cmd: func(w *workspace) [][]string {
+		f := w.s.files[0]
+		return [][]string{{"curl", "-sS", "--fail", "-C", "-", "-o", filepath.Join(w.out, f.name), w.base + "/" + f.name}}
+	}}
+}
+
+func runScenario(w io.Writer, s *scenario) {
+	var total int64
+	for _, f := range s.files {
+		total += int64(len(f.data))
+	}
+	fmt.Fprintf(w, "\n## %s: %s\n\n", s.name, s.desc)
+	results := map[string][]result{}
+	var order []string
+	for rep := 0; rep < *reps; rep++ {
+		for _, t := range s.tools {
+			if t.bin != "" {
+				if _, err := exec.LookPath(t.bin); err != nil {
+					continue
+				}
+			}
+			if rep == 0 {
+				order = append(order, t.name)
+			}
+			fmt.Fprintf(os.Stderr, "  %s: %s (%d/%d)\n", s.name, t.name, rep+1, *reps)
+			results[t.name] = append(results[t.name], runOnce(s, t))
+		}
+	}
+	if len(order) == 0 {
+		return
+	}
+	base := summarize(results[order[0]])
+	switch {
+	case s.capRate > 0:
+		fmt.Fprintf(w, "| tool | wall | achieved / cap | CPU | peak RSS | peak in flight | correct |\n|---|---|---|---|---|---|---|\n")
+	case s.killAt > 0:
+		fmt.Fprintf(w, "| tool | wall (both runs) | bytes served / size | CPU | peak RSS | peak in flight | correct |\n|---|---|---|---|---|---|---|\n")
+	default:
+		fmt.Fprintf(w, "| tool | wall | wall vs bulkdl | CPU | CPU vs bulkdl | peak RSS | peak in flight | correct |\n|---|---|---|---|---|---|---|---|\n")
+	}
+	for _, name := range order {
+		m := summarize(results[name])
+		rss := fmt.Sprintf("%.0f MiB", float64(m.rss)/1024)
+		correct := fmt.Sprintf("%d/%d", m.okCount, len(results[name]))
+		if m.note != "" {
+			correct += " (" + m.note + ")"
+		}
+		switch {
+		case s.capRate > 0:
+			achieved := float64(total) / m.wall.Seconds()
+			fmt.Fprintf(w, "| %s | %.2fs | %.3f | %.2fs | %s | %d | %s |\n", name, m.wall.Seconds(), achieved/s.capRate, m.cpu.Seconds(), rss, m.peak, correct)
+		case s.killAt > 0:
+			fmt.Fprintf(w, "| %s | %.2fs | %.2f | %.2fs | %s | %d | %s |\n", name, m.wall.Seconds(), float64(m.sent)/float64(total), m.cpu.Seconds(), rss, m.peak, correct)
+		default:
+			fmt.Fprintf(w, "| %s | %.2fs | %.2fx | %.2fs | %.2fx | %s | %d | %s |\n", name, m.wall.Seconds(), m.wall.Seconds()/base.wall.Seconds(),
+				m.cpu.Seconds(), m.cpu.Seconds()/max(base.cpu.Seconds(), 1e-3), rss, m.peak, correct)
+		}
+	}
+	if s.rate > 0 && s.killAt == 0 {
+		fmt.Fprintf(w, "\nPhysical limit: %d bytes / (budget x %.0f MB/s) = %.2fs.\n", total, float64(s.rate)/1e6, float64(total)/(8*float64(s.rate)))
+	}
+}
+
+type summary struct {
+	wall, cpu time.Duration
+	rss, peak int64
+	sent      int64
+	okCount   int
+	note      string
+}
+
+// summarize takes the median of each measure.
+func summarize(rs []result) summary {
+	med := func(f func(result) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		sort.Float64s(v)
+		return v[len(v)/2]
+	}
+	s := summary{
+		wall: time.Duration(med(func(r result) float64 { return float64(r.wall) })),
+		cpu:  time.Duration(med(func(r result) float64 { return float64(r.cpu) })),
+		rss:  int64(med(func(r result) float64 { return float64(r.rss) })),
+		peak: int64(med(func(r result) float64 { return float64(r.peak) })),
+		sent: int64(med(func(r result) float64 { return float64(r.sent) })),
+	}
+	for _, r := range rs {
+		if r.ok {
+			s.okCount++
+		} else if r.note != "" {
+			s.note = r.note
+		}
+	}
+	return s
+}
+
+func runOnce(s *scenario, t tool) result {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.RatePerConn.Store(s.rate)
+	srv.Latency = s.latency
+	srv.Fault = s.fault
+	for _, f := range s.files {
+		srv.Put("/"+f.name, &segdltest.File{Data: f.data, ETag: fmt.Sprintf(`"%x"`, f.sum[:8]), LastModified: time.Unix(1700000000, 0)})
+	}
+	dir, err := os.MkdirTemp("", "bulkdl-bench-")
+	if err != nil {
+		fail("%v", err)
+	}
+	defer os.RemoveAll(dir)
+	ws := &workspace{dir: dir, out: filepath.Join(dir, "out"), base: srv.URL, s: s}
+	os.MkdirAll(ws.out, 0o755)
+
+	var res result
+	start := time.Now()
+	cmds := t.cmd(ws)
+	if s.killAt > 0 {
+		var total int64
+		for _, f := range s.files {
+			total += int64(len(f.data))
+		}
+		r1 := execute(cmds[0], func() bool { return float64(srv.Stats().BytesSent) >= s.killAt*float64(total) })
+		res.cpu, res.rss = r1.cpu, r1.rss
+	}
+	for _, c := range cmds {
+		r := execute(c, nil)
+		res.cpu += r.cpu
+		res.rss = max(res.rss, r.rss)
+		if r.err != "" {
+			res.note = r.err
+		}
+	}
+	res.wall = time.Since(start)
+	st := srv.Stats()
+	res.peak, res.sent = st.PeakInFlight, st.BytesSent
+	res.ok = res.note == ""
+	for _, f := range s.files {
+		got, err := os.ReadFile(filepath.Join(ws.out, f.name))
+		if err != nil || sha256.Sum256(got) != f.sum {
+			res.ok = false
+			if res.note == "" {
+				res.note = "wrong or missing bytes"
+			}
+			break
+		}
+	}
+	return res
+}
+
+type execResult struct {
+	cpu time.Duration
+	rss int64
+	err string
+}
+
+// gnuTime is GNU time, which reports a child's peak RSS truly: Go starts
+// children with vfork, and Linux counts the parent's memory (this process
+// holds the benchmark data) into a vforked child's maxrss.
+var gnuTime, _ = exec.LookPath("/usr/bin/time")
+
+// execute runs argv; if kill is set, it sends SIGKILL once kill reports true.
+func execute(argv []string, kill func() bool) execResult {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	var rssFile string
+	if gnuTime != "" {
+		f, err := os.CreateTemp("", "bench-rss-")
+		if err == nil {
+			rssFile = f.Name()
+			f.Close()
+			defer os.Remove(rssFile)
+			argv = append([]string{gnuTime, "-q", "-f", "%M", "-o", rssFile}, argv...)
+		}
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.Stdout = io.Discard
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return execResult{err: err.Error()}
+	}
+	done := make(chan struct{})
+	if kill != nil {
+		go func() {
+			for {
+				select {
+				case <-done:
+					return
+				case <-time.After(2 * time.Millisecond):
+					if kill() {
+						syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+						return
+					}
+				}
+			}
+		}()
+	}
+	err := cmd.Wait()
+	close(done)
+	var r execResult
+	if ps := cmd.ProcessState; ps != nil {
+		r.cpu = ps.UserTime() + ps.SystemTime()
+	}
+	if rssFile != "" {
+		b, _ := os.ReadFile(rssFile)
+		fields := strings.Fields(string(b))
+		if len(fields) > 0 {
+			fmt.Sscan(fields[len(fields)-1], &r.rss)
+		}
+	}
+	if err != nil && kill == nil {
+		msg := strings.TrimSpace(strings.TrimPrefix(stderr.String(), "Command exited with non-zero status"))
+		if len(msg) > 60 {
+			msg = msg[:60] + "…"
+		}
+		r.err = fmt.Sprintf("exit %v %s", cmd.ProcessState.ExitCode(), msg)
+	}
+	return r
+}

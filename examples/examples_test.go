@@ -1,0 +1,23 @@
+// Package examples holds manifests and recipes; its test checks that every
+// manifest here is valid.
+package examples
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/bulkdl/bulkdl/manifest"
+)
+
+func TestManifestsAreValid(t *testing.T) {
+	t.Setenv("RELEASES_TOKEN", "example-token")
+	files, _ := filepath.Glob("*.toml")
+	if len(files) == 0 {
+		t.Fatal("no example manifests")
+	}
+	for _, f := range files {
+		if _, err := manifest.Load(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
