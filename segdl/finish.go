@@ -104,11 +104,14 @@ func (d *Download) publish(f *os.File) error {
 	if err := d.root.Rename(d.partName(), d.spec.Path); err != nil {
 		return err
 	}
-	if dir, err := d.root.Open(path.Dir(d.spec.Path)); err == nil {
-		dir.Sync()
-		dir.Close()
+	if d.cfg.SyncDir != nil {
+		d.cfg.SyncDir(path.Dir(d.spec.Path))
+	} else {
+		SyncDir(d.root, path.Dir(d.spec.Path))
 	}
-	d.root.Remove(d.journalName())
+	d.mu.Lock()
+	d.removeJournalLocked()
+	d.mu.Unlock()
 	return nil
 }
 
@@ -155,4 +158,14 @@ func Complete(root *os.Root, spec Spec) (bool, error) {
 		return false, err
 	}
 	return bytes.Equal(h.Sum(nil), spec.Sum), nil
+}
+
+// SyncDir fsyncs directory dir under root, making renames in it durable.
+func SyncDir(root *os.Root, dir string) error {
+	f, err := root.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }

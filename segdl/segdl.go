@@ -52,6 +52,13 @@ type Config struct {
 	SyncInterval  time.Duration // or after this long; default 1s
 	MaxChanges    int           // restarts when the file changes on the server; default 3
 
+	// SyncDir, if set, is called with the directory (relative to the root)
+	// of each published file instead of fsyncing it there and then; the
+	// caller must fsync it later, e.g. once per directory at the end of a
+	// run. The file itself is always fsynced before its rename, so a crash
+	// in between can lose the rename, never leave a partial file.
+	SyncDir func(dir string)
+
 	// OnThrottle, if set, is called when a host answers 429 or 503.
 	OnThrottle func(hostport string, wait time.Duration)
 	// OnSuccess, if set, is called when a request to a host completes.
@@ -145,6 +152,7 @@ type Download struct {
 	unsynced   int64
 	lastSync   time.Time
 	syncing    bool
+	journaled  bool // a journal file exists for this download
 	err        error
 	finished   chan struct{}
 	sum        []byte // the digest computed when the file was verified

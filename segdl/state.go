@@ -24,12 +24,21 @@ func (d *Download) prepare(t *Task) error {
 				return fmt.Errorf("creating %s: %w", dir, err)
 			}
 		}
-		f, err := d.root.OpenFile(d.partName(), os.O_RDWR|os.O_CREATE, 0o600)
+		// Creating the temporary file exclusively tells, in the same
+		// syscall, that there is no resume state to look for: directory
+		// operations are what many small files cost.
+		f, err := d.root.OpenFile(d.partName(), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		fresh := err == nil
+		if errors.Is(err, fs.ErrExist) {
+			f, err = d.root.OpenFile(d.partName(), os.O_RDWR, 0o600)
+		}
 		if err != nil {
 			return fmt.Errorf("opening %s: %w", d.partName(), err)
 		}
 		d.file = f
-		d.resumeLocked()
+		if !fresh {
+			d.resumeLocked()
+		}
 		d.lastSync = time.Now()
 	}
 	if d.spec.Hash != nil && d.hasher == nil {
@@ -56,10 +65,15 @@ func (d *Download) resumeLocked() {
 	st, serr := d.file.Stat()
 	ok := err == nil && serr == nil && j.matches(d.spec, st.Size())
 	if !ok {
-		d.file.Truncate(0)
-		d.root.Remove(d.journalName())
+		if serr != nil || st.Size() > 0 {
+			d.file.Truncate(0)
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			d.root.Remove(d.journalName())
+		}
 		return
 	}
+	d.journaled = true
 	d.size, d.etag, d.lastMod, d.splittable = j.Size, j.ETag, j.LastModified, true
 	for _, r := range j.Done {
 		d.done.add(r[0], r[1])
@@ -190,6 +204,7 @@ func (d *Download) checkpoint(j *journal) {
 	d.syncing = false
 	d.unsynced = 0
 	d.lastSync = time.Now()
+	d.journaled = d.journaled || err == nil
 	d.mu.Unlock()
 	_ = err // a failed checkpoint only costs re-fetching after a crash
 }
@@ -329,7 +344,15 @@ func (d *Download) discardLocked() {
 	if d.file != nil {
 		d.file.Truncate(0)
 	}
-	d.root.Remove(d.journalName())
+	d.removeJournalLocked()
+}
+
+// removeJournalLocked removes the journal if one was written.
+func (d *Download) removeJournalLocked() {
+	if d.journaled {
+		d.root.Remove(d.journalName())
+		d.journaled = false
+	}
 }
 
 // closeLocked ends a failed or interrupted download, keeping the
@@ -337,15 +360,15 @@ func (d *Download) discardLocked() {
 func (d *Download) closeLocked(keep bool) {
 	if d.file != nil {
 		if keep && d.splittable && d.size > 0 && d.done.total() > 0 {
-			if d.file.Sync() == nil {
-				writeJournal(d.root, d.journalName(), d.journalLocked())
+			if d.file.Sync() == nil && writeJournal(d.root, d.journalName(), d.journalLocked()) == nil {
+				d.journaled = true
 			}
 		}
 		d.file.Close()
 		d.file = nil
 		if !keep || d.done.total() == 0 {
 			d.root.Remove(d.partName())
-			d.root.Remove(d.journalName())
+			d.removeJournalLocked()
 		}
 	}
 	d.state = stateFailed

@@ -92,6 +92,7 @@ func (g *Gauge) Peak() int64 { return g.peak.Load() }
 // Stats are the server's counters.
 type Stats struct {
 	Requests     int64 `json:"requests"`
+	Connections  int64 `json:"connections"` // TCP connections accepted
 	PeakInFlight int64 `json:"peak_in_flight"`
 	BytesSent    int64 `json:"bytes_sent"`
 }
@@ -115,14 +116,14 @@ type Server struct {
 	files map[string]*File
 	log   []Request
 
-	n, sent atomic.Int64
+	n, sent, conns atomic.Int64
 	gauge   Gauge
 }
 
 // NewServer starts a server on 127.0.0.1. The caller must Close it.
 func NewServer() *Server {
-	s := &Server{files: map[string]*File{}}
-	s.Server = httptest.NewServer(s)
+	s := NewUnstartedServer()
+	s.Start()
 	return s
 }
 
@@ -130,6 +131,11 @@ func NewServer() *Server {
 func NewUnstartedServer() *Server {
 	s := &Server{files: map[string]*File{}}
 	s.Server = httptest.NewUnstartedServer(s)
+	s.Server.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
 	return s
 }
 
@@ -179,7 +185,7 @@ func (s *Server) Requests() []Request {
 
 // Stats returns the counters.
 func (s *Server) Stats() Stats {
-	return Stats{Requests: s.n.Load(), PeakInFlight: s.gauge.Peak(), BytesSent: s.sent.Load()}
+	return Stats{Connections: s.conns.Load(), Requests: s.n.Load(), PeakInFlight: s.gauge.Peak(), BytesSent: s.sent.Load()}
 }
 
 // Content returns n deterministic pseudo-random bytes for seed.
