@@ -199,11 +199,6 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 		// so the server could see this request overlap the next one.
 		if !t.consumed && conn != nil {
 			conn.Close()
-		} else if t.consumed {
-			// Read the EOF that a body read to its exact length has not
-			// reported yet: only then does net/http reuse the connection.
-			var b [1]byte
-			resp.Body.Read(b[:])
 		}
 		resp.Body.Close()
 	}()
