@@ -68,6 +68,9 @@ type Settings struct {
 	Timeout     time.Duration // stall timeout; 0 = none
 	UserAgent   string
 	Headers     map[string]string // sent with every request (secrets expanded)
+	// SkipExisting trusts a file that is present at its path when the
+	// manifest gives no checksum to verify it with.
+	SkipExisting bool
 
 	explicit map[string]bool // keys the manifest set, for warnings
 }
@@ -193,6 +196,7 @@ type rawSettings struct {
 	Timeout     any `toml:"timeout"`
 	UserAgent   any `toml:"user_agent"`
 	Headers     any `toml:"headers"`
+	SkipExist   any `toml:"skip_existing"`
 }
 
 type rawHost struct {
@@ -212,7 +216,7 @@ type rawFile struct {
 
 var knownKeys = map[string][]string{
 	"":         {"version", "settings", "hosts", "file"},
-	"settings": {"dest", "connections", "per_host", "per_file", "min_segment", "rate", "retries", "timeout", "user_agent", "headers"},
+	"settings": {"dest", "connections", "per_host", "per_file", "min_segment", "rate", "retries", "timeout", "user_agent", "headers", "skip_existing"},
 	"hosts":    {"connections", "rate", "headers"},
 	"file":     {"url", "path", "checksum", "size", "mirrors", "headers"},
 }
@@ -491,6 +495,13 @@ func (v *validator) settings(r *rawSettings) {
 		}
 	}
 	s.Headers = v.headers(hdr, r.Headers)
+	switch b := r.SkipExist.(type) {
+	case nil:
+	case bool:
+		s.SkipExisting = b
+	default:
+		v.at(hdr, "skip_existing", "skip_existing must be true or false, not %s", tomlType(b))
+	}
 }
 
 // count validates a positive connection count; def if absent.

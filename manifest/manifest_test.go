@@ -62,7 +62,7 @@ func TestValidManifest(t *testing.T) {
 	}
 	s := m.Settings
 	if s.Connections != 8 || s.PerHost != 4 || s.PerFile != 8 || s.MinSegment != 1<<20 ||
-		s.Rate != 50e6 || s.Retries != 3 || s.Timeout != 10*time.Second || s.UserAgent != "mirror/1" {
+		s.Rate != 50e6 || s.Retries != 3 || s.Timeout != 10*time.Second || s.UserAgent != "mirror/1" || !s.SkipExisting {
 		t.Errorf("settings = %+v", s)
 	}
 	if got, want := m.Dest, filepath.Join("testdata", "downloads"); got != want {
@@ -85,9 +85,9 @@ func TestValidManifest(t *testing.T) {
 		algo string
 		line int
 	}{
-		{0, "data/a.tar.gz", 1234567, "sha256", 19},
-		{1, "b c.bin", -1, "", 27},
-		{2, "sub/c.bin", 3 << 20, "md5", 30},
+		{0, "data/a.tar.gz", 1234567, "sha256", 20},
+		{1, "b c.bin", -1, "", 28},
+		{2, "sub/c.bin", 3 << 20, "md5", 31},
 	}
 	for _, c := range cases {
 		f := m.Files[c.i]

@@ -50,6 +50,9 @@ func (e *restartError) Unwrap() error { return e.reason }
 // its segment); it is not a failure.
 var errStop = errors.New("segdl: task stopped")
 
+// errNotModified ends a download whose conditional request got a 304.
+var errNotModified = errors.New("segdl: not modified")
+
 var bufPool sync.Pool
 
 // Run fetches the task's range, retrying as Config says, and returns when
@@ -83,7 +86,7 @@ func (t *Task) run(ctx context.Context) error {
 	attempts := 0
 	for {
 		progress, err := t.once(ctx)
-		if err == nil || errors.Is(err, errStop) {
+		if err == nil || errors.Is(err, errStop) || errors.Is(err, errNotModified) {
 			return err
 		}
 		if ctx.Err() != nil {
@@ -159,6 +162,7 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 	}
 	pos, end := t.seg.pos, t.seg.end
 	etag, lastMod, size := d.etag, d.lastMod, d.size
+	conditional := t.probe && d.conditional && d.gen == 0 && d.done.total() == 0
 	src, resolved := d.spec.URLs[d.url], false
 	if d.resolved != "" {
 		src, resolved = d.resolved, true
@@ -178,6 +182,14 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 		}
 		if v := ifRange(etag, lastMod); v != "" {
 			hdr.Set("If-Range", v)
+		}
+	}
+	if conditional {
+		if v := d.spec.IfNoneMatch; v != "" {
+			hdr.Set("If-None-Match", v)
+		}
+		if v := d.spec.IfModifiedSince; v != "" {
+			hdr.Set("If-Modified-Since", v)
 		}
 	}
 	reqCtx, cancel := context.WithCancel(ctx)
@@ -205,6 +217,8 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 	redacted := redactURL(src)
 
 	switch code := resp.StatusCode; {
+	case code == http.StatusNotModified && conditional:
+		return 0, errNotModified
 	case code == http.StatusPartialContent:
 		if ce := resp.Header.Get("Content-Encoding"); ce != "" && ce != "identity" {
 			return 0, &restartError{reason: fmt.Errorf("%s sent a range with Content-Encoding %q", redacted, ce), discard: true, single: true}

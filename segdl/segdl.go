@@ -100,6 +100,12 @@ type Spec struct {
 	Hash   func() hash.Hash // nil: no checksum
 	Sum    []byte           // the expected digest of Hash
 	Header http.Header      // sent only for this file, to the origins of URLs
+
+	// IfNoneMatch and IfModifiedSince make the first request conditional
+	// on the version already at Path (an ETag, an HTTP date). A 304 ends
+	// the download with NotModified and leaves Path as it is. They are
+	// not sent when resuming: resume state belongs to a newer version.
+	IfNoneMatch, IfModifiedSince string
 }
 
 type state int
@@ -128,34 +134,36 @@ type Download struct {
 	root   *os.Root
 	notify func()
 
-	mu         sync.Mutex
-	state      state
-	gen        int // bumped by each restart; tasks of an older generation stop
-	size       int64
-	etag       string // strong ETag, or ""
-	lastMod    string
-	splittable bool
-	segs       []*segment
-	done       rangeSet // durable or about to be; written to the journal
-	active     int
-	cancels    map[*Task]context.CancelFunc
-	restart    error // why the download restarts once no task runs, or nil
-	noRange    bool  // a server ignored a range: fetch as one stream
-	changes    int
-	sumRetried bool
-	url        int // index into spec.URLs of the source in use
-	resolved   string
-	file       *os.File
-	hasher     hash.Hash
-	hashed     int64
-	hashing    bool
-	unsynced   int64
-	lastSync   time.Time
-	syncing    bool
-	journaled  bool // a journal file exists for this download
-	err        error
-	finished   chan struct{}
-	sum        []byte // the digest computed when the file was verified
+	mu          sync.Mutex
+	state       state
+	gen         int // bumped by each restart; tasks of an older generation stop
+	size        int64
+	etag        string // strong ETag, or ""
+	lastMod     string
+	splittable  bool
+	segs        []*segment
+	done        rangeSet // durable or about to be; written to the journal
+	active      int
+	cancels     map[*Task]context.CancelFunc
+	restart     error // why the download restarts once no task runs, or nil
+	noRange     bool  // a server ignored a range: fetch as one stream
+	changes     int
+	sumRetried  bool
+	url         int // index into spec.URLs of the source in use
+	resolved    string
+	file        *os.File
+	hasher      hash.Hash
+	hashed      int64
+	hashing     bool
+	unsynced    int64
+	lastSync    time.Time
+	syncing     bool
+	journaled   bool // a journal file exists for this download
+	conditional bool // the probe may carry the Spec's conditions
+	notModified bool // the server answered 304
+	err         error
+	finished    chan struct{}
+	sum         []byte // the digest computed when the file was verified
 
 	written  atomic.Int64 // bytes of the file on disk and accounted for
 	received atomic.Int64 // body bytes received over the network, this run
@@ -173,6 +181,7 @@ func New(root *os.Root, spec Spec, cfg *Config, notify func()) *Download {
 	return &Download{
 		spec: spec, cfg: cfg.withDefaults(), root: root, notify: notify,
 		size: -1, cancels: map[*Task]context.CancelFunc{}, finished: make(chan struct{}),
+		conditional: spec.IfNoneMatch != "" || spec.IfModifiedSince != "",
 	}
 }
 
@@ -287,6 +296,22 @@ func (d *Download) Err() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.err
+}
+
+// NotModified reports whether the server answered 304 to the conditional
+// first request: the file at Path is current and was left alone.
+func (d *Download) NotModified() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.notModified
+}
+
+// Validator returns the strong ETag and the Last-Modified date the server
+// gave for the published file, for a later conditional request.
+func (d *Download) Validator() (etag, lastModified string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.etag, d.lastMod
 }
 
 // Sum returns the digest of the published file computed with Spec.Hash,

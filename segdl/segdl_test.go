@@ -1,7 +1,11 @@
 package segdl
 
 import (
+	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/bulkdl/bulkdl/segdl/segdltest"
 )
@@ -40,5 +44,58 @@ func TestConnectionsAreReused(t *testing.T) {
 	}
 	if n := srv.Stats().Connections; n != 1 {
 		t.Errorf("20 small downloads used %d connections; want 1", n)
+	}
+}
+
+func TestConditionalFirstRequest(t *testing.T) {
+	cases := []struct {
+		name         string
+		spec         func(f *segdltest.File) Spec
+		wantModified bool
+	}{
+		{"a matching ETag gets 304", func(f *segdltest.File) Spec { return Spec{IfNoneMatch: f.ETag} }, false},
+		{"another ETag downloads", func(f *segdltest.File) Spec { return Spec{IfNoneMatch: `"old"`} }, true},
+		{"an unchanged date gets 304", func(f *segdltest.File) Spec {
+			return Spec{IfModifiedSince: f.LastModified.UTC().Format(http.TimeFormat)}
+		}, false},
+		{"an older date downloads", func(f *segdltest.File) Spec {
+			return Spec{IfModifiedSince: f.LastModified.Add(-time.Hour).UTC().Format(http.TimeFormat)}
+		}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv := segdltest.NewServer()
+			defer srv.Close()
+			data := segdltest.Content(9, 200<<10)
+			f := srv.PutBytes("/f", data)
+			dir := t.TempDir()
+			old := []byte("the version on disk")
+			os.WriteFile(filepath.Join(dir, "out.bin"), old, 0o644)
+			spec := c.spec(f)
+			spec.URLs = []string{srv.URLOf("/f")}
+			r := fetch(t, dir, spec, testConfig(), 4)
+			if r.err != nil {
+				t.Fatalf("download: %v", r.err)
+			}
+			if got := r.d.NotModified(); got == c.wantModified {
+				t.Errorf("NotModified() = %v; want %v", got, !c.wantModified)
+			}
+			want := old
+			if c.wantModified {
+				want = data
+			}
+			if sha(r.data) != sha(want) {
+				t.Errorf("file at the path is not the expected version")
+			}
+			if !c.wantModified && srv.Stats().Requests != 1 {
+				t.Errorf("%d requests for a 304; want 1", srv.Stats().Requests)
+			}
+			if c.wantModified {
+				if etag, _ := r.d.Validator(); etag != f.ETag {
+					t.Errorf("Validator() ETag = %q; want %q", etag, f.ETag)
+				}
+			}
+			assertNoLitter(t, dir)
+		})
 	}
 }

@@ -240,6 +240,8 @@ func (d *Download) taskEnded(t *Task, err error, ctx context.Context) {
 	current := t.gen == d.gen
 	var re *restartError
 	switch {
+	case errors.Is(err, errNotModified) && current:
+		d.notModified = true
 	case err == nil || errors.Is(err, errStop) || !current:
 	case errors.As(err, &re):
 		if d.restart == nil {
@@ -272,6 +274,9 @@ func (d *Download) taskEnded(t *Task, err error, ctx context.Context) {
 		return
 	}
 	switch {
+	case d.notModified:
+		d.closeLocked(false) // nothing was written; Path is current
+		d.mu.Unlock()
 	case d.err != nil:
 		d.closeLocked(true)
 		d.mu.Unlock()

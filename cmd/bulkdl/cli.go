@@ -17,6 +17,7 @@ const (
 	exitOK          = 0
 	exitFailed      = 1   // one or more files failed; the others completed
 	exitUsage       = 2   // bad flags or manifest; nothing fetched
+	exitLocked      = 75  // another run holds dest (EX_TEMPFAIL in sysexits.h)
 	exitInterrupted = 130 // SIGINT; 143 for SIGTERM
 )
 
@@ -35,6 +36,7 @@ func commands() []command {
 	return []command{
 		{"run", "[flags] MANIFEST", "download every file the manifest lists", (*cli).run},
 		{"check", "[flags] MANIFEST", "validate a manifest and print the plan, without network traffic", (*cli).check},
+		{"verify", "[flags] MANIFEST", "check every file in dest against the manifest's size and checksum, offline", (*cli).verify},
 		{"version", "", "print the version", (*cli).version},
 		{"help", "[COMMAND]", "show help", (*cli).help},
 	}
@@ -168,8 +170,7 @@ func (c *cli) load(fs *flag.FlagSet, sf *settingsFlags, name string) (*manifest.
 		c.printManifestError(err)
 		return nil, false
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	set := flagsSet(fs)
 	s := &m.Settings
 	var errs []string
 	count := func(flagName, key string, v int, dst *int) {
@@ -228,6 +229,13 @@ func (c *cli) load(fs *flag.FlagSet, sf *settingsFlags, name string) (*manifest.
 		fmt.Fprintf(c.stderr, "warning: %s\n", w)
 	}
 	return m, true
+}
+
+// flagsSet returns the names of the flags given on the command line.
+func flagsSet(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
 }
 
 // printManifestError prints manifest errors with the offending line and a

@@ -90,12 +90,13 @@ func (d *display) snapshot() snapshot {
 	r := d.r
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := snapshot{files: len(r.m.Files), done: len(r.done), failed: r.failed, received: r.fetched}
+	s := snapshot{files: r.inShard, done: len(r.done), failed: r.failed, received: r.fetched}
 	var known int64
 	unknown := false
 	for i := range r.results {
 		res := &r.results[i]
 		switch {
+		case res.status == "other-shard":
 		case res.status == "downloaded" || res.status == "skipped":
 			s.doneBytes += res.size
 			known += res.size
@@ -284,7 +285,10 @@ func (d *display) summary(interrupted bool) {
 	if interrupted {
 		word = "interrupted"
 	}
-	fmt.Fprintf(d.w, "%s: %d file(s): %d fetched, %d skipped, %d failed", word, len(r.m.Files), fetched, skipped, failed)
+	fmt.Fprintf(d.w, "%s: %d file(s): %d fetched, %d skipped, %d failed", word, r.inShard, fetched, skipped, failed)
+	if r.pruned > 0 {
+		fmt.Fprintf(d.w, ", %d pruned", r.pruned)
+	}
 	if pending > 0 {
 		fmt.Fprintf(d.w, ", %d not finished (resume with the same command)", pending)
 	}

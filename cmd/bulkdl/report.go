@@ -61,9 +61,12 @@ type ReportFile struct {
 func writeReport(name string, r *runner, interrupted bool) error {
 	r.mu.Lock()
 	rep := Report{Version: 1, Manifest: r.m.Name, Dest: r.m.Dest, Started: r.started.UTC().Round(time.Millisecond),
-		Duration: time.Since(r.started).Seconds(), Interrupted: interrupted, Files: make([]ReportFile, len(r.m.Files))}
+		Duration: time.Since(r.started).Seconds(), Interrupted: interrupted, Files: make([]ReportFile, 0, r.inShard)}
 	for i := range r.m.Files {
 		f, res := &r.m.Files[i], &r.results[i]
+		if res.status == "other-shard" {
+			continue
+		}
 		rf := ReportFile{URL: manifest.RedactURL(f.URL), Path: f.Path, Size: res.size, Status: res.status,
 			Attempts: res.attempts, BytesFetched: res.fetched, Duration: res.duration.Seconds(), Error: res.err}
 		if res.sum != nil {
@@ -73,7 +76,7 @@ func writeReport(name string, r *runner, interrupted bool) error {
 			}
 			rf.Checksum = algo + ":" + hex.EncodeToString(res.sum)
 		}
-		rep.Files[i] = rf
+		rep.Files = append(rep.Files, rf)
 		t := &rep.Totals
 		t.Files++
 		t.BytesFetched += res.fetched
@@ -81,18 +84,20 @@ func writeReport(name string, r *runner, interrupted bool) error {
 		case "downloaded":
 			t.Downloaded++
 			t.Bytes += res.size
-		case "skipped":
+		case "skipped", "verified":
 			t.Skipped++
 			t.Bytes += res.size
-		case "failed":
+		case "failed", "missing", "mismatch":
 			t.Failed++
 		default:
 			t.Pending++
 		}
 	}
 	r.mu.Unlock()
-	for _, h := range r.sched.Hosts() {
-		rep.Hosts = append(rep.Hosts, ReportHost{Host: h.Host, Cap: h.ConfigCap, MinCap: h.MinCap, Throttled: h.MinCap < h.ConfigCap})
+	if r.sched != nil {
+		for _, h := range r.sched.Hosts() {
+			rep.Hosts = append(rep.Hosts, ReportHost{Host: h.Host, Cap: h.ConfigCap, MinCap: h.MinCap, Throttled: h.MinCap < h.ConfigCap})
+		}
 	}
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {

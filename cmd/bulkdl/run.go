@@ -4,11 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path"
 	"runtime"
 	"strings"
 	"sync"
@@ -21,15 +25,20 @@ import (
 	"github.com/bulkdl/bulkdl/manifest"
 	"github.com/bulkdl/bulkdl/scheduler"
 	"github.com/bulkdl/bulkdl/segdl"
+	"github.com/bulkdl/bulkdl/state"
 )
 
 type runFlags struct {
 	settingsFlags
-	progress string
-	interval time.Duration
-	quiet    bool
-	report   string
-	dryRun   bool
+	progress     string
+	interval     time.Duration
+	quiet        bool
+	report       string
+	dryRun       bool
+	verify       bool
+	skipExisting bool
+	prune        bool
+	shard        shardFlag
 }
 
 func (c *cli) run(args []string) int {
@@ -41,6 +50,10 @@ func (c *cli) run(args []string) int {
 	fs.BoolVar(&rf.quiet, "q", false, "quiet: print only failures and the summary")
 	fs.StringVar(&rf.report, "report", "", "write a JSON report to this file at the end (also on failure and interrupt)")
 	fs.BoolVar(&rf.dryRun, "dry-run", false, "say what would be fetched; fetch nothing")
+	fs.BoolVar(&rf.verify, "verify", false, "re-hash files already present even when bulkdl recorded them as verified")
+	fs.BoolVar(&rf.skipExisting, "skip-existing", false, "trust files present at their path that have no checksum (overrides skip_existing)")
+	fs.BoolVar(&rf.prune, "prune", false, "delete files under dest that bulkdl created and the manifest no longer lists")
+	fs.Var(&rf.shard, "shard", "K/N: fetch only the files whose path hashes to shard K of N (0 <= K < N)")
 	if code, ok := c.parse(fs, args, 1); !ok {
 		return code
 	}
@@ -54,8 +67,11 @@ func (c *cli) run(args []string) int {
 	if !ok {
 		return exitUsage
 	}
+	if set := flagsSet(fs); set["skip-existing"] {
+		m.Settings.SkipExisting = rf.skipExisting
+	}
 	if rf.dryRun {
-		return c.dryRun(m)
+		return c.dryRun(m, rf.shard)
 	}
 
 	// First SIGINT/SIGTERM: stop starting work, cancel requests, keep
@@ -103,6 +119,11 @@ type runner struct {
 	redact  *strings.Replacer
 	results []fileResult
 	hosts   []string // per file, host:port of its url
+	// conditional holds the records of files fetched with If-None-Match
+	// or If-Modified-Since; written by plan before the run starts.
+	conditional map[int]state.Record
+	pruned      int
+	inShard     int // files this run is responsible for
 
 	mu      sync.Mutex
 	active  map[int]*segdl.Download
@@ -110,6 +131,7 @@ type runner struct {
 	failed  int
 	fetched int64 // bytes received over the network by finished files
 	sched   *scheduler.Scheduler
+	store   *state.Store
 	dirs    dirSet
 	started time.Time
 	onFail  func(i int)
@@ -133,7 +155,7 @@ func newRunner(m *manifest.Manifest, c *cli) *runner {
 	for _, s := range secrets {
 		pairs = append(pairs, s, "***")
 	}
-	r := &runner{m: m, c: c, redact: strings.NewReplacer(pairs...), active: map[int]*segdl.Download{},
+	r := &runner{m: m, c: c, redact: strings.NewReplacer(pairs...), active: map[int]*segdl.Download{}, conditional: map[int]state.Record{},
 		results: make([]fileResult, len(m.Files)), hosts: make([]string, len(m.Files))}
 	for i := range m.Files {
 		r.hosts[i] = segdl.HostPort(m.Files[i].URL)
@@ -157,6 +179,17 @@ func (r *runner) run(ctx context.Context, rf *runFlags) int {
 	}
 	defer root.Close()
 	r.root = root
+	store, err := state.Open(root)
+	if errors.Is(err, state.ErrLocked) {
+		fmt.Fprintf(r.c.stderr, "bulkdl: another bulkdl run is using %s; nothing was done (exit %d). Wait for it, or give this run another -dest.\n", m.Dest, exitLocked)
+		return exitLocked
+	}
+	if err != nil {
+		fmt.Fprintf(r.c.stderr, "bulkdl: %v\n", err)
+		return exitFailed
+	}
+	defer store.Close()
+	r.store = store
 
 	chunk := 256 << 10
 	if s.Rate > 0 {
@@ -220,12 +253,15 @@ func (r *runner) run(ctx context.Context, rf *runFlags) int {
 	disp := newDisplay(r, mode, rf.interval)
 	r.onFail = disp.failed
 
-	todo := r.skipComplete(ctx)
+	todo := r.plan(ctx, rf)
 	disp.start()
 	err = r.sched.Run(ctx, &source{r: r, todo: todo})
 	disp.stop()
 
 	interrupted := err != nil
+	if rf.prune && !interrupted {
+		r.prune()
+	}
 	disp.summary(interrupted)
 	if rf.report != "" {
 		if werr := writeReport(rf.report, r, interrupted); werr != nil {
@@ -280,57 +316,118 @@ func (r *runner) spec(i int) segdl.Spec {
 	if !f.Checksum.IsZero() {
 		spec.Hash, spec.Sum = f.Checksum.New, f.Checksum.Sum
 	}
+	if rec, ok := r.conditional[i]; ok {
+		spec.IfNoneMatch, spec.IfModifiedSince = rec.ETag, rec.LastModified
+	}
 	return spec
 }
 
-// skipComplete marks files whose final path already holds the verified
-// bytes (checked by hashing, several files at once) as skipped, and returns
-// the indices of the files to fetch, in manifest order.
-func (r *runner) skipComplete(ctx context.Context) []int {
-	var candidates []int
+// plan decides for each file of this shard what the run does, and returns
+// the files to fetch in manifest order; the others are marked skipped. A
+// file at its path is skipped without reading it when bulkdl recorded it
+// as verified and its size and mtime are unchanged; otherwise it is hashed
+// (several files at once) if the manifest gives a checksum. Without a
+// checksum it is fetched conditionally on its recorded validator, or
+// trusted with skip_existing, or fetched again.
+func (r *runner) plan(ctx context.Context, rf *runFlags) []int {
+	var hash []int
+	todo := make([]int, 0, len(r.m.Files))
+	skip := make([]bool, len(r.m.Files))
 	for i := range r.m.Files {
 		f := &r.m.Files[i]
-		if f.Checksum.IsZero() {
+		if !rf.shard.has(f.Path) {
+			r.results[i].status = "other-shard"
+			skip[i] = true
 			continue
 		}
-		if st, err := r.root.Stat(f.Path); err == nil && st.Mode().IsRegular() && (f.Size < 0 || st.Size() == f.Size) {
-			candidates = append(candidates, i)
+		r.inShard++
+		size, mtime, err := state.Stat(r.root, f.Path)
+		if err != nil {
+			continue // not there: fetch
+		}
+		rec, known := r.store.Get(f.Path)
+		known = known && rec.Size == size && rec.ModTime == mtime
+		switch {
+		case !f.Checksum.IsZero() && known && rec.Checksum == f.Checksum.String() && !rf.verify:
+			skip[i] = true
+		case !f.Checksum.IsZero() && (f.Size < 0 || size == f.Size):
+			hash = append(hash, i)
+		case f.Checksum.IsZero() && r.m.Settings.SkipExisting:
+			skip[i] = true
+		case f.Checksum.IsZero() && known && (rec.ETag != "" || rec.LastModified != ""):
+			r.conditional[i] = rec
 		}
 	}
-	skip := make([]bool, len(r.m.Files))
 	var wg sync.WaitGroup
-	next := atomic.Int64{}
-	for range min(runtime.NumCPU(), len(candidates)) {
+	var next atomic.Int64
+	for range min(runtime.NumCPU(), len(hash)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
 				k := int(next.Add(1)) - 1
-				if k >= len(candidates) {
+				if k >= len(hash) {
 					return
 				}
-				i := candidates[k]
+				i := hash[k]
 				if ok, _ := segdl.Complete(r.root, r.spec(i)); ok {
 					skip[i] = true
+					r.record(i, r.m.Files[i].Checksum.String(), "", "")
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	todo := make([]int, 0, len(r.m.Files))
 	for i := range r.m.Files {
-		if skip[i] {
-			res := &r.results[i]
-			res.status, res.sum = "skipped", r.m.Files[i].Checksum.Sum
-			if st, err := r.root.Stat(r.m.Files[i].Path); err == nil {
-				res.size = st.Size()
-			}
-			r.done = append(r.done, i)
+		if !skip[i] {
+			todo = append(todo, i)
 			continue
 		}
-		todo = append(todo, i)
+		if r.results[i].status == "other-shard" {
+			continue
+		}
+		res := &r.results[i]
+		res.status = "skipped"
+		if !r.m.Files[i].Checksum.IsZero() {
+			res.sum = r.m.Files[i].Checksum.Sum
+		}
+		if size, _, err := state.Stat(r.root, r.m.Files[i].Path); err == nil {
+			res.size = size
+		}
+		r.done = append(r.done, i)
 	}
 	return todo
+}
+
+// record writes what bulkdl knows of file i, now at its path, to the store.
+func (r *runner) record(i int, checksum, etag, lastMod string) {
+	p := r.m.Files[i].Path
+	size, mtime, err := state.Stat(r.root, p)
+	if err != nil {
+		return
+	}
+	r.store.Put(state.Record{Path: p, Size: size, ModTime: mtime, Checksum: checksum, ETag: etag, LastModified: lastMod})
+}
+
+// prune deletes files bulkdl recorded that the manifest no longer lists.
+// It never touches a file bulkdl did not create.
+func (r *runner) prune() {
+	listed := make(map[string]bool, len(r.m.Files))
+	for i := range r.m.Files {
+		listed[r.m.Files[i].Path] = true
+	}
+	for _, p := range r.store.Paths() {
+		if listed[p] {
+			continue
+		}
+		if err := r.root.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(r.c.stderr, "bulkdl: prune %s: %v\n", p, err)
+			continue
+		}
+		r.store.Forget(p)
+		r.pruned++
+		r.dirs.add(path.Dir(p))
+	}
 }
 
 // source adapts the runner to scheduler.Source over the files to fetch.
@@ -372,21 +469,36 @@ func (s *source) Finished(k int, d *segdl.Download) {
 			r.failed++
 			failed = true
 		}
+	} else if d.NotModified() {
+		res.status = "skipped"
+		res.size, _, _ = state.Stat(r.root, r.m.Files[i].Path)
 	} else {
 		res.status, res.sum, res.size = "downloaded", d.Sum(), p.Size
 	}
+	status, sum := res.status, res.sum
 	r.mu.Unlock()
+	if status == "downloaded" {
+		algo := "sha256"
+		if !r.m.Files[i].Checksum.IsZero() {
+			algo = r.m.Files[i].Checksum.Algo
+		}
+		etag, lastMod := d.Validator()
+		r.record(i, algo+":"+hex.EncodeToString(sum), etag, lastMod)
+	}
 	if failed && r.onFail != nil {
 		r.onFail(i)
 	}
 }
 
 // dryRun says what a run would fetch, without network traffic.
-func (c *cli) dryRun(m *manifest.Manifest) int {
+func (c *cli) dryRun(m *manifest.Manifest, shard shardFlag) int {
 	root, err := os.OpenRoot(m.Dest)
 	n := 0
 	for i := range m.Files {
 		f := &m.Files[i]
+		if !shard.has(f.Path) {
+			continue
+		}
 		state := "fetch"
 		if err == nil {
 			if _, serr := root.Stat(f.Path); serr == nil {

@@ -117,7 +117,7 @@ type Server struct {
 	log   []Request
 
 	n, sent, conns atomic.Int64
-	gauge   Gauge
+	gauge          Gauge
 }
 
 // NewServer starts a server on 127.0.0.1. The caller must Close it.
@@ -269,6 +269,10 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f *File, faul
 	if fault.Kind == Gzip {
 		h.Set("Content-Encoding", "gzip")
 	}
+	if notModified(r, f) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
 	start, end, ranged := int64(0), size-1, false
 	if rh := r.Header.Get("Range"); rh != "" && !f.NoRange && fault.Kind != IgnoreRange && ifRangeOK(r, f) {
 		a, b, ok := parseRange(rh, size)
@@ -388,6 +392,19 @@ func ifRangeOK(r *http.Request, f *File) bool {
 	}
 	t, err := http.ParseTime(ir)
 	return err == nil && !f.LastModified.IsZero() && t.Equal(f.LastModified.UTC().Truncate(time.Second))
+}
+
+// notModified evaluates If-None-Match, else If-Modified-Since, as RFC 9110
+// orders them (before Range).
+func notModified(r *http.Request, f *File) bool {
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		return f.ETag != "" && strings.TrimPrefix(inm, "W/") == strings.TrimPrefix(f.ETag, "W/")
+	}
+	if ims := r.Header.Get("If-Modified-Since"); ims != "" && !f.LastModified.IsZero() {
+		t, err := http.ParseTime(ims)
+		return err == nil && !f.LastModified.UTC().Truncate(time.Second).After(t)
+	}
+	return false
 }
 
 // parseRange parses a single "bytes=a-b", "bytes=a-" or "bytes=-n".

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/bulkdl/bulkdl/segdl"
+	"github.com/bulkdl/bulkdl/state"
+)
+
+// verify checks, offline, every file of the manifest at its path: present,
+// of the manifest's size, and matching its checksum. It reads every file
+// (the state store is not trusted here) and takes no lock: it writes
+// nothing but the report.
+func (c *cli) verify(args []string) int {
+	fs := c.flagSet("verify", "")
+	var sf settingsFlags
+	sf.register(fs)
+	report := fs.String("report", "", "write a JSON report (statuses verified, missing, mismatch, unverified)")
+	var shard shardFlag
+	fs.Var(&shard, "shard", "K/N: verify only this shard's files, as run -shard takes them")
+	if code, ok := c.parse(fs, args, 1); !ok {
+		return code
+	}
+	m, ok := c.load(fs, &sf, fs.Arg(0))
+	if !ok {
+		return exitUsage
+	}
+	root, err := os.OpenRoot(m.Dest)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "bulkdl verify: dest %s: %v\n", m.Dest, err)
+		return exitFailed
+	}
+	defer root.Close()
+	r := newRunner(m, c)
+	r.root = root
+
+	var idx []int
+	for i := range m.Files {
+		if shard.has(m.Files[i].Path) {
+			idx = append(idx, i)
+			r.inShard++
+		} else {
+			r.results[i].status = "other-shard"
+		}
+	}
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range min(runtime.NumCPU(), len(idx)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(idx) {
+					return
+				}
+				r.verifyOne(idx[k])
+			}
+		}()
+	}
+	wg.Wait()
+
+	bad := 0
+	counts := map[string]int{}
+	for _, i := range idx {
+		res := &r.results[i]
+		counts[res.status]++
+		if res.status == "missing" || res.status == "mismatch" {
+			bad++
+			fmt.Fprintf(c.stdout, "%s: %s\n", res.status, res.err)
+		}
+	}
+	fmt.Fprintf(c.stderr, "verify: %d file(s): %d verified, %d unverified (no checksum, size ok), %d missing, %d mismatched\n",
+		len(idx), counts["verified"], counts["unverified"], counts["missing"], counts["mismatch"])
+	if *report != "" {
+		if err := writeReport(*report, r, false); err != nil {
+			fmt.Fprintf(c.stderr, "bulkdl: writing report: %v\n", err)
+			return exitFailed
+		}
+	}
+	if bad > 0 {
+		return exitFailed
+	}
+	return exitOK
+}
+
+func (r *runner) verifyOne(i int) {
+	f := &r.m.Files[i]
+	res := &r.results[i]
+	size, _, err := state.Stat(r.root, f.Path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		res.status, res.err = "missing", f.Path+": not in dest"
+		return
+	case err != nil:
+		res.status, res.err = "missing", fmt.Sprintf("%s: %v", f.Path, err)
+		return
+	}
+	res.size = size
+	if f.Size >= 0 && size != f.Size {
+		res.status, res.err = "mismatch", fmt.Sprintf("%s: %d bytes, manifest says %d", f.Path, size, f.Size)
+		return
+	}
+	if f.Checksum.IsZero() {
+		res.status = "unverified"
+		return
+	}
+	ok, err := segdl.Complete(r.root, r.spec(i))
+	switch {
+	case err != nil:
+		res.status, res.err = "mismatch", fmt.Sprintf("%s: %v", f.Path, err)
+	case !ok:
+		res.status, res.err = "mismatch", fmt.Sprintf("%s: %s checksum differs from the manifest", f.Path, f.Checksum.Algo)
+	default:
+		res.status, res.sum = "verified", f.Checksum.Sum
+	}
+}

@@ -1,0 +1,247 @@
+// Package state records what bulkdl wrote into a destination directory, so
+// that reruns are cheap: a file bulkdl published and verified, whose size
+// and modification time are unchanged, need not be read again; a file
+// without a checksum can be fetched conditionally with its recorded
+// validator; and -prune knows which files bulkdl created.
+//
+// The store is an append-only log of JSON lines in DEST/.bulkdl/state.jsonl,
+// guarded by an exclusive flock on DEST/.bulkdl/lock so that one run at a
+// time writes it. Each record is written with one write(2) to a file opened
+// with O_APPEND, so it survives SIGKILL at any moment; Sync makes the log
+// durable against power loss (a run calls it at the end). A torn last line
+// does not parse and is ignored, and a missing record only costs hashing
+// that file once more: the log never makes bulkdl trust bytes it should
+// not. Open compacts the log when most of its lines are superseded.
+package state
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"sync"
+	"syscall"
+)
+
+// Dir is the directory under dest that holds bulkdl's state.
+const Dir = ".bulkdl"
+
+const (
+	logName  = Dir + "/state.jsonl"
+	lockName = Dir + "/lock"
+)
+
+// ErrLocked means another bulkdl run holds the destination.
+var ErrLocked = errors.New("state: another bulkdl run is using this destination")
+
+// Record is what bulkdl knows of one file it published.
+type Record struct {
+	Path         string `json:"p"`
+	Size         int64  `json:"s"`
+	ModTime      int64  `json:"m"`           // modification time, Unix nanoseconds
+	Checksum     string `json:"c,omitempty"` // "algo:hex", verified when written
+	ETag         string `json:"e,omitempty"`
+	LastModified string `json:"l,omitempty"`
+	Deleted      bool   `json:"d,omitempty"` // the file was pruned
+}
+
+// Store is an open state log. It is safe for concurrent use.
+type Store struct {
+	mu      sync.Mutex
+	root    *os.Root
+	lock    *os.File
+	log     *os.File
+	records map[string]Record
+}
+
+// Open takes the destination's lock and loads its state. It fails with
+// ErrLocked at once, without waiting, if another run holds the lock. The
+// lock is an flock, so one left by a killed run is released by the kernel.
+func Open(root *os.Root) (*Store, error) {
+	if err := root.MkdirAll(Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	lock, err := root.OpenFile(lockName, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, ErrLocked
+		}
+		return nil, fmt.Errorf("state: locking: %w", err)
+	}
+	s := &Store{root: root, lock: lock, records: map[string]Record{}}
+	lines, err := s.load()
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	if lines > 1000 && lines > 2*len(s.records) {
+		if err := s.compact(); err != nil {
+			lock.Close()
+			return nil, err
+		}
+	}
+	s.log, err = root.OpenFile(logName, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	return s, nil
+}
+
+// load reads the log; unparsable lines (a torn last write) are skipped.
+func (s *Store) load() (lines int, err error) {
+	f, err := s.root.Open(logName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("state: %w", err)
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 256<<10)
+	last := byte('\n')
+	for {
+		line, err := r.ReadBytes('\n')
+		if len(line) > 0 {
+			last = line[len(line)-1]
+			lines++
+			var rec Record
+			if json.Unmarshal(bytes.TrimSpace(line), &rec) == nil && rec.Path != "" {
+				if rec.Deleted {
+					delete(s.records, rec.Path)
+				} else {
+					s.records[rec.Path] = rec
+				}
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, fmt.Errorf("state: %w", err)
+		}
+	}
+	if last != '\n' {
+		// End a torn last line so that the next record starts clean.
+		if f, err := s.root.OpenFile(logName, os.O_WRONLY|os.O_APPEND, 0); err == nil {
+			f.Write([]byte{'\n'})
+			f.Close()
+		}
+	}
+	return lines, nil
+}
+
+// compact rewrites the log with one line per live record: a temporary
+// file, fsync, rename.
+func (s *Store) compact() error {
+	tmp := logName + ".tmp"
+	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	w := bufio.NewWriterSize(f, 256<<10)
+	paths := make([]string, 0, len(s.records))
+	for p := range s.records {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		b, _ := json.Marshal(s.records[p])
+		w.Write(append(b, '\n'))
+	}
+	err = w.Flush()
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = s.root.Rename(tmp, logName)
+	}
+	if err != nil {
+		s.root.Remove(tmp)
+		return fmt.Errorf("state: compacting: %w", err)
+	}
+	return nil
+}
+
+// Get returns the record of path, if any.
+func (s *Store) Get(p string) (Record, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.records[p]
+	return r, ok
+}
+
+// Paths returns every recorded path, sorted.
+func (s *Store) Paths() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.records))
+	for p := range s.records {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Put records r, in one write.
+func (s *Store) Put(r Record) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.log.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	if r.Deleted {
+		delete(s.records, r.Path)
+	} else {
+		s.records[r.Path] = r
+	}
+	return nil
+}
+
+// Forget records that path no longer exists.
+func (s *Store) Forget(p string) error { return s.Put(Record{Path: p, Deleted: true}) }
+
+// Sync makes every record written so far durable.
+func (s *Store) Sync() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.Sync()
+}
+
+// Close syncs the log and releases the lock.
+func (s *Store) Close() error {
+	err := s.Sync()
+	s.log.Close()
+	s.lock.Close()
+	return err
+}
+
+// Stat returns the record fields that describe the file at p now, for
+// comparing with or making a Record.
+func Stat(root *os.Root, p string) (size, modTime int64, err error) {
+	st, err := root.Stat(path.Clean(p))
+	if err != nil {
+		return 0, 0, err
+	}
+	if !st.Mode().IsRegular() {
+		return 0, 0, fmt.Errorf("%s is not a regular file", p)
+	}
+	return st.Size(), st.ModTime().UnixNano(), nil
+}

@@ -1,0 +1,139 @@
+package state
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func open(t *testing.T, dir string) (*Store, *os.Root) {
+	t.Helper()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.Close() })
+	s, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, root
+}
+
+func TestRecordsSurviveReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, dir)
+	s.Put(Record{Path: "a", Size: 1, ModTime: 2, Checksum: "sha256:00"})
+	s.Put(Record{Path: "b", Size: 3})
+	s.Put(Record{Path: "a", Size: 5, ModTime: 6})
+	s.Forget("b")
+	s.Close()
+
+	s, _ = open(t, dir)
+	defer s.Close()
+	if r, ok := s.Get("a"); !ok || r.Size != 5 || r.ModTime != 6 || r.Checksum != "" {
+		t.Errorf("Get(a) = %+v, %v; want the latest record", r, ok)
+	}
+	if _, ok := s.Get("b"); ok {
+		t.Errorf("Get(b) found a forgotten record")
+	}
+}
+
+func TestTornLastLineIsIgnored(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, dir)
+	s.Put(Record{Path: "a", Size: 1})
+	s.Close()
+	f, _ := os.OpenFile(filepath.Join(dir, logName), os.O_WRONLY|os.O_APPEND, 0)
+	f.WriteString(`{"p":"b","s":`) // a write cut short by a crash
+	f.Close()
+
+	s, _ = open(t, dir)
+	if _, ok := s.Get("b"); ok {
+		t.Error("a torn record was loaded")
+	}
+	s.Put(Record{Path: "c", Size: 3})
+	s.Close()
+	s, _ = open(t, dir)
+	defer s.Close()
+	if _, ok := s.Get("c"); !ok {
+		t.Error("the record after a torn line was lost")
+	}
+	if _, ok := s.Get("a"); !ok {
+		t.Error("the record before a torn line was lost")
+	}
+}
+
+func TestCompaction(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, dir)
+	for i := range 3000 {
+		s.Put(Record{Path: "same", Size: int64(i)})
+	}
+	s.Close()
+	s, _ = open(t, dir)
+	defer s.Close()
+	data, _ := os.ReadFile(filepath.Join(dir, logName))
+	if n := strings.Count(string(data), "\n"); n != 1 {
+		t.Errorf("log has %d lines after compaction; want 1", n)
+	}
+	if r, _ := s.Get("same"); r.Size != 2999 {
+		t.Errorf("compaction kept size %d; want the latest, 2999", r.Size)
+	}
+}
+
+func TestSecondOpenIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	s, root := open(t, dir)
+	if _, err := Open(root); !errors.Is(err, ErrLocked) {
+		t.Errorf("second Open = %v; want ErrLocked", err)
+	}
+	s.Close()
+	s2, err := Open(root)
+	if err != nil {
+		t.Fatalf("Open after Close = %v", err)
+	}
+	s2.Close()
+}
+
+// TestLockOfAKilledProcessIsReleased holds the lock in a child process,
+// kills it with SIGKILL, and takes the lock.
+func TestLockOfAKilledProcessIsReleased(t *testing.T) {
+	if _, err := exec.LookPath("flock"); err != nil {
+		t.Skip("flock(1) not installed")
+	}
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, Dir), 0o755)
+	cmd := exec.Command("flock", "-o", filepath.Join(dir, lockName), "sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	root, _ := os.OpenRoot(dir)
+	defer root.Close()
+	locked := false
+	for range 100 {
+		s, err := Open(root)
+		if errors.Is(err, ErrLocked) {
+			locked = true
+			break
+		}
+		if err == nil {
+			s.Close() // the child has not taken the lock yet
+		}
+		exec.Command("sleep", "0.02").Run()
+	}
+	if !locked {
+		cmd.Process.Kill()
+		t.Skip("could not observe the child's lock")
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	s, err := Open(root)
+	if err != nil {
+		t.Fatalf("Open after the holder was killed = %v", err)
+	}
+	s.Close()
+}
