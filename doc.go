@@ -15,5 +15,10 @@
 //   - scheduler: many files at once. The shared connection budget, per-host
 //     and per-file caps, the bandwidth limiter, and who gets the next free
 //     connection.
+//   - state: what bulkdl wrote into a destination (for cheap reruns and
+//     -prune) and the lock that allows one run at a time. The CLI would
+//     otherwise do two jobs.
+//   - cmd/bulkdl-origin: a loopback origin over segdltest for the demo and
+//     the benchmarks; bench: the benchmark against aria2c, curl, wget2, axel.
 //   - examples: manifests and recipes to copy.
 package bulkdl

@@ -11,7 +11,10 @@ import (
 
 func TestManifestsAreValid(t *testing.T) {
 	t.Setenv("RELEASES_TOKEN", "example-token")
+	t.Setenv("MIRROR_TOKEN", "example-token")
 	files, _ := filepath.Glob("*.toml")
+	more, _ := filepath.Glob("*/*.toml")
+	files = append(files, more...)
 	if len(files) == 0 {
 		t.Fatal("no example manifests")
 	}

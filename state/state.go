@@ -32,11 +32,6 @@ import (
 // Dir is the directory under dest that holds bulkdl's state.
 const Dir = ".bulkdl"
 
-const (
-	logName  = Dir + "/state.jsonl"
-	lockName = Dir + "/lock"
-)
-
 // ErrLocked means another bulkdl run holds the destination.
 var ErrLocked = errors.New("state: another bulkdl run is using this destination")
 
@@ -54,6 +49,7 @@ type Record struct {
 // Store is an open state log. It is safe for concurrent use.
 type Store struct {
 	mu      sync.Mutex
+	logName string
 	root    *os.Root
 	lock    *os.File
 	log     *os.File
@@ -63,7 +59,15 @@ type Store struct {
 // Open takes the destination's lock and loads its state. It fails with
 // ErrLocked at once, without waiting, if another run holds the lock. The
 // lock is an flock, so one left by a killed run is released by the kernel.
-func Open(root *os.Root) (*Store, error) {
+//
+// name, if not empty, names a separate log and lock, such as
+// "shard-2-of-4": shards of one manifest write disjoint files into a shared
+// destination at the same time, each with its own state.
+func Open(root *os.Root, name string) (*Store, error) {
+	logName, lockName := Dir+"/state.jsonl", Dir+"/lock"
+	if name != "" {
+		logName, lockName = Dir+"/state-"+name+".jsonl", Dir+"/lock-"+name
+	}
 	if err := root.MkdirAll(Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
@@ -78,7 +82,7 @@ func Open(root *os.Root) (*Store, error) {
 		}
 		return nil, fmt.Errorf("state: locking: %w", err)
 	}
-	s := &Store{root: root, lock: lock, records: map[string]Record{}}
+	s := &Store{root: root, lock: lock, records: map[string]Record{}, logName: logName}
 	lines, err := s.load()
 	if err != nil {
 		lock.Close()
@@ -90,7 +94,7 @@ func Open(root *os.Root) (*Store, error) {
 			return nil, err
 		}
 	}
-	s.log, err = root.OpenFile(logName, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	s.log, err = root.OpenFile(s.logName, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("state: %w", err)
@@ -100,7 +104,7 @@ func Open(root *os.Root) (*Store, error) {
 
 // load reads the log; unparsable lines (a torn last write) are skipped.
 func (s *Store) load() (lines int, err error) {
-	f, err := s.root.Open(logName)
+	f, err := s.root.Open(s.logName)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
@@ -133,7 +137,7 @@ func (s *Store) load() (lines int, err error) {
 	}
 	if last != '\n' {
 		// End a torn last line so that the next record starts clean.
-		if f, err := s.root.OpenFile(logName, os.O_WRONLY|os.O_APPEND, 0); err == nil {
+		if f, err := s.root.OpenFile(s.logName, os.O_WRONLY|os.O_APPEND, 0); err == nil {
 			f.Write([]byte{'\n'})
 			f.Close()
 		}
@@ -144,7 +148,7 @@ func (s *Store) load() (lines int, err error) {
 // compact rewrites the log with one line per live record: a temporary
 // file, fsync, rename.
 func (s *Store) compact() error {
-	tmp := logName + ".tmp"
+	tmp := s.logName + ".tmp"
 	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
@@ -167,7 +171,7 @@ func (s *Store) compact() error {
 		err = cerr
 	}
 	if err == nil {
-		err = s.root.Rename(tmp, logName)
+		err = s.root.Rename(tmp, s.logName)
 	}
 	if err != nil {
 		s.root.Remove(tmp)

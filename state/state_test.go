@@ -16,7 +16,7 @@ func open(t *testing.T, dir string) (*Store, *os.Root) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { root.Close() })
-	s, err := Open(root)
+	s, err := Open(root, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestTornLastLineIsIgnored(t *testing.T) {
 	s, _ := open(t, dir)
 	s.Put(Record{Path: "a", Size: 1})
 	s.Close()
-	f, _ := os.OpenFile(filepath.Join(dir, logName), os.O_WRONLY|os.O_APPEND, 0)
+	f, _ := os.OpenFile(filepath.Join(dir, Dir, "state.jsonl"), os.O_WRONLY|os.O_APPEND, 0)
 	f.WriteString(`{"p":"b","s":`) // a write cut short by a crash
 	f.Close()
 
@@ -76,7 +76,7 @@ func TestCompaction(t *testing.T) {
 	s.Close()
 	s, _ = open(t, dir)
 	defer s.Close()
-	data, _ := os.ReadFile(filepath.Join(dir, logName))
+	data, _ := os.ReadFile(filepath.Join(dir, Dir, "state.jsonl"))
 	if n := strings.Count(string(data), "\n"); n != 1 {
 		t.Errorf("log has %d lines after compaction; want 1", n)
 	}
@@ -88,11 +88,11 @@ func TestCompaction(t *testing.T) {
 func TestSecondOpenIsLocked(t *testing.T) {
 	dir := t.TempDir()
 	s, root := open(t, dir)
-	if _, err := Open(root); !errors.Is(err, ErrLocked) {
+	if _, err := Open(root, ""); !errors.Is(err, ErrLocked) {
 		t.Errorf("second Open = %v; want ErrLocked", err)
 	}
 	s.Close()
-	s2, err := Open(root)
+	s2, err := Open(root, "")
 	if err != nil {
 		t.Fatalf("Open after Close = %v", err)
 	}
@@ -107,7 +107,7 @@ func TestLockOfAKilledProcessIsReleased(t *testing.T) {
 	}
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, Dir), 0o755)
-	cmd := exec.Command("flock", "-o", filepath.Join(dir, lockName), "sleep", "60")
+	cmd := exec.Command("flock", "-o", filepath.Join(dir, Dir, "lock"), "sleep", "60")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestLockOfAKilledProcessIsReleased(t *testing.T) {
 	defer root.Close()
 	locked := false
 	for range 100 {
-		s, err := Open(root)
+		s, err := Open(root, "")
 		if errors.Is(err, ErrLocked) {
 			locked = true
 			break
@@ -131,9 +131,29 @@ func TestLockOfAKilledProcessIsReleased(t *testing.T) {
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
-	s, err := Open(root)
+	s, err := Open(root, "")
 	if err != nil {
 		t.Fatalf("Open after the holder was killed = %v", err)
 	}
 	s.Close()
+}
+
+func TestNamedStoresAreSeparate(t *testing.T) {
+	dir := t.TempDir()
+	root, _ := os.OpenRoot(dir)
+	defer root.Close()
+	a, err := Open(root, "shard-0-of-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(root, "shard-1-of-2")
+	if err != nil {
+		t.Fatalf("a second shard could not open its own state: %v", err)
+	}
+	defer b.Close()
+	a.Put(Record{Path: "x"})
+	if _, ok := b.Get("x"); ok {
+		t.Error("shards share records")
+	}
 }

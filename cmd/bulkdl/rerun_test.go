@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,7 +46,7 @@ func TestFilesBulkdlDidNotWriteAreHashed(t *testing.T) {
 	srv, dir, data := origin(t, 2, 50<<10, "")
 	out := filepath.Join(dir, "out")
 	os.MkdirAll(out, 0o755)
-	os.WriteFile(filepath.Join(out, "f0.bin"), data[0], 0o644)                 // right bytes
+	os.WriteFile(filepath.Join(out, "f0.bin"), data[0], 0o644)                  // right bytes
 	os.WriteFile(filepath.Join(out, "f1.bin"), []byte("someone else's"), 0o644) // wrong bytes
 	code, _, e := bulkdl("run", filepath.Join(dir, "m.toml"))
 	if code != 0 || !strings.Contains(e, "1 fetched, 1 skipped") {
@@ -118,7 +119,7 @@ func TestSecondRunOnTheSameDestIsRefused(t *testing.T) {
 	os.MkdirAll(out, 0o755)
 	root, _ := os.OpenRoot(out)
 	defer root.Close()
-	held, err := state.Open(root)
+	held, err := state.Open(root, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,11 +157,19 @@ func TestVerifyCommand(t *testing.T) {
 func TestShardsAreDisjointAndComplete(t *testing.T) {
 	srv, dir, data := origin(t, 30, 1000, "")
 	m := filepath.Join(dir, "m.toml")
+	// The shards run at once into one dest, as the jobs of an Indexed Job
+	// do on a shared volume.
+	var wg sync.WaitGroup
 	for k := range 3 {
-		if code, _, e := bulkdl("run", "-shard", fmt.Sprintf("%d/3", k), m); code != 0 {
-			t.Fatalf("shard %d/3 = %d: %s", k, code, e)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if code, _, e := bulkdl("run", "-shard", fmt.Sprintf("%d/3", k), m); code != 0 {
+				t.Errorf("shard %d/3 = %d: %s", k, code, e)
+			}
+		}()
 	}
+	wg.Wait()
 	seen := map[string]int{}
 	for _, q := range srv.Requests() {
 		seen[q.Path]++
@@ -205,4 +214,3 @@ func TestPruneDeletesOnlyWhatBulkdlCreated(t *testing.T) {
 		t.Error("-prune deleted a listed file")
 	}
 }
-

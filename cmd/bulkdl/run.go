@@ -179,7 +179,7 @@ func (r *runner) run(ctx context.Context, rf *runFlags) int {
 	}
 	defer root.Close()
 	r.root = root
-	store, err := state.Open(root)
+	store, err := state.Open(root, rf.shard.name())
 	if errors.Is(err, state.ErrLocked) {
 		fmt.Fprintf(r.c.stderr, "bulkdl: another bulkdl run is using %s; nothing was done (exit %d). Wait for it, or give this run another -dest.\n", m.Dest, exitLocked)
 		return exitLocked

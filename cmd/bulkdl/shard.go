@@ -41,3 +41,12 @@ func (s shardFlag) has(path string) bool {
 	h.Write([]byte(path))
 	return h.Sum64()%s.n == s.k
 }
+
+// name names the shard's own state in dest ("shard-2-of-4"), or "" for a
+// run of the whole manifest.
+func (s shardFlag) name() string {
+	if s.n <= 1 {
+		return ""
+	}
+	return fmt.Sprintf("shard-%d-of-%d", s.k, s.n)
+}
