@@ -358,26 +358,12 @@ func (r *runner) plan(ctx context.Context, rf *runFlags) []int {
 			r.conditional[i] = rec
 		}
 	}
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	for range min(runtime.NumCPU(), len(hash)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				k := int(next.Add(1)) - 1
-				if k >= len(hash) {
-					return
-				}
-				i := hash[k]
-				if ok, _ := segdl.Complete(r.root, r.spec(i)); ok {
-					skip[i] = true
-					r.record(i, r.m.Files[i].Checksum.String(), "", "")
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	eachParallel(ctx, hash, func(i int) {
+		if ok, _ := segdl.Complete(r.root, r.spec(i)); ok {
+			skip[i] = true
+			r.record(i, r.m.Files[i].Checksum.String(), "", "")
+		}
+	})
 	for i := range r.m.Files {
 		if !skip[i] {
 			todo = append(todo, i)
@@ -542,4 +528,25 @@ func (s *dirSet) sync(root *os.Root) {
 		segdl.SyncDir(root, dir)
 	}
 	s.dirs = nil
+}
+
+// eachParallel calls fn for every index, on one goroutine per CPU (hashing
+// is CPU-bound), and returns when all calls returned or ctx is done.
+func eachParallel(ctx context.Context, idx []int, fn func(i int)) {
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range min(runtime.NumCPU(), len(idx)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				k := int(next.Add(1)) - 1
+				if k >= len(idx) {
+					return
+				}
+				fn(idx[k])
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -1,13 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"github.com/bulkdl/bulkdl/segdl"
 	"github.com/bulkdl/bulkdl/state"
@@ -49,22 +47,7 @@ func (c *cli) verify(args []string) int {
 			r.results[i].status = "other-shard"
 		}
 	}
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	for range min(runtime.NumCPU(), len(idx)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				k := int(next.Add(1)) - 1
-				if k >= len(idx) {
-					return
-				}
-				r.verifyOne(idx[k])
-			}
-		}()
-	}
-	wg.Wait()
+	eachParallel(context.Background(), idx, r.verifyOne)
 
 	bad := 0
 	counts := map[string]int{}
