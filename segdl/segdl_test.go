@@ -13,6 +13,9 @@ import (
 func TestDownloadSegmented(t *testing.T) {
 	srv := segdltest.NewServer()
 	defer srv.Close()
+	// Throttled, so that the probe is still streaming when the other
+	// connections claim their ranges; unthrottled loopback may finish first.
+	srv.RatePerConn.Store(4 << 20)
 	data := segdltest.Content(1, 3<<20+12345)
 	srv.PutBytes("/f", data)
 	r := fetch(t, "", withSum(Spec{URLs: []string{srv.URLOf("/f")}}, data), testConfig(), 8)
