@@ -71,6 +71,9 @@ type Settings struct {
 	// SkipExisting trusts a file that is present at its path when the
 	// manifest gives no checksum to verify it with.
 	SkipExisting bool
+	CAFile       string // PEM bundle added to the system roots; "" for none
+	MaxSize      int64  // fail a file larger than this; 0 = unlimited
+	Netrc        bool   // use credentials from $NETRC or ~/.netrc
 
 	explicit map[string]bool // keys the manifest set, for warnings
 }
@@ -80,6 +83,9 @@ type Host struct {
 	Connections int // per-host cap; 0 = use Settings.PerHost
 	Rate        Rate
 	Headers     map[string]string // sent only to this host
+	CAFile      string            // PEM bundle trusted for this host (instead of Settings.CAFile)
+	Insecure    bool              // do not verify this host's certificate (warned on every run)
+	HTTP2       bool              // allow HTTP/2 to this host
 }
 
 // File is one [[file]] entry.
@@ -197,12 +203,18 @@ type rawSettings struct {
 	UserAgent   any `toml:"user_agent"`
 	Headers     any `toml:"headers"`
 	SkipExist   any `toml:"skip_existing"`
+	CAFile      any `toml:"ca_file"`
+	MaxSize     any `toml:"max_size"`
+	Netrc       any `toml:"netrc"`
 }
 
 type rawHost struct {
 	Connections any `toml:"connections"`
 	Rate        any `toml:"rate"`
 	Headers     any `toml:"headers"`
+	CAFile      any `toml:"ca_file"`
+	Insecure    any `toml:"insecure"`
+	HTTP2       any `toml:"http2"`
 }
 
 type rawFile struct {
@@ -216,8 +228,8 @@ type rawFile struct {
 
 var knownKeys = map[string][]string{
 	"":         {"version", "settings", "hosts", "file"},
-	"settings": {"dest", "connections", "per_host", "per_file", "min_segment", "rate", "retries", "timeout", "user_agent", "headers", "skip_existing"},
-	"hosts":    {"connections", "rate", "headers"},
+	"settings": {"dest", "connections", "per_host", "per_file", "min_segment", "rate", "retries", "timeout", "user_agent", "headers", "skip_existing", "ca_file", "max_size", "netrc"},
+	"hosts":    {"connections", "rate", "headers", "ca_file", "insecure", "http2"},
 	"file":     {"url", "path", "checksum", "size", "mirrors", "headers"},
 }
 
@@ -495,13 +507,43 @@ func (v *validator) settings(r *rawSettings) {
 		}
 	}
 	s.Headers = v.headers(hdr, r.Headers)
-	switch b := r.SkipExist.(type) {
-	case nil:
-	case bool:
-		s.SkipExisting = b
-	default:
-		v.at(hdr, "skip_existing", "skip_existing must be true or false, not %s", tomlType(b))
+	s.SkipExisting = v.boolean(hdr, "skip_existing", r.SkipExist)
+	s.Netrc = v.boolean(hdr, "netrc", r.Netrc)
+	s.CAFile = v.caFile(hdr, r.CAFile)
+	if r.MaxSize != nil {
+		if n, ok := v.size(hdr, "max_size", r.MaxSize); ok {
+			s.MaxSize = int64(n)
+		}
 	}
+}
+
+func (v *validator) boolean(hdr int, key string, val any) bool {
+	switch b := val.(type) {
+	case nil:
+		return false
+	case bool:
+		return b
+	}
+	v.at(hdr, key, "%s must be true or false, not %s", key, tomlType(val))
+	return false
+}
+
+// caFile resolves a ca_file relative to the manifest and checks that it
+// can be read; its certificates are parsed when the run starts.
+func (v *validator) caFile(hdr int, val any) string {
+	p, ok := v.str(hdr, "ca_file", val)
+	if !ok {
+		return ""
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(filepath.Dir(v.name), p)
+	}
+	if f, err := os.Open(p); err != nil {
+		v.at(hdr, "ca_file", "ca_file: %v", err)
+	} else {
+		f.Close()
+	}
+	return p
 }
 
 // count validates a positive connection count; def if absent.
@@ -766,6 +808,11 @@ func (v *validator) host(name string, r rawHost) {
 	}
 	h := &Host{Rate: v.rate(hdr, "rate", r.Rate), Headers: v.headers(hdr, r.Headers)}
 	h.Connections = v.count(hdr, "connections", r.Connections, 0)
+	h.CAFile = v.caFile(hdr, r.CAFile)
+	h.HTTP2 = v.boolean(hdr, "http2", r.HTTP2)
+	if h.Insecure = v.boolean(hdr, "insecure", r.Insecure); h.Insecure {
+		v.warn(hdr, "insecure", fmt.Sprintf("[hosts.%q] insecure = true: the TLS certificate of %s is not verified; anyone on the path can read and change what is downloaded from it", name, name))
+	}
 	v.m.Hosts[key] = h
 }
 

@@ -325,3 +325,62 @@ var (
 	_ = httptest.NewServer
 	_ = os.ReadFile
 )
+
+// chunked serves data without a Content-Length, in small chunks.
+func chunked(data []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := 0; i < len(data); i += 1000 {
+			w.Write(data[i:min(i+1000, len(data))])
+			w.(http.Flusher).Flush()
+		}
+	})
+}
+
+func TestUnknownLength(t *testing.T) {
+	data := segdltest.Content(3, 100<<10)
+	srv := httptest.NewServer(chunked(data))
+	defer srv.Close()
+	cases := []struct {
+		name    string
+		size    int64
+		max     int64
+		wantErr error
+	}{
+		{"a stream of unknown length is written whole", -1, 0, nil},
+		{"more bytes than the manifest's size fail the file", 50 << 10, 0, ErrSize},
+		{"more bytes than max_size fail the file", -1, 10 << 10, ErrSize},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.MaxSize = c.max
+			r := fetch(t, "", Spec{URLs: []string{srv.URL + "/f"}, Size: c.size}, cfg, 4)
+			if c.wantErr == nil {
+				if r.err != nil || sha(r.data) != sha(data) {
+					t.Fatalf("err %v, %d bytes; want the stream whole", r.err, len(r.data))
+				}
+				return
+			}
+			if !errors.Is(r.err, c.wantErr) || r.data != nil {
+				t.Errorf("err = %v, published %v; want %v and nothing published", r.err, r.data != nil, c.wantErr)
+			}
+			assertNoLitter(t, r.dir)
+		})
+	}
+}
+
+func TestMaxSizeFromContentLength(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.PutBytes("/f", segdltest.Content(1, 100<<10))
+	cfg := testConfig()
+	cfg.MaxSize = 10 << 10
+	r := fetch(t, "", Spec{URLs: []string{srv.URLOf("/f")}}, cfg, 2)
+	if !errors.Is(r.err, ErrSize) || !strings.Contains(r.err.Error(), "max_size") {
+		t.Errorf("err = %v; want ErrSize naming max_size", r.err)
+	}
+	if r.data != nil {
+		t.Error("a file larger than max_size was published")
+	}
+	assertNoLitter(t, r.dir)
+}

@@ -2,6 +2,8 @@ package segdl
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -202,6 +204,9 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 	})
 	resp, hostport, err := d.do(reqCtx, src, hdr)
 	if err != nil {
+		if certError(err) {
+			return 0, &fatalError{err} // no retry makes a certificate valid
+		}
 		return 0, stall.explain(err, "waiting for the response")
 	}
 	t.consumed = false
@@ -360,6 +365,9 @@ func (t *Task) stream(ctx context.Context, body io.Reader, pos, limit, want int6
 			stall.resume()
 		}
 		k, rerr := readSome(body, b[:n], stall)
+		if lb := d.limitBytes(); limit < 0 && lb >= 0 && pos+int64(k) > lb {
+			return pos - start, &fatalError{fmt.Errorf("%w: the server sent more than %d bytes", ErrSize, lb)}
+		}
 		got += int64(k)
 		t.consumed = rerr == io.EOF || want >= 0 && got >= want
 		d.received.Add(int64(k))
@@ -476,6 +484,15 @@ func (s *stall) explain(err error, when string) error {
 		return fmt.Errorf("server reset the connection %s", when)
 	}
 	return err
+}
+
+// certError reports whether err is a TLS certificate verification failure.
+func certError(err error) bool {
+	var ve *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &ve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
 }
 
 // sensitive headers go only to the origins a Spec lists.

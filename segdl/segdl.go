@@ -59,6 +59,10 @@ type Config struct {
 	// in between can lose the rename, never leave a partial file.
 	SyncDir func(dir string)
 
+	// MaxSize fails a file larger than this many bytes before it is
+	// written on; 0 = unlimited.
+	MaxSize int64
+
 	// OnThrottle, if set, is called when a host answers 429 or 503.
 	OnThrottle func(hostport string, wait time.Duration)
 	// OnSuccess, if set, is called when a request to a host completes.

@@ -104,6 +104,9 @@ func (d *Download) learn(t *Task, resp *http.Response, size int64, ranged bool) 
 	if d.spec.Size >= 0 && size >= 0 && size != d.spec.Size {
 		return &fatalError{fmt.Errorf("%w: server says %d bytes, manifest says %d", ErrSize, size, d.spec.Size)}
 	}
+	if d.cfg.MaxSize > 0 && size > d.cfg.MaxSize {
+		return &fatalError{fmt.Errorf("%w: server says %d bytes, more than max_size %d", ErrSize, size, d.cfg.MaxSize)}
+	}
 	if fresh {
 		d.etag = strongETag(resp.Header.Get("ETag"))
 		d.lastMod = resp.Header.Get("Last-Modified")
@@ -361,17 +364,20 @@ func (d *Download) removeJournalLocked() {
 }
 
 // closeLocked ends a failed or interrupted download, keeping the
-// temporary file and a journal for a later run when keep is set.
+// temporary file and a journal for a later run when keep is set and the
+// bytes can be resumed (a known size and a validator); anything else
+// would only be litter.
 func (d *Download) closeLocked(keep bool) {
+	keep = keep && d.splittable && d.size > 0 && d.done.total() > 0
 	if d.file != nil {
-		if keep && d.splittable && d.size > 0 && d.done.total() > 0 {
+		if keep {
 			if d.file.Sync() == nil && writeJournal(d.root, d.journalName(), d.journalLocked()) == nil {
 				d.journaled = true
 			}
 		}
 		d.file.Close()
 		d.file = nil
-		if !keep || d.done.total() == 0 {
+		if !keep {
 			d.root.Remove(d.partName())
 			d.removeJournalLocked()
 		}
@@ -390,4 +396,17 @@ func (d *Download) hostLocked() string {
 		return ""
 	}
 	return hostPort(u)
+}
+
+// limitBytes returns the most bytes the file may have, from the manifest's
+// size and max_size, or -1 for no limit. It bounds bodies of unknown
+// length, which nothing else does.
+func (d *Download) limitBytes() int64 {
+	switch {
+	case d.spec.Size >= 0:
+		return d.spec.Size
+	case d.cfg.MaxSize > 0:
+		return d.cfg.MaxSize
+	}
+	return -1
 }
