@@ -902,11 +902,21 @@ func checkURL(s string) error {
 	return nil
 }
 
-// RedactURL hides a password in a URL's userinfo.
+// RedactURL hides a password in a URL's userinfo and the values of its
+// query, where signed URLs carry their credentials.
 func RedactURL(s string) string {
 	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
+	if err != nil {
 		return s
+	}
+	if u.RawQuery != "" {
+		q := strings.Split(u.RawQuery, "&")
+		for i, kv := range q {
+			if k, _, ok := strings.Cut(kv, "="); ok {
+				q[i] = k + "=xxxxx"
+			}
+		}
+		u.RawQuery = strings.Join(q, "&")
 	}
 	return u.Redacted()
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -383,4 +384,40 @@ func TestMaxSizeFromContentLength(t *testing.T) {
 		t.Error("a file larger than max_size was published")
 	}
 	assertNoLitter(t, r.dir)
+}
+
+func TestHugeResponseHeadersFail(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Big", strings.Repeat("x", 200<<10))
+		w.Write([]byte("body"))
+	}))
+	defer srv.Close()
+	cfg := testConfig()
+	cfg.Client = NewClient(&http.Transport{MaxResponseHeaderBytes: 64 << 10})
+	cfg.Retries = 1
+	r := fetch(t, "", Spec{URLs: []string{srv.URL + "/f"}}, cfg, 1)
+	if r.err == nil || !strings.Contains(r.err.Error(), "header") {
+		t.Errorf("err = %v; want the oversized header refused", r.err)
+	}
+}
+
+// TestTrickleCostsNoBusyLoop receives a body one byte at a time, 2 s long,
+// and checks the bytes and that waiting for them used little CPU.
+func TestTrickleCostsNoBusyLoop(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.RatePerConn.Store(50) // one byte per write, 50 writes a second
+	data := segdltest.Content(5, 100)
+	srv.PutBytes("/f", data)
+	var before, after syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	r := fetch(t, "", withSum(Spec{URLs: []string{srv.URLOf("/f")}}, data), testConfig(), 1)
+	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	if r.err != nil || sha(r.data) != sha(data) {
+		t.Fatalf("trickled download: %v", r.err)
+	}
+	cpu := time.Duration(after.Utime.Nano()+after.Stime.Nano()-before.Utime.Nano()-before.Stime.Nano()) * time.Nanosecond
+	if cpu > 500*time.Millisecond {
+		t.Errorf("2 s of trickle used %v of CPU; want no busy loop", cpu)
+	}
 }

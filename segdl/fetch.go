@@ -219,7 +219,7 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 		}
 		resp.Body.Close()
 	}()
-	redacted := redactURL(src)
+	redacted := RedactURL(src)
 
 	switch code := resp.StatusCode; {
 	case code == http.StatusNotModified && conditional:
@@ -504,7 +504,7 @@ var sensitive = map[string]bool{"Authorization": true, "Cookie": true, "Proxy-Au
 func (d *Download) do(ctx context.Context, rawurl string, extra http.Header) (*http.Response, string, error) {
 	u, err := url.Parse(rawurl)
 	if err != nil {
-		return nil, "", &fatalError{fmt.Errorf("bad url %q", redactURL(rawurl))}
+		return nil, "", &fatalError{fmt.Errorf("bad url %q", RedactURL(rawurl))}
 	}
 	chain := []string{u.Redacted()}
 	seen := map[string]bool{u.String(): true}
@@ -593,6 +593,11 @@ func (d *Download) headersFor(u *url.URL) http.Header {
 		for k, v := range d.spec.Header {
 			h[k] = v
 		}
+		if d.cfg.Authorization != nil && h.Get("Authorization") == "" {
+			if a := d.cfg.Authorization(hostPort(u)); a != "" {
+				h.Set("Authorization", a)
+			}
+		}
 	}
 	return h
 }
@@ -624,7 +629,9 @@ func hostPort(u *url.URL) string {
 	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
-func redactURL(s string) string {
+// RedactURL returns s fit to print: a userinfo password and query values
+// (where signed URLs carry their credentials) are replaced by "xxxxx".
+func RedactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
 		return "(bad url)"

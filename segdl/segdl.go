@@ -39,6 +39,10 @@ type Config struct {
 	// HostHeader returns the headers for one host ("host:port"), sent
 	// only to it; nil for none.
 	HostHeader func(hostport string) http.Header
+	// Authorization returns credentials from outside the manifest (such as
+	// netrc) for hostport, or "". They are sent only to the origins the
+	// Spec lists, and never replace an Authorization header configured.
+	Authorization func(hostport string) string
 	// Limiter returns the limiter for requests to hostport; nil for none.
 	Limiter func(hostport string) Limiter
 	// ChunkSize is the read size and the buffer each connection holds;

@@ -3,13 +3,12 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path"
@@ -117,6 +116,7 @@ type runner struct {
 	root    *os.Root
 	cfg     *segdl.Config
 	redact  *strings.Replacer
+	secrets []string
 	results []fileResult
 	hosts   []string // per file, host:port of its url
 	// conditional holds the records of files fetched with If-None-Match
@@ -150,13 +150,10 @@ type fileResult struct {
 }
 
 func newRunner(m *manifest.Manifest, c *cli) *runner {
-	secrets := m.Secrets()
-	pairs := make([]string, 0, 2*len(secrets))
-	for _, s := range secrets {
-		pairs = append(pairs, s, "***")
-	}
-	r := &runner{m: m, c: c, redact: strings.NewReplacer(pairs...), active: map[int]*segdl.Download{}, conditional: map[int]state.Record{},
+	r := &runner{m: m, c: c, active: map[int]*segdl.Download{}, conditional: map[int]state.Record{},
 		results: make([]fileResult, len(m.Files)), hosts: make([]string, len(m.Files))}
+	r.addSecrets(m.Secrets())
+	r.addSecrets(proxySecrets())
 	for i := range m.Files {
 		r.hosts[i] = segdl.HostPort(m.Files[i].URL)
 		r.results[i].status = "pending"
@@ -217,24 +214,39 @@ func (r *runner) run(ctx context.Context, rf *runFlags) int {
 	if ua == "" {
 		ua = "bulkdl/" + moduleVersion()
 	}
+	rt, err := newTransport(m)
+	if err != nil {
+		fmt.Fprintf(r.c.stderr, "bulkdl: %v\n", err)
+		return exitUsage
+	}
+	var creds netrcCreds
+	if s.Netrc {
+		if creds, _, err = loadNetrc(); err != nil {
+			fmt.Fprintf(r.c.stderr, "bulkdl: %v\n", err)
+			return exitUsage
+		}
+		r.addSecrets(creds.secrets())
+	}
 	r.cfg = &segdl.Config{
-		Client:       segdl.NewClient(newTransport(s)),
+		Client:       segdl.NewClient(rt),
+		MaxSize:      s.MaxSize,
 		MinSegment:   int64(s.MinSegment),
 		Retries:      s.Retries,
 		StallTimeout: s.Timeout,
 		UserAgent:    ua,
 		Header:       toHeader(s.Headers),
 		HostHeader: func(hp string) http.Header {
-			if h := m.HostConfig(hp); h != nil {
-				return toHeader(h.Headers)
+			if hc := m.HostConfig(hp); hc != nil {
+				return toHeader(hc.Headers)
 			}
 			return nil
 		},
-		Limiter:    r.sched.Limiter,
-		ChunkSize:  chunk,
-		OnThrottle: r.sched.OnThrottle,
-		OnSuccess:  r.sched.OnSuccess,
-		SyncDir:    r.dirs.add,
+		Authorization: func(hp string) string { return creds.authorization(hostname(hp)) },
+		Limiter:       r.sched.Limiter,
+		ChunkSize:     chunk,
+		OnThrottle:    r.sched.OnThrottle,
+		OnSuccess:     r.sched.OnSuccess,
+		SyncDir:       r.dirs.add,
 	}
 	// One fsync per directory at the end, not one per file: with many
 	// small files that halves the syncs a run waits for.
@@ -273,26 +285,6 @@ func (r *runner) run(ctx context.Context, rf *runFlags) int {
 		return exitFailed
 	}
 	return exitOK
-}
-
-// newTransport returns the HTTP/1.1 transport all downloads share: one
-// budget slot is one request on its own TCP connection, which is what
-// per-connection server caps and segmentation need.
-func newTransport(s manifest.Settings) *http.Transport {
-	return &http.Transport{
-		Proxy:                  http.ProxyFromEnvironment,
-		DialContext:            (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:           s.Connections,
-		MaxIdleConnsPerHost:    s.PerHost,
-		IdleConnTimeout:        90 * time.Second,
-		TLSHandshakeTimeout:    30 * time.Second,
-		ResponseHeaderTimeout:  s.Timeout,
-		DisableCompression:     true,
-		MaxResponseHeaderBytes: 64 << 10,
-		ReadBufferSize:         64 << 10,
-		WriteBufferSize:        16 << 10,
-		TLSNextProto:           map[string]func(string, *tls.Conn) http.RoundTripper{},
-	}
 }
 
 func toHeader(m map[string]string) http.Header {
@@ -549,4 +541,31 @@ func eachParallel(ctx context.Context, idx []int, fn func(i int)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// addSecrets adds values that must never appear in output or reports.
+func (r *runner) addSecrets(ss []string) {
+	for _, s := range ss {
+		if s != "" {
+			r.secrets = append(r.secrets, s)
+		}
+	}
+	pairs := make([]string, 0, 2*len(r.secrets))
+	for _, s := range r.secrets {
+		pairs = append(pairs, s, "***")
+	}
+	r.redact = strings.NewReplacer(pairs...)
+}
+
+// proxySecrets returns the passwords in the proxy URLs of the environment.
+func proxySecrets() []string {
+	var out []string
+	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"} {
+		if u, err := url.Parse(os.Getenv(k)); err == nil && u.User != nil {
+			if pw, ok := u.User.Password(); ok {
+				out = append(out, pw)
+			}
+		}
+	}
+	return out
 }

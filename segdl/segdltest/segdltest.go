@@ -63,6 +63,7 @@ type Fault struct {
 // Request is the log entry of one request.
 type Request struct {
 	Method, Path, Host string
+	Proto              string // "HTTP/1.1", "HTTP/2.0"
 	Header             http.Header
 	Fault              FaultKind
 }
@@ -153,6 +154,52 @@ func (s *Server) PutBytes(path string, data []byte) *File {
 	return f
 }
 
+// LimitConnections caps every TCP connection the server accepts at rate
+// bytes per second, whatever it carries: several HTTP/2 streams on one
+// connection share the cap, as they do behind real per-connection limits.
+// Call it before Start.
+func (s *Server) LimitConnections(rate int64) {
+	s.Listener = &throttledListener{Listener: s.Listener, rate: rate}
+}
+
+type throttledListener struct {
+	net.Listener
+	rate int64
+}
+
+func (l *throttledListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &throttledConn{Conn: c, rate: l.rate, start: time.Now()}, nil
+}
+
+type throttledConn struct {
+	net.Conn
+	rate  int64
+	start time.Time
+	mu    sync.Mutex
+	sent  int64
+}
+
+func (c *throttledConn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for n < len(b) {
+		k := min(len(b)-n, int(max(1, c.rate/50)))
+		m, err := c.Conn.Write(b[n : n+k])
+		n += m
+		c.sent += int64(m)
+		if err != nil {
+			return n, err
+		}
+		time.Sleep(time.Until(c.start.Add(time.Duration(float64(c.sent) / float64(c.rate) * float64(time.Second)))))
+	}
+	return n, nil
+}
+
 // Files returns the file served at path, or nil.
 func (s *Server) Files(path string) *File {
 	s.mu.Lock()
@@ -209,7 +256,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fault = s.Fault(r, n)
 	}
 	s.mu.Lock()
-	s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Host: r.Host, Header: r.Header.Clone(), Fault: fault.Kind})
+	s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Host: r.Host, Proto: r.Proto, Header: r.Header.Clone(), Fault: fault.Kind})
 	f := s.files[r.URL.Path]
 	s.mu.Unlock()
 

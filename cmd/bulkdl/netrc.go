@@ -1,0 +1,102 @@
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// netrcCreds maps a host name to its "login:password" from a .netrc file.
+type netrcCreds map[string]string
+
+// loadNetrc reads $NETRC, else ~/.netrc. Like curl, it refuses a file that
+// other users can read or write. Only "machine" entries are used: a
+// "default" entry would send credentials to hosts the file does not name.
+func loadNetrc() (netrcCreds, string, error) {
+	name := os.Getenv("NETRC")
+	if name == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return nil, "", fmt.Errorf("netrc: %w", err)
+		}
+		name = filepath.Join(home, ".netrc")
+	}
+	st, err := os.Stat(name)
+	if err != nil {
+		return nil, name, fmt.Errorf("netrc = true, but %w", err)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, name, fmt.Errorf("%s can be read by other users (mode %04o); run chmod 600 %s", name, st.Mode().Perm(), name)
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, name, fmt.Errorf("netrc: %w", err)
+	}
+	return parseNetrc(string(data)), name, nil
+}
+
+func parseNetrc(text string) netrcCreds {
+	creds := netrcCreds{}
+	var tokens []string
+	for _, line := range strings.Split(text, "\n") {
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		tokens = append(tokens, strings.Fields(line)...)
+	}
+	var machine, login, password string
+	flush := func() {
+		if machine != "" && login != "" {
+			creds[strings.ToLower(machine)] = login + ":" + password
+		}
+		machine, login, password = "", "", ""
+	}
+	for i := 0; i < len(tokens); i++ {
+		next := func() string {
+			if i+1 < len(tokens) {
+				i++
+				return tokens[i]
+			}
+			return ""
+		}
+		switch tokens[i] {
+		case "machine":
+			flush()
+			machine = next()
+		case "default":
+			flush()
+		case "login":
+			login = next()
+		case "password":
+			password = next()
+		case "account":
+			next()
+		case "macdef":
+			flush()
+			return creds // a macro runs to the end of its paragraph; nothing useful follows
+		}
+	}
+	flush()
+	return creds
+}
+
+// authorization returns the Basic Authorization value for host, or "".
+func (n netrcCreds) authorization(host string) string {
+	if c, ok := n[strings.ToLower(host)]; ok {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(c))
+	}
+	return ""
+}
+
+// secrets returns the passwords, for redaction.
+func (n netrcCreds) secrets() []string {
+	var out []string
+	for _, c := range n {
+		if _, pw, ok := strings.Cut(c, ":"); ok && pw != "" {
+			out = append(out, pw, base64.StdEncoding.EncodeToString([]byte(c)))
+		}
+	}
+	return out
+}

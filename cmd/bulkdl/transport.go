@@ -1,0 +1,126 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/bulkdl/bulkdl/manifest"
+)
+
+// newTransport returns the RoundTripper every download of a run shares.
+//
+// HTTP/1.1 by default: one budget slot is one request on its own TCP
+// connection, so a file split over N connections gets N times a server's
+// per-connection cap. HTTP/2 would multiplex all of a host's requests over
+// one connection (golang/go#37373) and undo that, so it is used only for
+// hosts that set http2 = true. Certificates are verified by Go's standard
+// verification, against the system roots plus [settings] ca_file, or a
+// host's own ca_file; a host with insecure = true is not verified.
+func newTransport(m *manifest.Manifest) (http.RoundTripper, error) {
+	roots, err := pool(m.Settings.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	r := &hostRouter{def: transport(m.Settings, roots, false, false), hosts: map[string]http.RoundTripper{}}
+	for name, h := range m.Hosts {
+		if h.CAFile == "" && !h.Insecure && !h.HTTP2 {
+			continue
+		}
+		p := roots
+		if h.CAFile != "" {
+			if p, err = pool(h.CAFile); err != nil {
+				return nil, err
+			}
+		}
+		r.hosts[strings.ToLower(name)] = transport(m.Settings, p, h.Insecure, h.HTTP2)
+	}
+	return r, nil
+}
+
+func transport(s manifest.Settings, roots *x509.CertPool, insecure, h2 bool) *http.Transport {
+	t := &http.Transport{
+		Proxy:                  http.ProxyFromEnvironment,
+		DialContext:            (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:           s.Connections,
+		MaxIdleConnsPerHost:    s.PerHost,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    30 * time.Second,
+		ResponseHeaderTimeout:  s.Timeout,
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: 64 << 10,
+		ReadBufferSize:         64 << 10,
+		WriteBufferSize:        16 << 10,
+		TLSClientConfig:        &tls.Config{RootCAs: roots, InsecureSkipVerify: insecure, MinVersion: tls.VersionTLS12},
+	}
+	if h2 {
+		t.ForceAttemptHTTP2 = true
+	} else {
+		t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	}
+	return t
+}
+
+// hostRouter sends each request to the transport of its host's TLS and
+// protocol settings ([hosts] keyed "host:port" first, then "host"), and
+// says how to fix a certificate it could not verify.
+type hostRouter struct {
+	def   http.RoundTripper
+	hosts map[string]http.RoundTripper
+}
+
+func (r *hostRouter) RoundTrip(req *http.Request) (*http.Response, error) {
+	rt, key := r.def, ""
+	if t, ok := r.hosts[strings.ToLower(req.URL.Host)]; ok {
+		rt, key = t, req.URL.Host
+	} else if t, ok := r.hosts[strings.ToLower(req.URL.Hostname())]; ok {
+		rt, key = t, req.URL.Hostname()
+	}
+	resp, err := rt.RoundTrip(req)
+	var ve *tls.CertificateVerificationError
+	if err != nil && errors.As(err, &ve) {
+		if key == "" {
+			key = req.URL.Host
+		}
+		var he x509.HostnameError
+		if errors.As(err, &he) {
+			return nil, fmt.Errorf("%s: %w; the certificate is for another name", req.URL.Host, err)
+		}
+		return nil, fmt.Errorf("%s: %w; set ca_file in [hosts.%q] if it uses a private certificate authority", req.URL.Host, err, key)
+	}
+	return resp, err
+}
+
+// hostname strips a port from a host key: netrc names hosts without ports.
+func hostname(key string) string {
+	if h, _, err := net.SplitHostPort(key); err == nil {
+		return strings.ToLower(h)
+	}
+	return strings.ToLower(key)
+}
+
+// pool returns the system roots plus the certificates of the PEM file at
+// caFile, if any.
+func pool(caFile string) (*x509.CertPool, error) {
+	p, err := x509.SystemCertPool()
+	if err != nil {
+		p = x509.NewCertPool()
+	}
+	if caFile == "" {
+		return p, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
+	}
+	if !p.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ca_file %s holds no PEM certificate", caFile)
+	}
+	return p, nil
+}
