@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"syscall"
 	"time"
 )
 
@@ -114,8 +115,8 @@ func (d *Download) learn(t *Task, resp *http.Response, size int64, ranged bool) 
 		ce := resp.Header.Get("Content-Encoding")
 		d.splittable = ranged && size >= 0 && (d.etag != "" || d.lastMod != "") && (ce == "" || ce == "identity")
 		if size >= 0 {
-			if err := d.file.Truncate(size); err != nil {
-				return &fatalError{fmt.Errorf("allocating %s: %w", d.spec.Path, err)}
+			if err := preallocate(d.file, size); err != nil {
+				return &fatalError{fmt.Errorf("allocating %s (%d bytes): %w", d.spec.Path, size, err)}
 			}
 			if t.seg.end < 0 {
 				t.seg.end = size
@@ -283,12 +284,17 @@ func (d *Download) taskEnded(t *Task, err error, ctx context.Context) {
 	case d.err != nil:
 		d.closeLocked(true)
 		d.mu.Unlock()
-	case d.restart != nil:
-		d.restartLocked()
-		d.mu.Unlock()
 	case ctx.Err() != nil:
+		// Interrupted: close, keeping resume state, unless a restart was
+		// pending because the bytes on disk are of an old version.
+		if re, ok := d.restart.(*restartError); ok && re.discard {
+			d.discardLocked()
+		}
 		d.err = fmt.Errorf("%s: interrupted", d.spec.Path)
 		d.closeLocked(true)
+		d.mu.Unlock()
+	case d.restart != nil:
+		d.restartLocked()
 		d.mu.Unlock()
 	case d.state == stateRunning && len(d.segs) == 0:
 		d.mu.Unlock()
@@ -409,4 +415,16 @@ func (d *Download) limitBytes() int64 {
 		return d.cfg.MaxSize
 	}
 	return -1
+}
+
+// preallocate gives f its final size. fallocate reserves the blocks, so a
+// disk that cannot hold the file fails now with ENOSPC instead of part-way
+// through, and concurrent writers at scattered offsets find the blocks
+// already allocated. Filesystems without fallocate get a sparse file.
+func preallocate(f *os.File, size int64) error {
+	err := syscall.Fallocate(int(f.Fd()), 0, 0, size)
+	if err == nil || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return err
+	}
+	return f.Truncate(size) // EOPNOTSUPP, ENOSYS, EINVAL: not supported here
 }

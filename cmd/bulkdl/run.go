@@ -79,7 +79,10 @@ func (c *cli) run(args []string) int {
 	defer cancel()
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
+	defer func() {
+		signal.Stop(sigs) // no delivery after this returns, so closing is safe
+		close(sigs)       // and ends the goroutine below
+	}()
 	var caught atomic.Value
 	go func() {
 		sig, ok := <-sigs
