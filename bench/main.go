@@ -117,17 +117,21 @@ func fail(format string, args ...any) {
 }
 
 func versions() string {
-	var vs []string
-	for _, c := range [][]string{{"aria2c", "--version"}, {"curl", "--version"}, {"wget2", "--version"}, {"axel", "--version"}} {
-		if b, err := exec.Command(c[0], c[1]).Output(); err == nil {
-			line, _, _ := strings.Cut(string(b), "\n")
-			f := strings.Fields(line)
-			if len(f) >= 3 {
-				vs = append(vs, f[0]+" "+strings.TrimPrefix(f[2], "v"))
+	vs := []string{runtime.Version()}
+	for _, c := range []string{"aria2c", "curl", "wget2", "axel"} {
+		b, err := exec.Command(c, "--version").Output()
+		if err != nil {
+			continue
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		for _, f := range strings.Fields(line) {
+			if f[0] >= '0' && f[0] <= '9' {
+				vs = append(vs, c+" "+f)
+				break
 			}
 		}
 	}
-	return runtime.Version() + ", " + strings.Join(vs, ", ")
+	return strings.Join(vs, ", ")
 }
 
 func gen(prefix string, n, size int, seed int) []file {
