@@ -249,3 +249,32 @@ func TestInterruptStopsEverything(t *testing.T) {
 		t.Errorf("%d requests still in flight after Run returned", n)
 	}
 }
+
+// TestWaitingForRetryAfterFreesTheConnection: a host that answers 429 with
+// Retry-After: 2 must not hold a budget slot for those 2 s; another host
+// gets the whole budget meanwhile.
+func TestWaitingForRetryAfterFreesTheConnection(t *testing.T) {
+	throttled, other := segdltest.NewServer(), segdltest.NewServer()
+	defer throttled.Close()
+	defer other.Close()
+	throttled.Fault = func(r *http.Request, n int64) segdltest.Fault {
+		if n == 1 {
+			return segdltest.Fault{Kind: segdltest.Status, Code: 429, RetryAfter: "2"}
+		}
+		return segdltest.Fault{}
+	}
+	other.RatePerConn.Store(1 << 20)
+	files := append(serve(throttled, "t", 1, 4<<10), serve(other, "o", 8, 64<<10)...)
+	src, _, _ := run(t, Config{Connections: 2, PerHost: 2}, files, func(c *segdl.Config) {
+		c.MaxRetryAfter = 5 * time.Second
+	})
+	if last := src.order[len(src.order)-1]; last != 0 {
+		t.Errorf("finish order %v; want the throttled host's file (0) last", src.order)
+	}
+	if p := other.Stats().PeakInFlight; p != 2 {
+		t.Errorf("the other host had at most %d requests at once; want the whole budget of 2 while the throttled one waited", p)
+	}
+	if n := len(throttled.Requests()); n != 2 {
+		t.Errorf("throttled host saw %d requests; want the 429 and one retry after Retry-After", n)
+	}
+}

@@ -16,6 +16,12 @@
 //	finish:  size check, hash the rest from disk, compare the checksum,
 //	         fsync, rename PATH.bulkdl.part -> PATH, fsync the directory
 //
+// A request that fails is retried from its last written byte, with full
+// jitter exponential backoff or the server's Retry-After. A retry that must
+// wait ParkAfter (1s) or more parks instead of sleeping: its task returns,
+// freeing the connection, and Claim offers the range again once the wait is
+// over (the notify function given to New wakes the scheduler).
+//
 // A file smaller than two MinSegments is finished by its probe. A server
 // that ignores Range, sends no length, sends a Content-Encoding, or offers
 // no strong ETag and no Last-Modified gets one stream.

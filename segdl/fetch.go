@@ -52,6 +52,22 @@ func (e *restartError) Unwrap() error { return e.reason }
 // its segment); it is not a failure.
 var errStop = errors.New("segdl: task stopped")
 
+// errParked means the task gave its connection back to wait for a retry.
+var errParked = errors.New("segdl: waiting to retry")
+
+// park gives t's work back until wait has passed: the segment is requeued
+// with its attempt count, and notify wakes the scheduler when it may be
+// claimed again.
+func (d *Download) park(t *Task, wait time.Duration, attempts int) {
+	d.mu.Lock()
+	t.seg.attempts = attempts
+	if until := time.Now().Add(wait); until.After(d.notBefore) {
+		d.notBefore = until
+	}
+	d.mu.Unlock()
+	time.AfterFunc(wait, d.notify)
+}
+
 // errNotModified ends a download whose conditional request got a 304.
 var errNotModified = errors.New("segdl: not modified")
 
@@ -85,7 +101,7 @@ func (t *Task) run(ctx context.Context) error {
 	}
 	defer bufPool.Put(bp)
 	t.buf = *bp
-	attempts := 0
+	attempts := t.seg.attempts
 	for {
 		progress, err := t.once(ctx)
 		if err == nil || errors.Is(err, errStop) || errors.Is(err, errNotModified) {
@@ -115,6 +131,10 @@ func (t *Task) run(ctx context.Context) error {
 		var ra *retryAfterError
 		if errors.As(err, &ra) && ra.wait > 0 {
 			wait = ra.wait
+		}
+		if wait >= d.cfg.ParkAfter {
+			d.park(t, wait, attempts)
+			return errParked
 		}
 		if !sleepCtx(ctx, wait) {
 			return ctx.Err()

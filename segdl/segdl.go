@@ -55,6 +55,11 @@ type Config struct {
 	SyncBytes     int64         // sync data and journal after this many bytes; default 8 MiB
 	SyncInterval  time.Duration // or after this long; default 1s
 	MaxChanges    int           // restarts when the file changes on the server; default 3
+	// ParkAfter: a retry that must wait at least this long (Retry-After,
+	// backoff) gives its connection back and is claimed again when the
+	// wait is over, so that a throttled host does not hold the budget
+	// other hosts could use. Default 1s.
+	ParkAfter time.Duration
 
 	// SyncDir, if set, is called with the directory (relative to the root)
 	// of each published file instead of fsyncing it there and then; the
@@ -91,6 +96,7 @@ func (c *Config) withDefaults() *Config {
 	defd(&cc.BackoffMax, 30*time.Second)
 	defd(&cc.MaxRetryAfter, 5*time.Minute)
 	defd(&cc.SyncInterval, time.Second)
+	defd(&cc.ParkAfter, time.Second)
 	if cc.ChunkSize <= 0 {
 		cc.ChunkSize = 256 << 10
 	}
@@ -131,6 +137,7 @@ const (
 type segment struct {
 	pos, end int64
 	task     *Task // nil while queued
+	attempts int   // failed attempts so far, carried over when parked
 }
 
 // Download is one file's download. Its methods are safe for concurrent
@@ -166,9 +173,10 @@ type Download struct {
 	unsynced    int64
 	lastSync    time.Time
 	syncing     bool
-	journaled   bool // a journal file exists for this download
-	conditional bool // the probe may carry the Spec's conditions
-	notModified bool // the server answered 304
+	journaled   bool      // a journal file exists for this download
+	conditional bool      // the probe may carry the Spec's conditions
+	notModified bool      // the server answered 304
+	notBefore   time.Time // parked: no work is claimed before this
 	err         error
 	finished    chan struct{}
 	sum         []byte // the digest computed when the file was verified
@@ -210,7 +218,7 @@ type Task struct {
 func (d *Download) Claim() *Task {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.restart != nil {
+	if d.restart != nil || time.Now().Before(d.notBefore) {
 		return nil
 	}
 	switch d.state {
@@ -267,7 +275,7 @@ func (d *Download) assign(s *segment) *Task {
 func (d *Download) Want() int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.restart != nil {
+	if d.restart != nil || time.Now().Before(d.notBefore) {
 		return 0
 	}
 	switch d.state {

@@ -239,14 +239,18 @@ func (d *Download) taskEnded(t *Task, err error, ctx context.Context) {
 		t.seg.task = nil // requeue what is left of it
 	}
 	if t.probe && d.state == stateProbing {
-		d.state = stateRunning // the probe failed before learning anything
+		if errors.Is(err, errParked) {
+			d.state = stateNew // probe again once the wait is over
+		} else {
+			d.state = stateRunning // the probe failed before learning anything
+		}
 	}
 	current := t.gen == d.gen
 	var re *restartError
 	switch {
 	case errors.Is(err, errNotModified) && current:
 		d.notModified = true
-	case err == nil || errors.Is(err, errStop) || !current:
+	case err == nil || errors.Is(err, errStop) || errors.Is(err, errParked) || !current:
 	case errors.As(err, &re):
 		if d.restart == nil {
 			d.restart = re
