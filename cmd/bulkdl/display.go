@@ -150,19 +150,18 @@ func (d *display) tick() {
 func (d *display) overall(s snapshot) string {
 	var b strings.Builder
 	if s.totalBytes > 0 {
-		fmt.Fprintf(&b, "%3.0f%% ", 100*float64(s.doneBytes)/float64(s.totalBytes))
-		fmt.Fprintf(&b, "%v / %v", manifest.Size(s.doneBytes), manifest.Size(s.totalBytes))
+		fmt.Fprintf(&b, "%3.0f%%  %v/%v", 100*float64(s.doneBytes)/float64(s.totalBytes), manifest.Size(s.doneBytes), manifest.Size(s.totalBytes))
 	} else {
 		fmt.Fprintf(&b, "%v", manifest.Size(s.doneBytes))
 	}
-	fmt.Fprintf(&b, ", %v", manifest.Rate(int64(d.rate)))
+	fmt.Fprintf(&b, "  %v", manifest.Rate(int64(d.rate)))
 	if s.totalBytes > 0 && d.rate > 1 {
 		eta := time.Duration(float64(s.totalBytes-s.doneBytes) / d.rate * float64(time.Second)).Round(time.Second)
-		fmt.Fprintf(&b, ", ETA %v", eta)
+		fmt.Fprintf(&b, "  ETA %v", eta)
 	}
-	fmt.Fprintf(&b, ", files %d/%d", s.done, s.files)
+	fmt.Fprintf(&b, "  files %d/%d", s.done, s.files)
 	if s.failed > 0 {
-		fmt.Fprintf(&b, " (%d failed)", s.failed)
+		fmt.Fprintf(&b, ", %d failed", s.failed)
 	}
 	return b.String()
 }
@@ -225,8 +224,10 @@ func (d *display) clearLocked() {
 	d.lines = 0
 }
 
+// bar draws the progress bar in the room the status text leaves (about 70
+// columns), so that the text, with its failure count, is never cut.
 func bar(s snapshot, width int) string {
-	n := min(30, max(10, width/4))
+	n := min(30, max(8, width-72))
 	frac := 0.0
 	if s.totalBytes > 0 {
 		frac = float64(s.doneBytes) / float64(s.totalBytes)

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/bulkdl/bulkdl/manifest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from its golden file:\ngot:\n%q\nwant:\n%q", name, got, want)
+	}
+}
+
+// TestDisplayFrames renders two bar frames and a plain line from fixed
+// snapshots: the second frame has fewer lines, so it must clear the rest.
+func TestDisplayFrames(t *testing.T) {
+	var buf bytes.Buffer
+	d := &display{w: &buf, mode: "bar", rate: 12.5e6}
+	d.drawLocked(snapshot{doneBytes: 40 << 20, totalBytes: 100 << 20, files: 104, done: 98, failed: 1, active: []activeFile{
+		{path: "data/big-0001.bin", written: 30 << 20, size: 64 << 20, conns: 4},
+		{path: "data/big-0002.bin", written: 10 << 20, size: 32 << 20, conns: 2},
+		{path: "small.bin", written: 0, size: -1, conns: 1},
+	}})
+	buf.WriteString("|frame 2|")
+	d.drawLocked(snapshot{doneBytes: 90 << 20, totalBytes: 100 << 20, files: 104, done: 103, active: []activeFile{
+		{path: "data/big-0001.bin", written: 54 << 20, size: 64 << 20, conns: 6},
+	}})
+	buf.WriteString("|clear|")
+	d.clearLocked()
+	buf.WriteString("|plain|")
+	buf.WriteString(d.overall(snapshot{doneBytes: 5 << 30, totalBytes: -1, files: 3, done: 1}) + "\n")
+	if regexp.MustCompile(`\x1b\[[0-9;]*m`).Match(buf.Bytes()) {
+		t.Error("the display uses colour (an SGR escape); NO_COLOR must hold by construction")
+	}
+	golden(t, "display.golden", buf.Bytes())
+}
+
+func TestCheckPlanGolden(t *testing.T) {
+	t.Setenv("BULKDL_GOLDEN_TOKEN", "never-shown")
+	m, err := manifest.Parse("plan.toml", []byte(`[settings]
+dest = "mirror"
+connections = 12
+rate = "50MB/s"
+headers = { X-Team = "data" }
+[hosts."a.example.com"]
+connections = 3
+rate = "5MB/s"
+headers = { Authorization = "Bearer ${BULKDL_GOLDEN_TOKEN}" }
+[[file]]
+url = "https://a.example.com/x.tar.gz"
+size = "1GiB"
+[[file]]
+url = "https://a.example.com/y.tar.gz"
+size = 1000
+[[file]]
+url = "https://b.example.org:8443/z.bin"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	printPlan(&buf, m)
+	golden(t, "plan.golden", buf.Bytes())
+}
