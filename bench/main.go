@@ -96,7 +96,7 @@ func main() {
 	}
 	var out bytes.Buffer
 	w := io.MultiWriter(os.Stdout, &out)
-	fmt.Fprintf(w, "# bulkdl benchmarks\n\n%s, %d cores, %s; %s; %d repetition(s), median shown (one run for a tool whose first took over 10 s; correct counts runs).\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.GOOS+"/"+runtime.GOARCH, versions(), *reps)
+	fmt.Fprintf(w, "# bulkdl benchmarks\n\n%s, %d cores, %s; %s; %d repetition(s), median shown (one run for a tool whose first took over 6 s; correct counts runs).\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.GOOS+"/"+runtime.GOARCH, versions(), *reps)
 	if len(missing) > 0 {
 		fmt.Fprintf(w, "\nMissing peers, skipped: %s (install: `apt-get install aria2 wget2 axel curl`).\n", strings.Join(missing, ", "))
 	}
@@ -335,7 +335,7 @@ func tCurlResume() tool {
 }
 
 // slow is the wall time above which a tool is not repeated.
-const slow = 10 * time.Second
+const slow = 6 * time.Second
 
 func runScenario(w io.Writer, s *scenario) {
 	var total int64
