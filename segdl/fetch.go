@@ -185,6 +185,7 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 	pos, end := t.seg.pos, t.seg.end
 	etag, lastMod, size := d.etag, d.lastMod, d.size
 	conditional := t.probe && d.conditional && d.gen == 0 && d.done.total() == 0
+	plain := t.probe && pos == 0 && end < 0 && d.noRange
 	src, resolved := d.spec.URLs[d.url], false
 	if d.resolved != "" {
 		src, resolved = d.resolved, true
@@ -195,7 +196,6 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 	}
 
 	hdr := http.Header{}
-	plain := t.probe && pos == 0 && end < 0 && d.noRangeSnapshot()
 	if !plain {
 		if end >= 0 {
 			hdr.Set("Range", fmt.Sprintf("bytes=%d-%d", pos, end-1))
@@ -285,14 +285,11 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 		} else {
 			d.stopSplitting()
 		}
-		limit := end
-		return t.stream(reqCtx, resp.Body, 0, limit, resp.ContentLength, hostport, stall)
+		return t.stream(reqCtx, resp.Body, 0, end, resp.ContentLength, hostport, stall)
 	case code == http.StatusRequestedRangeNotSatisfiable:
 		if t.probe && pos == 0 && end < 0 {
 			// An empty file answers bytes=0- with 416: ask again plainly.
-			d.mu.Lock()
-			d.noRange = true
-			d.mu.Unlock()
+			d.stopSplitting()
 			return 0, fmt.Errorf("%s answered 416 to bytes=0-", redacted)
 		}
 		return 0, &restartError{reason: fmt.Errorf("%s: %w (416 to a range it had)", redacted, ErrChanged), discard: true}
@@ -319,12 +316,6 @@ func endStr(end int64) string {
 		return ""
 	}
 	return strconv.FormatInt(end-1, 10)
-}
-
-func (d *Download) noRangeSnapshot() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.noRange
 }
 
 func (d *Download) stopSplitting() {
@@ -526,7 +517,7 @@ func (d *Download) do(ctx context.Context, rawurl string, extra http.Header) (*h
 	if err != nil {
 		return nil, "", &fatalError{fmt.Errorf("bad url %q", RedactURL(rawurl))}
 	}
-	chain := []string{u.Redacted()}
+	chain := []string{RedactURL(u.String())}
 	seen := map[string]bool{u.String(): true}
 	for hop := 0; ; hop++ {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -566,7 +557,7 @@ func (d *Download) do(ctx context.Context, rawurl string, extra http.Header) (*h
 		if err != nil {
 			return nil, "", &fatalError{fmt.Errorf("%w: bad Location %q after %s", ErrRedirect, loc, strings.Join(chain, " -> "))}
 		}
-		chain = append(chain, next.Redacted())
+		chain = append(chain, RedactURL(next.String()))
 		switch {
 		case next.Scheme != "http" && next.Scheme != "https":
 			return nil, "", &fatalError{fmt.Errorf("%w: to a %s URL: %s", ErrRedirect, next.Scheme, strings.Join(chain, " -> "))}
@@ -592,8 +583,8 @@ const maxRedirects = 10
 func (d *Download) headersFor(u *url.URL) http.Header {
 	h := http.Header{}
 	listed := false
-	for _, s := range d.spec.URLs {
-		if lu, err := url.Parse(s); err == nil && sameOrigin(lu, u) {
+	for _, lu := range d.listed {
+		if sameOrigin(lu, u) {
 			listed = true
 			break
 		}

@@ -102,3 +102,25 @@ func TestHTTPSToHTTPRedirectRefused(t *testing.T) {
 		t.Errorf("the http server saw %d requests", n)
 	}
 }
+
+// TestRedirectErrorsHideSignedQueries: the chain a redirect error names
+// must not print the query values of signed URLs.
+func TestRedirectErrorsHideSignedQueries(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.Fault = func(r *http.Request, _ int64) segdltest.Fault {
+		if r.URL.Path == "/f" {
+			return segdltest.Fault{Kind: segdltest.Redirect, Location: "/g?X-Amz-Signature=sig-123"}
+		}
+		return segdltest.Fault{Kind: segdltest.Redirect, Location: "/f?token=tok-456"}
+	}
+	r := fetch(t, "", Spec{URLs: []string{srv.URLOf("/f?token=tok-456")}}, testConfig(), 1)
+	if r.err == nil || !strings.Contains(r.err.Error(), "loop") {
+		t.Fatalf("err = %v; want a redirect loop", r.err)
+	}
+	for _, secret := range []string{"sig-123", "tok-456"} {
+		if strings.Contains(r.err.Error(), secret) {
+			t.Errorf("error %q shows %s", r.err, secret)
+		}
+	}
+}

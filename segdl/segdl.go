@@ -5,6 +5,7 @@ import (
 	"hash"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -148,6 +149,7 @@ type Download struct {
 	cfg    *Config
 	root   *os.Root
 	notify func()
+	listed []*url.URL // the parsed Spec.URLs: the origins credentials may go to
 
 	mu          sync.Mutex
 	state       state
@@ -194,8 +196,14 @@ func New(root *os.Root, spec Spec, cfg *Config, notify func()) *Download {
 	if notify == nil {
 		notify = func() {}
 	}
+	var listed []*url.URL
+	for _, s := range spec.URLs {
+		if u, err := url.Parse(s); err == nil {
+			listed = append(listed, u)
+		}
+	}
 	return &Download{
-		spec: spec, cfg: cfg.withDefaults(), root: root, notify: notify,
+		spec: spec, cfg: cfg.withDefaults(), root: root, notify: notify, listed: listed,
 		size: -1, cancels: map[*Task]context.CancelFunc{}, finished: make(chan struct{}),
 		conditional: spec.IfNoneMatch != "" || spec.IfModifiedSince != "",
 	}
@@ -218,7 +226,7 @@ type Task struct {
 func (d *Download) Claim() *Task {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.restart != nil || time.Now().Before(d.notBefore) {
+	if !d.claimableLocked() {
 		return nil
 	}
 	switch d.state {
@@ -231,21 +239,11 @@ func (d *Download) Claim() *Task {
 	default:
 		return nil
 	}
-	for _, s := range d.segs {
-		if s.task == nil {
-			return d.assign(s)
-		}
+	if s := d.queuedLocked(); s != nil {
+		return d.assign(s)
 	}
-	if !d.splittable || d.noRange {
-		return nil
-	}
-	var big *segment
-	for _, s := range d.segs {
-		if s.end >= 0 && (big == nil || s.end-s.pos > big.end-big.pos) {
-			big = s
-		}
-	}
-	if big == nil || big.end-big.pos < 2*d.cfg.MinSegment {
+	big := d.splitCandidateLocked()
+	if big == nil {
 		return nil
 	}
 	// Split at the middle, aligned; the fetcher of big stops at its new
@@ -275,7 +273,7 @@ func (d *Download) assign(s *segment) *Task {
 func (d *Download) Want() int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.restart != nil || time.Now().Before(d.notBefore) {
+	if !d.claimableLocked() {
 		return 0
 	}
 	switch d.state {
@@ -285,23 +283,44 @@ func (d *Download) Want() int64 {
 	default:
 		return 0
 	}
-	var big int64
+	if s := d.queuedLocked(); s != nil {
+		return max(s.end-s.pos, 1)
+	}
+	if big := d.splitCandidateLocked(); big != nil {
+		return big.end - big.pos
+	}
+	return 0
+}
+
+// claimableLocked reports whether work may be handed out now: no restart
+// is pending and no retry is parked.
+func (d *Download) claimableLocked() bool {
+	return d.restart == nil && !time.Now().Before(d.notBefore)
+}
+
+// queuedLocked returns a segment no task fetches, or nil.
+func (d *Download) queuedLocked() *segment {
 	for _, s := range d.segs {
 		if s.task == nil {
-			return max(s.end-s.pos, 1)
+			return s
 		}
-		if d.splittable && !d.noRange && s.end-s.pos >= 2*d.cfg.MinSegment {
-			big = max(big, s.end-s.pos)
+	}
+	return nil
+}
+
+// splitCandidateLocked returns the segment with the most left to fetch,
+// if the file may be split and it is at least two MinSegments long.
+func (d *Download) splitCandidateLocked() *segment {
+	if !d.splittable || d.noRange {
+		return nil
+	}
+	var big *segment
+	for _, s := range d.segs {
+		if s.end >= 0 && s.end-s.pos >= 2*d.cfg.MinSegment && (big == nil || s.end-s.pos > big.end-big.pos) {
+			big = s
 		}
 	}
 	return big
-}
-
-// Active returns the number of tasks running.
-func (d *Download) Active() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.active
 }
 
 // Done is closed when the download has ended, published or failed.

@@ -14,27 +14,27 @@ type netrcCreds map[string]string
 // loadNetrc reads $NETRC, else ~/.netrc. Like curl, it refuses a file that
 // other users can read or write. Only "machine" entries are used: a
 // "default" entry would send credentials to hosts the file does not name.
-func loadNetrc() (netrcCreds, string, error) {
+func loadNetrc() (netrcCreds, error) {
 	name := os.Getenv("NETRC")
 	if name == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return nil, "", fmt.Errorf("netrc: %w", err)
+			return nil, fmt.Errorf("netrc: %w", err)
 		}
 		name = filepath.Join(home, ".netrc")
 	}
 	st, err := os.Stat(name)
 	if err != nil {
-		return nil, name, fmt.Errorf("netrc = true, but %w", err)
+		return nil, fmt.Errorf("netrc = true, but %w", err)
 	}
 	if st.Mode().Perm()&0o077 != 0 {
-		return nil, name, fmt.Errorf("%s can be read by other users (mode %04o); run chmod 600 %s", name, st.Mode().Perm(), name)
+		return nil, fmt.Errorf("%s can be read by other users (mode %04o); run chmod 600 %s", name, st.Mode().Perm(), name)
 	}
 	data, err := os.ReadFile(name)
 	if err != nil {
-		return nil, name, fmt.Errorf("netrc: %w", err)
+		return nil, fmt.Errorf("netrc: %w", err)
 	}
-	return parseNetrc(string(data)), name, nil
+	return parseNetrc(string(data)), nil
 }
 
 func parseNetrc(text string) netrcCreds {

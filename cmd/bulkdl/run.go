@@ -222,28 +222,28 @@ func (r *runner) run(ctx context.Context, rf *runFlags) int {
 		fmt.Fprintf(r.c.stderr, "bulkdl: %v\n", err)
 		return exitUsage
 	}
+	// Built once: HostHeader is asked on every request and redirect hop.
+	hostHeaders := make(map[*manifest.Host]http.Header, len(m.Hosts))
+	for _, h := range m.Hosts {
+		hostHeaders[h] = toHeader(h.Headers)
+	}
 	var creds netrcCreds
 	if s.Netrc {
-		if creds, _, err = loadNetrc(); err != nil {
+		if creds, err = loadNetrc(); err != nil {
 			fmt.Fprintf(r.c.stderr, "bulkdl: %v\n", err)
 			return exitUsage
 		}
 		r.addSecrets(creds.secrets())
 	}
 	r.cfg = &segdl.Config{
-		Client:       segdl.NewClient(rt),
-		MaxSize:      s.MaxSize,
-		MinSegment:   int64(s.MinSegment),
-		Retries:      s.Retries,
-		StallTimeout: s.Timeout,
-		UserAgent:    ua,
-		Header:       toHeader(s.Headers),
-		HostHeader: func(hp string) http.Header {
-			if hc := m.HostConfig(hp); hc != nil {
-				return toHeader(hc.Headers)
-			}
-			return nil
-		},
+		Client:        segdl.NewClient(rt),
+		MaxSize:       s.MaxSize,
+		MinSegment:    int64(s.MinSegment),
+		Retries:       s.Retries,
+		StallTimeout:  s.Timeout,
+		UserAgent:     ua,
+		Header:        toHeader(s.Headers),
+		HostHeader:    func(hp string) http.Header { return hostHeaders[m.HostConfig(hp)] },
 		Authorization: func(hp string) string { return creds.authorization(hostname(hp)) },
 		Limiter:       r.sched.Limiter,
 		ChunkSize:     chunk,
