@@ -535,6 +535,12 @@ func (d *Download) do(ctx context.Context, rawurl string, extra http.Header) (*h
 		d.requests.Add(1)
 		resp, err := d.cfg.Client.Do(req)
 		if err != nil {
+			// net/http names the URL in its errors with the password
+			// removed but the query kept: signed URLs' tokens stay out.
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				ue.URL = RedactURL(ue.URL)
+			}
 			return nil, "", err
 		}
 		switch resp.StatusCode {

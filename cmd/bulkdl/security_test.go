@@ -339,7 +339,9 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		return segdltest.Fault{Kind: segdltest.Status, Code: 500}
 	}
 	u := strings.Replace(srv.URLOf("/f"), "http://", "http://user:url-pw-88@", 1)
-	m := writeManifest(t, dir, fmt.Sprintf("[settings]\ndest = \"out\"\nretries = 1\nheaders = { X-Key = \"${BULKDL_T_SECRET}\" }\n[[file]]\nurl = %q\npath = \"f\"\n[[file]]\nurl = \"%s?token=signed-99\"\npath = \"g\"\n", u, srv.URLOf("/g")))
+	// A closed port: net/http's own error names the URL.
+	closed := "http://127.0.0.1:9/h?token=signed-100"
+	m := writeManifest(t, dir, fmt.Sprintf("[settings]\ndest = \"out\"\nretries = 1\nheaders = { X-Key = \"${BULKDL_T_SECRET}\" }\n[[file]]\nurl = %q\npath = \"f\"\n[[file]]\nurl = \"%s?token=signed-99\"\npath = \"g\"\n[[file]]\nurl = %q\npath = \"h\"\n", u, srv.URLOf("/g"), closed))
 	report := filepath.Join(dir, "r.json")
 	code, stdout, stderr := bulkdl("run", "-report", report, m)
 	if code != 1 {
@@ -348,12 +350,12 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	rep, _ := os.ReadFile(report)
 	_, checkOut, checkErr := bulkdl("check", m)
 	all := stdout + stderr + string(rep) + checkOut + checkErr
-	for _, s := range []string{secret, "url-pw-88", "signed-99"} {
+	for _, s := range []string{secret, "url-pw-88", "signed-99", "signed-100"} {
 		if strings.Contains(all, s) {
 			t.Errorf("%q appears in output or the report", s)
 		}
 	}
-	if !strings.Contains(stderr, "failed: f:") {
+	if !strings.Contains(stderr, "failed: f:") || !strings.Contains(stderr, "failed: h:") {
 		t.Errorf("no failure line: %s", stderr)
 	}
 }
