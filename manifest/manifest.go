@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/bulkdl/bulkdl/redact"
 )
 
 // Defaults for settings a manifest leaves out.
@@ -852,7 +854,7 @@ func (v *validator) file(i int, r *rawFile) File {
 		if err := checkURL(mu); err != nil {
 			v.at(hdr, "mirrors", "mirror: %v", err)
 		} else if mu == f.URL {
-			v.at(hdr, "mirrors", "mirror %q is the file's own url; remove it", RedactURL(mu))
+			v.at(hdr, "mirrors", "mirror %q is the file's own url; remove it", redact.URL(mu))
 		}
 	}
 	for i := range mirrors {
@@ -891,34 +893,15 @@ func (v *validator) file(i int, r *rawFile) File {
 func checkURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a valid URL", RedactURL(s))
+		return fmt.Errorf("%q is not a valid URL", redact.URL(s))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%q: only http and https URLs are supported", RedactURL(s))
+		return fmt.Errorf("%q: only http and https URLs are supported", redact.URL(s))
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("%q has no host", RedactURL(s))
+		return fmt.Errorf("%q has no host", redact.URL(s))
 	}
 	return nil
-}
-
-// RedactURL hides a password in a URL's userinfo and the values of its
-// query, where signed URLs carry their credentials.
-func RedactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return s
-	}
-	if u.RawQuery != "" {
-		q := strings.Split(u.RawQuery, "&")
-		for i, kv := range q {
-			if k, _, ok := strings.Cut(kv, "="); ok {
-				q[i] = k + "=xxxxx"
-			}
-		}
-		u.RawQuery = strings.Join(q, "&")
-	}
-	return u.Redacted()
 }
 
 // cleanPath validates a manifest path and returns it cleaned.
@@ -957,7 +940,7 @@ func pathFromURL(s string) (string, error) {
 	seg := esc[strings.LastIndexByte(esc, '/')+1:]
 	name, err := url.PathUnescape(seg)
 	if err != nil || name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\") {
-		return "", fmt.Errorf("cannot derive a file name from url %q", RedactURL(s))
+		return "", fmt.Errorf("cannot derive a file name from url %q", redact.URL(s))
 	}
 	return cleanPath(name)
 }

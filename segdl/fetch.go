@@ -17,18 +17,35 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bulkdl/bulkdl/redact"
 )
 
-// NewClient returns an HTTP client for downloads over rt: it never follows
-// redirects (segdl does, applying its header policy at every hop) and
-// never decompresses bodies.
-func NewClient(rt http.RoundTripper) *http.Client {
-	return &http.Client{
-		Transport: rt,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
+// NewClient returns a client for downloads over rt. It never follows
+// redirects (segdl does, applying its header policy at every hop), never
+// decompresses bodies and, unlike net/http's Client, never reads a
+// Location header itself, so one that does not parse reaches segdl, which
+// names it redacted. Like net/http's Client it sends a URL's userinfo as
+// Basic credentials when no Authorization header is set, and wraps errors
+// in a *url.Error.
+func NewClient(rt http.RoundTripper) Doer { return client{rt} }
+
+type client struct{ rt http.RoundTripper }
+
+var _ Doer = client{}
+
+func (c client) Do(req *http.Request) (*http.Response, error) {
+	if u := req.URL.User; u != nil && req.Header.Get("Authorization") == "" {
+		pw, _ := u.Password()
+		req = req.Clone(req.Context())
+		req.SetBasicAuth(u.Username(), pw)
 	}
+	resp, err := c.rt.RoundTrip(req)
+	if err != nil {
+		op := req.Method[:1] + strings.ToLower(req.Method[1:])
+		return nil, &url.Error{Op: op, URL: redact.URL(req.URL.String()), Err: err}
+	}
+	return resp, nil
 }
 
 // Kinds of task failure, classified where they happen.
@@ -239,7 +256,7 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 		}
 		resp.Body.Close()
 	}()
-	redacted := RedactURL(src)
+	redacted := redact.URL(src)
 
 	switch code := resp.StatusCode; {
 	case code == http.StatusNotModified && conditional:
@@ -506,8 +523,36 @@ func certError(err error) bool {
 	return errors.As(err, &ve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
 }
 
-// sensitive headers go only to the origins a Spec lists.
-var sensitive = map[string]bool{"Authorization": true, "Cookie": true, "Proxy-Authorization": true}
+// credentialNames are headers that carry credentials whatever their
+// value; credentialParts mark a name as one when it contains them.
+var (
+	credentialNames = map[string]bool{
+		"authorization": true, "proxy-authorization": true, "cookie": true,
+		"private-token": true, "job-token": true, "deploy-token": true,
+		"x-api-key": true, "x-auth-token": true, "x-access-token": true,
+		"x-jfrog-art-api": true, "x-vault-token": true, "x-amz-security-token": true,
+	}
+	credentialParts = []string{"auth", "token", "secret", "password", "passwd", "api-key", "apikey", "cookie", "session", "credential", "signature"}
+)
+
+// CredentialHeader reports whether a header named name carries a
+// credential whatever its value: Authorization, Proxy-Authorization,
+// Cookie, PRIVATE-TOKEN, JOB-TOKEN, DEPLOY-TOKEN, X-API-Key, X-Auth-Token,
+// X-Access-Token, X-JFrog-Art-Api, X-Vault-Token, X-Amz-Security-Token,
+// and any name that contains auth, token, secret, password, passwd,
+// api-key, apikey, cookie, session, credential or signature, in any case.
+func CredentialHeader(name string) bool {
+	n := strings.ToLower(name)
+	if credentialNames[n] {
+		return true
+	}
+	for _, p := range credentialParts {
+		if strings.Contains(n, p) {
+			return true
+		}
+	}
+	return false
+}
 
 // do sends a GET for rawurl with extra headers, following redirects itself.
 // Every hop's headers come from headersFor, the one place that decides what
@@ -515,9 +560,9 @@ var sensitive = map[string]bool{"Authorization": true, "Cookie": true, "Proxy-Au
 func (d *Download) do(ctx context.Context, rawurl string, extra http.Header) (*http.Response, string, error) {
 	u, err := url.Parse(rawurl)
 	if err != nil {
-		return nil, "", &fatalError{fmt.Errorf("bad url %q", RedactURL(rawurl))}
+		return nil, "", &fatalError{fmt.Errorf("bad url %q", redact.URL(rawurl))}
 	}
-	chain := []string{RedactURL(u.String())}
+	chain := []string{redact.URL(u.String())}
 	seen := map[string]bool{u.String(): true}
 	for hop := 0; ; hop++ {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -539,7 +584,7 @@ func (d *Download) do(ctx context.Context, rawurl string, extra http.Header) (*h
 			// removed but the query kept: signed URLs' tokens stay out.
 			var ue *url.Error
 			if errors.As(err, &ue) {
-				ue.URL = RedactURL(ue.URL)
+				ue.URL = redact.URL(ue.URL)
 			}
 			return nil, "", err
 		}
@@ -561,9 +606,9 @@ func (d *Download) do(ctx context.Context, rawurl string, extra http.Header) (*h
 		}
 		next, err := u.Parse(loc)
 		if err != nil {
-			return nil, "", &fatalError{fmt.Errorf("%w: bad Location %q after %s", ErrRedirect, loc, strings.Join(chain, " -> "))}
+			return nil, "", &fatalError{fmt.Errorf("%w: bad Location %s after %s", ErrRedirect, redact.URL(loc), strings.Join(chain, " -> "))}
 		}
-		chain = append(chain, RedactURL(next.String()))
+		chain = append(chain, redact.URL(next.String()))
 		switch {
 		case next.Scheme != "http" && next.Scheme != "https":
 			return nil, "", &fatalError{fmt.Errorf("%w: to a %s URL: %s", ErrRedirect, next.Scheme, strings.Join(chain, " -> "))}
@@ -596,10 +641,15 @@ func (d *Download) headersFor(u *url.URL) http.Header {
 		}
 	}
 	for k, v := range d.cfg.Header {
-		if sensitive[http.CanonicalHeaderKey(k)] && !listed {
+		if CredentialHeader(k) && !listed {
 			continue
 		}
 		h[k] = v
+	}
+	if listed {
+		for k, v := range d.cfg.Credentials {
+			h[k] = v
+		}
 	}
 	if d.cfg.HostHeader != nil {
 		for k, v := range d.cfg.HostHeader(hostPort(u)) {
@@ -610,7 +660,10 @@ func (d *Download) headersFor(u *url.URL) http.Header {
 		for k, v := range d.spec.Header {
 			h[k] = v
 		}
-		if d.cfg.Authorization != nil && h.Get("Authorization") == "" {
+		// Credentials from outside the manifest never replace the URL's
+		// own userinfo (net/http sends it only when no Authorization
+		// header is set) nor an Authorization configured.
+		if d.cfg.Authorization != nil && h.Get("Authorization") == "" && u.User == nil {
 			if a := d.cfg.Authorization(hostPort(u)); a != "" {
 				h.Set("Authorization", a)
 			}
@@ -644,29 +697,4 @@ func hostPort(u *url.URL) string {
 		}
 	}
 	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
-}
-
-// RedactURL returns s fit to print: a userinfo password and query values
-// (where signed URLs carry their credentials) are replaced by "xxxxx".
-func RedactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(bad url)"
-	}
-	u.RawQuery = redactQuery(u.RawQuery)
-	return u.Redacted()
-}
-
-// redactQuery hides query values, where signed URLs carry their secrets.
-func redactQuery(q string) string {
-	if q == "" {
-		return ""
-	}
-	parts := strings.Split(q, "&")
-	for i, p := range parts {
-		if k, _, ok := strings.Cut(p, "="); ok {
-			parts[i] = k + "=xxxxx"
-		}
-	}
-	return strings.Join(parts, "&")
 }

@@ -34,15 +34,20 @@ type Config struct {
 	StallTimeout time.Duration // no byte for this long fails the request; 0 = none
 	UserAgent    string
 
-	// Header is sent with every request, except Authorization, Cookie and
-	// Proxy-Authorization, which go only to the origins the Spec lists.
+	// Header is sent with every request, except the headers that
+	// CredentialHeader names, which go only to the origins the Spec lists.
 	Header http.Header
+	// Credentials are headers sent only to the origins the Spec lists,
+	// never across a redirect to another origin, whatever their names:
+	// bulkdl puts there every header whose value came from ${VAR}.
+	Credentials http.Header
 	// HostHeader returns the headers for one host ("host:port"), sent
 	// only to it; nil for none.
 	HostHeader func(hostport string) http.Header
 	// Authorization returns credentials from outside the manifest (such as
 	// netrc) for hostport, or "". They are sent only to the origins the
-	// Spec lists, and never replace an Authorization header configured.
+	// Spec lists, and never replace an Authorization header configured
+	// nor the userinfo of the URL requested.
 	Authorization func(hostport string) string
 	// Limiter returns the limiter for requests to hostport; nil for none.
 	Limiter func(hostport string) Limiter

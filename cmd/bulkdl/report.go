@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/bulkdl/bulkdl/manifest"
+	"github.com/bulkdl/bulkdl/redact"
 )
 
 // Report is the JSON report -report writes. Its schema is documented in
@@ -67,7 +67,7 @@ func writeReport(name string, r *runner, interrupted bool) error {
 		if res.status == "other-shard" {
 			continue
 		}
-		rf := ReportFile{URL: manifest.RedactURL(f.URL), Path: f.Path, Size: res.size, Status: res.status,
+		rf := ReportFile{URL: redact.URL(f.URL), Path: f.Path, Size: res.size, Status: res.status,
 			Attempts: res.attempts, BytesFetched: res.fetched, Duration: res.duration.Seconds(), Error: res.err}
 		if res.sum != nil {
 			algo := "sha256"

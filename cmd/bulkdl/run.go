@@ -22,6 +22,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/bulkdl/bulkdl/manifest"
+	"github.com/bulkdl/bulkdl/redact"
 	"github.com/bulkdl/bulkdl/scheduler"
 	"github.com/bulkdl/bulkdl/segdl"
 	"github.com/bulkdl/bulkdl/state"
@@ -490,7 +491,7 @@ func (c *cli) dryRun(m *manifest.Manifest, shard shardFlag) int {
 				}
 			}
 		}
-		fmt.Fprintf(c.stdout, "%s\t%s <- %s\n", state, f.Path, manifest.RedactURL(f.URL))
+		fmt.Fprintf(c.stdout, "%s\t%s <- %s\n", state, f.Path, redact.URL(f.URL))
 		n++
 	}
 	if root != nil {
