@@ -191,6 +191,20 @@ func (ix *lineIndex) lineText(n int) string {
 	return strings.TrimRight(string(ix.data[ix.starts[n-1]:end]), "\r")
 }
 
+// inHeaders reports whether 1-based line n is inside a headers table, such
+// as [settings.headers] or [file.headers].
+func (ix *lineIndex) inHeaders(n int) bool {
+	for l := n - 1; l >= 0 && l < len(ix.header); l-- {
+		if ix.header[l] == noHeader {
+			continue
+		}
+		t := strings.TrimLeft(strings.TrimSpace(ix.lineText(l+1)), "[")
+		name, ok := headerName(t, "]")
+		return ok && (name == "headers" || strings.HasSuffix(name, "\x00headers"))
+	}
+	return false
+}
+
 // lineEnd returns the offset just past 0-based line l, its newline included.
 func (ix *lineIndex) lineEnd(l int) int {
 	if l+1 < len(ix.starts) {

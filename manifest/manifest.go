@@ -10,6 +10,7 @@ package manifest
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path"
@@ -18,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 
@@ -52,7 +54,7 @@ type Manifest struct {
 	Name     string // the manifest's file name, as given to Load
 	Dest     string // absolute or relative to the working directory
 	Settings Settings
-	Hosts    map[string]*Host // keyed by "host" or "host:port", lower case
+	Hosts    map[string]*Host // keyed by HostKey: "host" or "host:port", IPv6 in brackets
 	Files    []File
 	Warnings []*Error // problems that do not stop a run
 	secrets  []string
@@ -70,6 +72,9 @@ type Settings struct {
 	Timeout     time.Duration // stall timeout; 0 = none
 	UserAgent   string
 	Headers     map[string]string // sent with every request (secrets expanded)
+	// FromEnv names the Headers whose value came from a ${VAR}: they are
+	// credentials whatever their names.
+	FromEnv map[string]bool
 	// SkipExisting trusts a file that is present at its path when the
 	// manifest gives no checksum to verify it with.
 	SkipExisting bool
@@ -106,7 +111,9 @@ type Error struct {
 	File      string
 	Line, Col int // 1-based; 0 if unknown
 	Msg       string
-	Text      string // the offending line's text, if known
+	// Text is the offending line's text, if known, fit to print: URLs in
+	// it redacted, header values hidden, control characters escaped.
+	Text string
 }
 
 func (e *Error) Error() string {
@@ -137,14 +144,76 @@ func (m *Manifest) Secrets() []string { return m.secrets }
 // HostConfig returns the [hosts] entry for hostport ("host:port" or "host"),
 // preferring an exact host:port match, or nil.
 func (m *Manifest) HostConfig(hostport string) *Host {
-	hostport = strings.ToLower(hostport)
-	if h, ok := m.Hosts[hostport]; ok {
-		return h
+	_, h := m.HostEntry(hostport)
+	return h
+}
+
+// HostEntry returns the [hosts] entry that applies to hostport and its
+// key, or "", nil. An entry keyed "host:port" applies to that port only
+// and wins; one keyed "host" applies to every port and scheme of host.
+func (m *Manifest) HostEntry(hostport string) (string, *Host) {
+	key, err := HostKey(hostport)
+	if err != nil {
+		return "", nil
 	}
-	if host, _, err := splitHostPort(hostport); err == nil {
-		return m.Hosts[host]
+	if h, ok := m.Hosts[key]; ok {
+		return key, h
 	}
-	return nil
+	if host, port, err := net.SplitHostPort(key); err == nil && port != "" {
+		key, _ = HostKey(host)
+		if h, ok := m.Hosts[key]; ok {
+			return key, h
+		}
+	}
+	return "", nil
+}
+
+// HostKey returns s ("host", "host:port", an IPv6 address with or without
+// brackets, "[v6]:port") in the one form [hosts] keys and lookups use:
+// lower case, an IPv6 address in brackets, the port only if given.
+func HostKey(s string) (string, error) {
+	s = strings.ToLower(s)
+	host, port := s, ""
+	switch {
+	case s == "":
+		return "", errors.New("empty host")
+	case strings.ContainsAny(s, "/@ ?#\\") || strings.IndexFunc(s, redact.Unsafe) >= 0:
+		return "", errors.New("a URL or userinfo, not a host")
+	case strings.HasPrefix(s, "["):
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return "", errors.New("missing ]")
+		}
+		host, port = s[1:end], s[end+1:]
+		if port != "" {
+			var ok bool
+			if port, ok = strings.CutPrefix(port, ":"); !ok {
+				return "", errors.New("text after ]")
+			}
+		}
+		if !strings.Contains(host, ":") {
+			return "", errors.New("brackets around a name that is not an IPv6 address")
+		}
+	case strings.Count(s, ":") > 1:
+		// A bare IPv6 address: it has no port (write [v6]:port for one).
+	case strings.Contains(s, ":"):
+		host, port, _ = strings.Cut(s, ":")
+	}
+	if host == "" || strings.ContainsAny(host, "[]") {
+		return "", errors.New("not a host name or address")
+	}
+	if port != "" {
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			return "", errors.New("bad port")
+		}
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		return host + ":" + port, nil
+	}
+	return host, nil
 }
 
 // Clamp lowers per-host and per-file caps that exceed the global budget,
@@ -302,7 +371,7 @@ func (v *validator) decodeError(err error, first int) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		line := pe.Position.Line + first
-		return Errors{{File: v.name, Line: line, Col: pe.Position.Col, Msg: typeHint(pe.Message, pe.LastKey), Text: v.ix.lineText(line)}}
+		return Errors{{File: v.name, Line: line, Col: pe.Position.Col, Msg: typeHint(pe.Message, pe.LastKey), Text: v.text(line)}}
 	}
 	return Errors{{File: v.name, Msg: err.Error()}}
 }
@@ -340,8 +409,15 @@ func (v *validator) pos(hdr int, key, msg string) *Error {
 	if e.Line == 0 && hdr > 0 {
 		e.Line, e.Col = hdr, 1
 	}
-	e.Text = v.ix.lineText(e.Line)
+	e.Text = v.text(e.Line)
 	return e
+}
+
+// text returns 1-based line n fit to print in an error: a line may carry
+// a URL's credentials or a header's literal value.
+func (v *validator) text(n int) string {
+	t := v.ix.lineText(n)
+	return redact.Line(t, v.ix.inHeaders(n) || strings.Contains(strings.ToLower(t), "headers"))
 }
 
 func (v *validator) unknownKey(k toml.Key) {
@@ -363,8 +439,8 @@ func (v *validator) unknownKey(k toml.Key) {
 		found := false
 		for i := range v.ix.files {
 			if line, _ := v.ix.keyIn(v.ix.files[i], key); line > 0 {
-				text := v.ix.lineText(line)
-				v.errs = append(v.errs, &Error{File: v.name, Line: line, Col: indent(text) + 1, Msg: unknownMsg(table, key), Text: text})
+				text := v.text(line)
+				v.errs = append(v.errs, &Error{File: v.name, Line: line, Col: indent(v.ix.lineText(line)) + 1, Msg: unknownMsg(table, key), Text: text})
 				found = true
 			}
 		}
@@ -377,7 +453,7 @@ func (v *validator) unknownKey(k toml.Key) {
 	}
 	e := v.pos(hdr, key, unknownMsg(table, key))
 	if e.Line > 0 {
-		e.Col = indent(e.Text) + 1
+		e.Col = indent(v.ix.lineText(e.Line)) + 1
 	}
 	v.errs = append(v.errs, e)
 }
@@ -508,7 +584,7 @@ func (v *validator) settings(r *rawSettings) {
 			v.at(hdr, "user_agent", "user_agent contains a line break or NUL")
 		}
 	}
-	s.Headers = v.headers(hdr, r.Headers)
+	s.Headers, s.FromEnv = v.headers(hdr, r.Headers)
 	s.SkipExisting = v.boolean(hdr, "skip_existing", r.SkipExist)
 	s.Netrc = v.boolean(hdr, "netrc", r.Netrc)
 	s.CAFile = v.caFile(hdr, r.CAFile)
@@ -691,20 +767,21 @@ var reservedHeaders = map[string]bool{
 	"if-modified-since": true, "user-agent": true,
 }
 
-// headers validates header names and values and expands ${VAR} references.
-func (v *validator) headers(hdr int, val any) map[string]string {
+// headers validates header names and values and expands ${VAR} references;
+// env names the headers whose value came from one.
+func (v *validator) headers(hdr int, val any) (out map[string]string, env map[string]bool) {
 	if val == nil {
-		return nil
+		return nil, nil
 	}
 	h, ok := val.(map[string]any)
 	if !ok {
 		v.at(hdr, "headers", "headers must be a table, as in headers = { \"X-Team\" = \"data\" }")
-		return nil
+		return nil, nil
 	}
 	if len(h) == 0 {
-		return nil
+		return nil, nil
 	}
-	out := make(map[string]string, len(h))
+	out = make(map[string]string, len(h))
 	for name, raw := range h {
 		val, ok := raw.(string)
 		switch {
@@ -728,8 +805,14 @@ func (v *validator) headers(hdr int, val any) map[string]string {
 			continue
 		}
 		out[name] = exp
+		if strings.Contains(val, "${") {
+			if env == nil {
+				env = map[string]bool{}
+			}
+			env[name] = true
+		}
 	}
-	return out
+	return out, env
 }
 
 // expand replaces ${NAME} with the environment variable NAME. An unset or
@@ -803,12 +886,17 @@ func validHeaderName(s string) bool {
 
 func (v *validator) host(name string, r rawHost) {
 	hdr := v.ix.table("hosts", name)
-	key := strings.ToLower(name)
-	if _, _, err := splitHostPort(key); err != nil || strings.ContainsAny(key, "/@ ") {
-		v.errs = append(v.errs, v.pos(hdr, "", fmt.Sprintf("[hosts.%q]: %q is not a host or host:port; write the host only, as in [hosts.\"example.com\"]", name, name)))
+	key, err := HostKey(name)
+	if err != nil {
+		v.errs = append(v.errs, v.pos(hdr, "", fmt.Sprintf("[hosts.%[1]q]: %[1]q is not a host or host:port; write the host only, as in [hosts.\"example.com\"], [hosts.\"example.com:8443\"] or [hosts.\"[::1]:8080\"] (%[2]v)", redactHost(name), err)))
 		return
 	}
-	h := &Host{Rate: v.rate(hdr, "rate", r.Rate), Headers: v.headers(hdr, r.Headers)}
+	if _, dup := v.m.Hosts[key]; dup {
+		v.errs = append(v.errs, v.pos(hdr, "", fmt.Sprintf("[hosts.%q] is the same host as another [hosts] entry (both are %s); merge them", name, key)))
+		return
+	}
+	h := &Host{Rate: v.rate(hdr, "rate", r.Rate)}
+	h.Headers, _ = v.headers(hdr, r.Headers)
 	h.Connections = v.count(hdr, "connections", r.Connections, 0)
 	h.CAFile = v.caFile(hdr, r.CAFile)
 	h.HTTP2 = v.boolean(hdr, "http2", r.HTTP2)
@@ -818,20 +906,12 @@ func (v *validator) host(name string, r rawHost) {
 	v.m.Hosts[key] = h
 }
 
-// splitHostPort splits "host" or "host:port"; the port, if any, must be
-// numeric.
-func splitHostPort(s string) (host, port string, err error) {
-	if s == "" {
-		return "", "", errors.New("empty host")
+// redactHost hides what looks like userinfo in a [hosts] key.
+func redactHost(name string) string {
+	if i := strings.LastIndexByte(name, '@'); i >= 0 {
+		return redact.Mask + redact.Escape(name[i:])
 	}
-	if i := strings.LastIndexByte(s, ':'); i >= 0 && !strings.HasSuffix(s, "]") && strings.Count(s, ":") == 1 {
-		host, port = s[:i], s[i+1:]
-		if _, err := strconv.ParseUint(port, 10, 16); err != nil || host == "" {
-			return "", "", errors.New("bad port")
-		}
-		return host, port, nil
-	}
-	return s, "", nil
+	return redact.Escape(name)
 }
 
 func (v *validator) file(i int, r *rawFile) File {
@@ -886,7 +966,7 @@ func (v *validator) file(i int, r *rawFile) File {
 			f.Size = int64(n)
 		}
 	}
-	f.Headers = v.headers(hdr, r.Headers)
+	f.Headers, _ = v.headers(hdr, r.Headers)
 	return f
 }
 
@@ -913,6 +993,10 @@ func cleanPath(p string) (string, error) {
 		return "", errors.New("contains a NUL byte")
 	case strings.IndexFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
 		return "", errors.New("contains a control character")
+	case !utf8.ValidString(p):
+		return "", errors.New("is not valid UTF-8")
+	case strings.IndexFunc(p, redact.Unsafe) >= 0:
+		return "", errors.New("contains a C1 control or bidirectional formatting character (such as U+202E), which can disguise a name on screen")
 	case path.IsAbs(p) || filepath.IsAbs(p):
 		return "", errors.New("is absolute; paths are relative to dest")
 	}
@@ -975,7 +1059,7 @@ func (v *validator) fileErr(i int, msg string) *Error {
 	e := v.pos(v.m.Files[i].Line, "path", msg)
 	if e.Line == v.m.Files[i].Line {
 		if l, c := v.ix.keyIn(v.m.Files[i].Line, "url"); l > 0 {
-			e.Line, e.Col, e.Text = l, c, v.ix.lineText(l)
+			e.Line, e.Col, e.Text = l, c, v.text(l)
 		}
 	}
 	return e
@@ -991,8 +1075,9 @@ func (v *validator) unusedHosts() {
 	for i := range v.m.Files {
 		for _, s := range append([]string{v.m.Files[i].URL}, v.m.Files[i].Mirrors...) {
 			if u, err := url.Parse(s); err == nil {
-				used[strings.ToLower(u.Host)] = true
-				used[strings.ToLower(u.Hostname())] = true
+				if k, _ := v.m.HostEntry(hostPort(u)); k != "" {
+					used[k] = true
+				}
 			}
 		}
 	}
@@ -1001,4 +1086,16 @@ func (v *validator) unusedHosts() {
 			v.warn(v.ix.table("hosts", h), "", fmt.Sprintf("[hosts.%q] matches no file's url or mirror", h))
 		}
 	}
+}
+
+// hostPort returns u's host with the scheme's default port made explicit.
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }

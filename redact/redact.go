@@ -9,6 +9,7 @@ package redact
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -79,7 +80,8 @@ func unparsable(s string) string {
 }
 
 // Line returns a line of a manifest fit to print: every URL in it goes
-// through [URL], and when credentials is true (the line sets headers)
+// through [URL], a quoted string that starts like "user@host" loses what
+// precedes its '@', and when credentials is true (the line sets headers)
 // every quoted value after an "=" is replaced by "***".
 func Line(s string, credentials bool) string {
 	var b strings.Builder
@@ -105,12 +107,15 @@ func Line(s string, credentials bool) string {
 		}
 		s = s[end:]
 	}
-	out := b.String()
+	out := userinfo.ReplaceAllString(b.String(), "${1}"+Mask+"@")
 	if credentials {
 		out = maskValues(out)
 	}
 	return Escape(out)
 }
+
+// userinfo matches a quoted string that starts like "TOKEN@host".
+var userinfo = regexp.MustCompile(`(["'])[^"'@/\s]+@`)
 
 func isSchemeByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'

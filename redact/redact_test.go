@@ -44,6 +44,7 @@ func TestLine(t *testing.T) {
 		{`PRIVATE-TOKEN = "glpat-x\"y"`, true, `PRIVATE-TOKEN = "***"`},
 		{`path = "a` + "\u202e" + `gnp.exe"`, false, `path = "a\u202egnp.exe"`},
 		{`headers = { A = "unterminated`, true, `headers = { A = "***`},
+		{`[hosts."tok@example.com"]`, false, `[hosts."xxxxx@example.com"]`},
 	}
 	for _, c := range cases {
 		if got := Line(c.in, c.creds); got != c.want {
