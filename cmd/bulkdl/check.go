@@ -7,6 +7,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/bulkdl/bulkdl/manifest"
+	"github.com/bulkdl/bulkdl/redact"
+	"github.com/bulkdl/bulkdl/segdl"
 )
 
 func (c *cli) check(args []string) int {
@@ -25,8 +27,9 @@ func (c *cli) check(args []string) int {
 }
 
 type hostPlan struct {
-	files int
-	bytes int64
+	hostport string
+	files    int
+	bytes    int64
 }
 
 // printPlan prints what a run would do, without network traffic. Header
@@ -42,13 +45,14 @@ func printPlan(w0 interface{ Write([]byte) (int, error) }, m *manifest.Manifest)
 		} else {
 			unknown++
 		}
+		// One line per origin: [hosts] entries and credentials go by it.
 		host := "?"
 		if u, err := url.Parse(f.URL); err == nil {
-			host = u.Host
+			host = strings.ToLower(u.Scheme + "://" + u.Host)
 		}
 		hp := hosts[host]
 		if hp == nil {
-			hp = &hostPlan{}
+			hp = &hostPlan{hostport: segdl.HostPort(f.URL)}
 			hosts[host] = hp
 		}
 		hp.files++
@@ -78,8 +82,9 @@ func printPlan(w0 interface{ Write([]byte) (int, error) }, m *manifest.Manifest)
 	fmt.Fprintf(w0, "hosts\n")
 	for _, h := range sortedKeys(hosts) {
 		hp := hosts[h]
-		line := fmt.Sprintf("  %s\t%d file(s)\t%v\tcap %d", h, hp.files, manifest.Size(hp.bytes), s.PerHost)
-		if hc := m.HostConfig(h); hc != nil {
+		line := fmt.Sprintf("  %s\t%d file(s)\t%v\tcap %d", redact.Escape(h), hp.files, manifest.Size(hp.bytes), s.PerHost)
+		key, hc := m.HostEntry(hp.hostport)
+		if hc != nil {
 			if hc.Connections > 0 {
 				line = fmt.Sprintf("  %s\t%d file(s)\t%v\tcap %d", h, hp.files, manifest.Size(hp.bytes), min(hc.Connections, s.Connections))
 			}
@@ -89,6 +94,9 @@ func printPlan(w0 interface{ Write([]byte) (int, error) }, m *manifest.Manifest)
 			if len(hc.Headers) > 0 {
 				line += ", headers " + redactedHeaders(hc.Headers)
 			}
+			line += fmt.Sprintf(", from [hosts.%q]", key)
+		} else {
+			line += ", no [hosts] entry"
 		}
 		fmt.Fprintln(w, line)
 	}

@@ -73,8 +73,14 @@ size = "1GiB"
 [[file]]
 url = "https://a.example.com/y.tar.gz"
 size = 1000
+[hosts."::1"]
+connections = 2
 [[file]]
 url = "https://b.example.org:8443/z.bin"
+[[file]]
+url = "http://a.example.com:8080/w.bin"
+[[file]]
+url = "http://[::1]:8080/v6.bin"
 `))
 	if err != nil {
 		t.Fatal(err)

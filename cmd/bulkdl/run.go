@@ -243,7 +243,8 @@ func (r *runner) run(ctx context.Context, rf *runFlags) int {
 		Retries:       s.Retries,
 		StallTimeout:  s.Timeout,
 		UserAgent:     ua,
-		Header:        toHeader(s.Headers),
+		Header:        toHeader(s.Headers, func(k string) bool { return !s.FromEnv[k] }),
+		Credentials:   toHeader(s.Headers, func(k string) bool { return s.FromEnv[k] }),
 		HostHeader:    func(hp string) http.Header { return hostHeaders[m.HostConfig(hp)] },
 		Authorization: func(hp string) string { return creds.authorization(hostname(hp)) },
 		Limiter:       r.sched.Limiter,
@@ -291,13 +292,16 @@ func (r *runner) run(ctx context.Context, rf *runFlags) int {
 	return exitOK
 }
 
-func toHeader(m map[string]string) http.Header {
+// toHeader returns the headers of m that keep accepts (all if keep is nil).
+func toHeader(m map[string]string, keep ...func(string) bool) http.Header {
 	if len(m) == 0 {
 		return nil
 	}
 	h := make(http.Header, len(m))
 	for k, v := range m {
-		h.Set(k, v)
+		if len(keep) == 0 || keep[0](k) {
+			h.Set(k, v)
+		}
 	}
 	return h
 }
@@ -444,7 +448,7 @@ func (s *source) Finished(k int, d *segdl.Download) {
 	r.done = append(r.done, i)
 	failed := false
 	if err := d.Err(); err != nil {
-		res.status, res.err = "failed", r.redact.Replace(err.Error())
+		res.status, res.err = "failed", redact.Escape(r.redact.Replace(err.Error()))
 		if strings.HasSuffix(res.err, ": interrupted") {
 			res.status = "pending"
 		} else {

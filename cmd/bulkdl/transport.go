@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bulkdl/bulkdl/manifest"
+	"github.com/bulkdl/bulkdl/segdl"
 )
 
 // newTransport returns the RoundTripper every download of a run shares.
@@ -28,8 +29,8 @@ func newTransport(m *manifest.Manifest) (http.RoundTripper, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &hostRouter{def: transport(m.Settings, roots, false, false), hosts: map[string]http.RoundTripper{}}
-	for name, h := range m.Hosts {
+	r := &hostRouter{m: m, def: transport(m.Settings, roots, false, false), hosts: map[*manifest.Host]http.RoundTripper{}}
+	for _, h := range m.Hosts {
 		if h.CAFile == "" && !h.Insecure && !h.HTTP2 {
 			continue
 		}
@@ -39,7 +40,7 @@ func newTransport(m *manifest.Manifest) (http.RoundTripper, error) {
 				return nil, err
 			}
 		}
-		r.hosts[strings.ToLower(name)] = transport(m.Settings, p, h.Insecure, h.HTTP2)
+		r.hosts[h] = transport(m.Settings, p, h.Insecure, h.HTTP2)
 	}
 	return r, nil
 }
@@ -68,19 +69,19 @@ func transport(s manifest.Settings, roots *x509.CertPool, insecure, h2 bool) *ht
 }
 
 // hostRouter sends each request to the transport of its host's TLS and
-// protocol settings ([hosts] keyed "host:port" first, then "host"), and
+// protocol settings (the [hosts] entry manifest.HostEntry picks), and
 // says how to fix a certificate it could not verify.
 type hostRouter struct {
+	m     *manifest.Manifest
 	def   http.RoundTripper
-	hosts map[string]http.RoundTripper
+	hosts map[*manifest.Host]http.RoundTripper
 }
 
 func (r *hostRouter) RoundTrip(req *http.Request) (*http.Response, error) {
-	rt, key := r.def, ""
-	if t, ok := r.hosts[strings.ToLower(req.URL.Host)]; ok {
-		rt, key = t, req.URL.Host
-	} else if t, ok := r.hosts[strings.ToLower(req.URL.Hostname())]; ok {
-		rt, key = t, req.URL.Hostname()
+	rt := r.def
+	key, h := r.m.HostEntry(segdl.HostPort(req.URL.String()))
+	if t, ok := r.hosts[h]; ok {
+		rt = t
 	}
 	resp, err := rt.RoundTrip(req)
 	var ve *tls.CertificateVerificationError
