@@ -18,6 +18,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/bulkdl/bulkdl/manifest"
 	"github.com/bulkdl/bulkdl/segdl/segdltest"
 )
 
@@ -39,6 +40,7 @@ func hostOf(srv *segdltest.Server) string {
 func TestCredentialsNeverReachAnotherOrigin(t *testing.T) {
 	const token, cookie, fileSecret, userPass = "tok-host-1", "c=sess-2", "file-3", "pw-4"
 	t.Setenv("BULKDL_T_TOKEN", token)
+	t.Setenv("BULKDL_T_BUILD", "build-secret-9")
 	netrc := filepath.Join(t.TempDir(), "netrc")
 	cases := []struct {
 		name string
@@ -81,7 +83,7 @@ func TestCredentialsNeverReachAnotherOrigin(t *testing.T) {
 			m := writeManifest(t, dir, fmt.Sprintf(`[settings]
 dest = "out"
 min_segment = "256KiB"
-headers = { Cookie = %q }
+headers = { Cookie = %q, PRIVATE-TOKEN = "glpat-lit-7", x-api-key = "key-lit-8", X-Build = "${BULKDL_T_BUILD}", X-Team = "data" }
 netrc = true
 [hosts.%q]
 headers = { Authorization = "Bearer ${BULKDL_T_TOKEN}" }
@@ -97,7 +99,8 @@ headers = { X-File = %q }
 			if got, _ := os.ReadFile(filepath.Join(dir, "out", "f.bin")); !bytes.Equal(got, data) {
 				t.Fatal("bytes differ")
 			}
-			if q := a.Requests()[0]; q.Header.Get("Authorization") != "Bearer "+token || q.Header.Get("Cookie") != cookie || q.Header.Get("X-File") != fileSecret {
+			if q := a.Requests()[0]; q.Header.Get("Authorization") != "Bearer "+token || q.Header.Get("Cookie") != cookie || q.Header.Get("X-File") != fileSecret ||
+				q.Header.Get("Private-Token") != "glpat-lit-7" || q.Header.Get("X-Api-Key") != "key-lit-8" || q.Header.Get("X-Build") != "build-secret-9" {
 				t.Errorf("the listed origin did not get its credentials: %v", q.Header)
 			}
 			ranged := 0
@@ -106,17 +109,20 @@ headers = { X-File = %q }
 					if q.Header.Get("Range") != "bytes=0-" {
 						ranged++
 					}
-					for _, h := range []string{"Authorization", "Cookie", "X-File", "Referer", "Proxy-Authorization"} {
+					for _, h := range []string{"Authorization", "Cookie", "X-File", "Referer", "Proxy-Authorization", "Private-Token", "X-Api-Key", "X-Build"} {
 						if v := q.Header.Get(h); v != "" {
 							t.Errorf("%s %s got %s: %q", o.URL, q.Path, h, v)
 						}
+					}
+					if q.Header.Get("X-Team") != "data" {
+						t.Errorf("%s %s did not get X-Team, which is no credential", o.URL, q.Path)
 					}
 				}
 			}
 			if ranged == 0 {
 				t.Error("no range went straight to the redirect target; the test shows less than it should")
 			}
-			for _, s := range []string{token, userPass, "netrc-5"} {
+			for _, s := range []string{token, userPass, "netrc-5", "build-secret-9"} {
 				if strings.Contains(stdout+stderr, s) {
 					t.Errorf("output contains a secret %q", s)
 				}
@@ -381,5 +387,208 @@ func TestHTTP2IsOptIn(t *testing.T) {
 		if got := srv.Requests()[n].Proto; got != want {
 			t.Errorf("http2 = %v: server saw %s; want %s", h2, got, want)
 		}
+	}
+}
+
+// TestNetrcNeverReplacesCredentialsGiven: netrc fills in only where the
+// manifest gives no credentials: not over a URL's user:password, not over
+// an Authorization header.
+func TestNetrcNeverReplacesCredentialsGiven(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	for _, p := range []string{"/own", "/conf", "/plain"} {
+		srv.PutBytes(p, []byte("data "+p))
+	}
+	dir := t.TempDir()
+	netrc := filepath.Join(dir, "netrc")
+	os.WriteFile(netrc, []byte("machine 127.0.0.1 login n password netrc-pw\n"), 0o600)
+	t.Setenv("NETRC", netrc)
+	own := strings.Replace(srv.URLOf("/own"), "http://", "http://own:own-pw@", 1)
+	m := writeManifest(t, dir, fmt.Sprintf(`[settings]
+dest = "out"
+netrc = true
+[[file]]
+url = %q
+[[file]]
+url = %q
+headers = { Authorization = "Bearer conf" }
+[[file]]
+url = %q
+`, own, srv.URLOf("/conf"), srv.URLOf("/plain")))
+	if code, _, stderr := bulkdl("run", m); code != 0 {
+		t.Fatalf("run = %d: %s", code, stderr)
+	}
+	want := map[string]string{"/own": "Basic b3duOm93bi1wdw==", "/conf": "Bearer conf", "/plain": "Basic bjpuZXRyYy1wdw=="}
+	for _, q := range srv.Requests() {
+		if got := q.Header.Get("Authorization"); got != want[q.Path] {
+			t.Errorf("%s got Authorization %q; want %q", q.Path, got, want[q.Path])
+		}
+	}
+}
+
+// TestTokensInURLsNeverPrinted: a token as the URL's user name, a bare
+// ?TOKEN and a signed query in an unparsable Location reach neither
+// -dry-run, check, the failure lines, the report nor the files in dest.
+func TestTokensInURLsNeverPrinted(t *testing.T) {
+	srv, dir, _ := origin(t, 0, 0, "")
+	srv.Fault = func(r *http.Request, _ int64) segdltest.Fault {
+		if r.URL.Path == "/r" {
+			return segdltest.Fault{Kind: segdltest.Redirect, Location: "http://u:locpw-4@bad host/x?X-Amz-Signature=locsig-3"}
+		}
+		return segdltest.Fault{Kind: segdltest.Status, Code: 500}
+	}
+	tokUser := strings.Replace(srv.URLOf("/f"), "http://", "http://ghp_tokuser1@", 1)
+	m := writeManifest(t, dir, fmt.Sprintf(`[settings]
+dest = "out"
+retries = 0
+[[file]]
+url = %q
+path = "f"
+[[file]]
+url = "%s?baretok2"
+path = "g"
+[[file]]
+url = %q
+path = "r"
+`, tokUser, srv.URLOf("/g"), srv.URLOf("/r")))
+	report := filepath.Join(dir, "r.json")
+	code, stdout, stderr := bulkdl("run", "-report", report, m)
+	if code != 1 || !strings.Contains(stderr, "failed: f:") || !strings.Contains(stderr, "failed: r:") || !strings.Contains(stderr, "bad Location") {
+		t.Fatalf("run = %d: %s", code, stderr)
+	}
+	rep, _ := os.ReadFile(report)
+	_, dryOut, dryErr := bulkdl("run", "-dry-run", m)
+	_, checkOut, checkErr := bulkdl("check", m)
+	all := stdout + stderr + string(rep) + dryOut + dryErr + checkOut + checkErr
+	for _, s := range []string{"ghp_tokuser1", "baretok2", "locsig-3", "locpw-4"} {
+		if strings.Contains(all, s) {
+			t.Errorf("%q appears in output or the report:\n%s", s, all)
+		}
+		filepath.WalkDir(filepath.Join(dir, "out"), func(p string, d os.DirEntry, err error) error {
+			if b, _ := os.ReadFile(p); err == nil && !d.IsDir() && bytes.Contains(b, []byte(s)) {
+				t.Errorf("%s holds %q", p, s)
+			}
+			return nil
+		})
+	}
+	if !strings.Contains(dryOut, "xxxxx@") || !strings.Contains(dryOut, "?xxxxx") {
+		t.Errorf("-dry-run does not show the redacted URLs:\n%s", dryOut)
+	}
+}
+
+// TestManifestErrorsNeverEchoSecrets: the line an error shows has its
+// URL's credentials and its header values hidden.
+func TestManifestErrorsNeverEchoSecrets(t *testing.T) {
+	t.Setenv("BULKDL_T_SECRET", "env-secret-12")
+	for _, text := range []string{
+		"[[file]]\nurl = \"https://user:pw-10@h/a?X-Amz-Signature=sig-11\" oops\n",
+		"[[file]]\nurl = \"https://tok-13@h/\"\n",
+		"[settings]\nheaders = { PRIVATE-TOKEN = \"glpat-14\", \"bad name\" = \"${BULKDL_T_SECRET}\" }\n[[file]]\nurl = \"https://h/a\"\n",
+		"[[file]]\nurl = \"ftp://h/a?bare-15\"\n",
+	} {
+		m := writeManifest(t, t.TempDir(), text)
+		code, stdout, stderr := bulkdl("check", m)
+		if code != 2 || !strings.Contains(stderr, "m.toml:2:") || !strings.Contains(stderr, "    2 | ") {
+			t.Errorf("check = %d; want 2 and the line shown:\n%s", code, stderr)
+		}
+		for _, s := range []string{"pw-10", "sig-11", "env-secret-12", "tok-13", "glpat-14", "bare-15"} {
+			if strings.Contains(stdout+stderr, s) {
+				t.Errorf("%q printed:\n%s", s, stderr)
+			}
+		}
+	}
+}
+
+// TestIPv6HostEntries: [hosts."::1"] applies to http://[::1]:port/, and
+// check says which entry each origin uses.
+func TestIPv6HostEntries(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skip("no IPv6 loopback:", err)
+	}
+	srv := segdltest.NewUnstartedServer()
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	defer srv.Close()
+	srv.PutBytes("/f", []byte("over v6"))
+	for _, key := range []string{"::1", "[::1]", hostOf(srv)} {
+		dir := t.TempDir()
+		m := writeManifest(t, dir, fmt.Sprintf("[settings]\ndest = \"out\"\n[hosts.%q]\nheaders = { X-V6 = \"applied\" }\n[[file]]\nurl = %q\n", key, srv.URLOf("/f")))
+		n := len(srv.Requests())
+		code, stdout, stderr := bulkdl("run", m)
+		if code != 0 || strings.Contains(stderr, "warning") {
+			t.Fatalf("[hosts.%q]: run = %d: %s", key, code, stderr)
+		}
+		if got := srv.Requests()[n].Header.Get("X-V6"); got != "applied" {
+			t.Errorf("[hosts.%q]: the server got X-V6 %q; the entry was not applied", key, got)
+		}
+		_, stdout, _ = bulkdl("check", m)
+		want, _ := manifest.HostKey(key)
+		if !strings.Contains(stdout, fmt.Sprintf("from [hosts.%q]", want)) {
+			t.Errorf("[hosts.%q]: check does not name the entry:\n%s", key, stdout)
+		}
+	}
+}
+
+// TestNamesThatDisguiseThemselves: a path with a bidi override or a C1
+// control is refused before anything is fetched, and never printed raw.
+func TestNamesThatDisguiseThemselves(t *testing.T) {
+	srv, _, _ := origin(t, 0, 0, "")
+	srv.PutBytes("/x", []byte("payload"))
+	for _, entry := range []string{
+		`path = "rtl-\u202Egnp.exe"`,
+		`path = "csi-\u009B2J"`,
+		`path = "iso-\u2067x"`,
+		`url = "` + srv.URLOf("/rtl-%E2%80%AEgnp.exe") + `"`,
+	} {
+		dir := t.TempDir()
+		text := fmt.Sprintf("[settings]\ndest = \"out\"\n[[file]]\n%s\n", entry)
+		if !strings.HasPrefix(entry, "url") {
+			text += fmt.Sprintf("url = %q\n", srv.URLOf("/x"))
+		}
+		m := writeManifest(t, dir, text)
+		for _, cmd := range []string{"check", "run"} {
+			n := len(srv.Requests())
+			code, stdout, stderr := bulkdl(cmd, m)
+			if code != 2 || !strings.Contains(stderr, "m.toml:4:") {
+				t.Errorf("%s with %s = %d: %s", cmd, entry, code, stderr)
+			}
+			if strings.ContainsAny(stdout+stderr, "\u202e\u009b\u2067\x1b") {
+				t.Errorf("%s with %s printed a raw control or bidi character: %q", cmd, entry, stderr)
+			}
+			if len(srv.Requests()) != n {
+				t.Errorf("%s with %s reached the server", cmd, entry)
+			}
+		}
+		if ents, _ := os.ReadDir(filepath.Join(dir, "out")); len(ents) != 0 {
+			t.Errorf("%s: dest holds %v", entry, ents)
+		}
+	}
+}
+
+// TestServerTextIsEscaped: what a server sends (here a Location whose
+// query names a bidi override) reaches the failure line and the report
+// escaped.
+func TestServerTextIsEscaped(t *testing.T) {
+	// http.Redirect would percent-encode the Location; a server need not.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "/loop?\u202ekey=v")
+		w.WriteHeader(http.StatusFound)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	m := writeManifest(t, dir, fmt.Sprintf("[settings]\ndest = \"out\"\n[[file]]\nurl = %q\npath = \"f\"\n", srv.URL+"/f"))
+	report := filepath.Join(dir, "r.json")
+	code, stdout, stderr := bulkdl("run", "-report", report, m)
+	rep, _ := os.ReadFile(report)
+	if code != 1 || !strings.Contains(stderr, "loop") {
+		t.Fatalf("run = %d: %s", code, stderr)
+	}
+	if strings.Contains(stdout+stderr+string(rep), "\u202e") {
+		t.Errorf("a raw U+202E was printed or reported:\n%s\n%s", stderr, rep)
+	}
+	if !strings.Contains(stderr, `\u202e`) {
+		t.Errorf("the failure line does not show the escaped character:\n%s", stderr)
 	}
 }
