@@ -592,3 +592,18 @@ func TestServerTextIsEscaped(t *testing.T) {
 		t.Errorf("the failure line does not show the escaped character:\n%s", stderr)
 	}
 }
+
+// TestURLsArePrintedEscaped: a URL the manifest lists with a bidi override
+// in its query is printed escaped by -dry-run and check.
+func TestURLsArePrintedEscaped(t *testing.T) {
+	dir := t.TempDir()
+	m := writeManifest(t, dir, "[settings]\ndest = \"out\"\n[[file]]\nurl = \"http://h.example/a?\u202ekey=v\"\npath = \"a\"\n")
+	code, stdout, stderr := bulkdl("run", "-dry-run", m)
+	if code != 0 || !strings.Contains(stdout, `?\u202ekey=xxxxx`) {
+		t.Errorf("run -dry-run = %d: %q %s", code, stdout, stderr)
+	}
+	_, checkOut, _ := bulkdl("check", m)
+	if strings.Contains(stdout+stderr+checkOut, "\u202e") {
+		t.Errorf("a raw U+202E was printed: %q", stdout+checkOut)
+	}
+}
