@@ -371,7 +371,7 @@ func (v *validator) decodeError(err error, first int) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		line := pe.Position.Line + first
-		return Errors{{File: v.name, Line: line, Col: pe.Position.Col, Msg: typeHint(pe.Message, pe.LastKey), Text: v.text(line)}}
+		return Errors{{File: v.name, Line: line, Col: pe.Position.Col, Msg: redact.Line(typeHint(pe.Message, pe.LastKey), false), Text: v.text(line)}}
 	}
 	return Errors{{File: v.name, Msg: err.Error()}}
 }

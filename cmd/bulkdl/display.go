@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/bulkdl/bulkdl/manifest"
+	"github.com/bulkdl/bulkdl/redact"
 )
 
 // display shows a run's progress: a bar redrawn in place on a terminal,
@@ -300,7 +301,7 @@ func (d *display) summary(interrupted bool) {
 	fmt.Fprintln(d.w)
 	for _, h := range r.sched.Hosts() {
 		if h.MinCap < h.ConfigCap {
-			fmt.Fprintf(d.w, "slowed: %s answered 429/503; its connections went down to %d of %d (now %d)\n", h.Host, h.MinCap, h.ConfigCap, h.Cap)
+			fmt.Fprintf(d.w, "slowed: %s answered 429/503; its connections went down to %d of %d (now %d)\n", redact.Escape(h.Host), h.MinCap, h.ConfigCap, h.Cap)
 		}
 	}
 }

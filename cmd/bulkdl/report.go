@@ -96,7 +96,7 @@ func writeReport(name string, r *runner, interrupted bool) error {
 	r.mu.Unlock()
 	if r.sched != nil {
 		for _, h := range r.sched.Hosts() {
-			rep.Hosts = append(rep.Hosts, ReportHost{Host: h.Host, Cap: h.ConfigCap, MinCap: h.MinCap, Throttled: h.MinCap < h.ConfigCap})
+			rep.Hosts = append(rep.Hosts, ReportHost{Host: redact.Escape(h.Host), Cap: h.ConfigCap, MinCap: h.MinCap, Throttled: h.MinCap < h.ConfigCap})
 		}
 	}
 	data, err := json.MarshalIndent(rep, "", "  ")

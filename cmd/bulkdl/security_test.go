@@ -567,29 +567,34 @@ func TestNamesThatDisguiseThemselves(t *testing.T) {
 	}
 }
 
-// TestServerTextIsEscaped: what a server sends (here a Location whose
-// query names a bidi override) reaches the failure line and the report
-// escaped.
+// TestServerTextIsEscaped: what a server sends (a Location whose query,
+// or whose host, holds a bidi override) reaches the failure line and the
+// report escaped.
 func TestServerTextIsEscaped(t *testing.T) {
-	// http.Redirect would percent-encode the Location; a server need not.
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Location", "/loop?\u202ekey=v")
-		w.WriteHeader(http.StatusFound)
-	}))
-	defer srv.Close()
-	dir := t.TempDir()
-	m := writeManifest(t, dir, fmt.Sprintf("[settings]\ndest = \"out\"\n[[file]]\nurl = %q\npath = \"f\"\n", srv.URL+"/f"))
-	report := filepath.Join(dir, "r.json")
-	code, stdout, stderr := bulkdl("run", "-report", report, m)
-	rep, _ := os.ReadFile(report)
-	if code != 1 || !strings.Contains(stderr, "loop") {
-		t.Fatalf("run = %d: %s", code, stderr)
-	}
-	if strings.Contains(stdout+stderr+string(rep), "\u202e") {
-		t.Errorf("a raw U+202E was printed or reported:\n%s\n%s", stderr, rep)
-	}
-	if !strings.Contains(stderr, `\u202e`) {
-		t.Errorf("the failure line does not show the escaped character:\n%s", stderr)
+	for _, loc := range []string{
+		"/loop?\u202ekey=v",                // a redirect loop names it
+		"http://evil\u202egnp.invalid:1/x", // net/http's dial error names the host
+	} {
+		// http.Redirect would percent-encode the Location; a server need not.
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Location", loc)
+			w.WriteHeader(http.StatusFound)
+		}))
+		defer srv.Close()
+		dir := t.TempDir()
+		m := writeManifest(t, dir, fmt.Sprintf("[settings]\ndest = \"out\"\nretries = 0\n[[file]]\nurl = %q\npath = \"f\"\n", srv.URL+"/f"))
+		report := filepath.Join(dir, "r.json")
+		code, stdout, stderr := bulkdl("run", "-report", report, m)
+		rep, _ := os.ReadFile(report)
+		if code != 1 || !strings.Contains(stderr, "failed: f:") {
+			t.Fatalf("Location %q: run = %d: %s", loc, code, stderr)
+		}
+		if strings.Contains(stdout+stderr+string(rep), "\u202e") {
+			t.Errorf("Location %q: a raw U+202E was printed or reported:\n%s\n%s", loc, stderr, rep)
+		}
+		if !strings.Contains(stderr, `\u202e`) {
+			t.Errorf("Location %q: the failure line does not show the escaped character:\n%s", loc, stderr)
+		}
 	}
 }
 
