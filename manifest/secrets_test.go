@@ -119,3 +119,23 @@ func TestIPv6HostEntriesApply(t *testing.T) {
 		t.Errorf("two keys for one host: %v", err)
 	}
 }
+
+// FuzzHostKey: a key is either refused or normalised to a form that
+// normalises to itself, never with a character a terminal would act on.
+func FuzzHostKey(f *testing.F) {
+	for _, s := range []string{"example.com", "::1", "[::1]:80", "H:8443", "[fe80::1%eth0]", "a@b", "[::1]x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := HostKey(s)
+		if err != nil {
+			return
+		}
+		if k2, err := HostKey(k); err != nil || k2 != k {
+			t.Fatalf("HostKey(%q) = %q, but HostKey(%q) = %q, %v", s, k, k, k2, err)
+		}
+		if strings.ContainsAny(k, "/@ ?#\x00\x1b") {
+			t.Fatalf("HostKey(%q) = %q", s, k)
+		}
+	})
+}

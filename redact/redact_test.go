@@ -90,3 +90,17 @@ func FuzzURL(f *testing.F) {
 		}
 	})
 }
+
+func FuzzLine(f *testing.F) {
+	for _, s := range []string{`url = "https://u:p@h/a?x=y"`, `headers = { A = "v" }`, `[hosts."t@h"]`, "path = \"\u202e\""} {
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, s string, creds bool) {
+		got := Line(s, creds)
+		for _, r := range got {
+			if r != '\t' && Unsafe(r) {
+				t.Fatalf("Line(%q) = %q has an unsafe rune", s, got)
+			}
+		}
+	})
+}

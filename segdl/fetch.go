@@ -539,11 +539,12 @@ var (
 // credential whatever its value: Authorization, Proxy-Authorization,
 // Cookie, PRIVATE-TOKEN, JOB-TOKEN, DEPLOY-TOKEN, X-API-Key, X-Auth-Token,
 // X-Access-Token, X-JFrog-Art-Api, X-Vault-Token, X-Amz-Security-Token,
-// and any name that contains auth, token, secret, password, passwd,
-// api-key, apikey, cookie, session, credential or signature, in any case.
+// any name that contains auth, token, secret, password, passwd, api-key,
+// apikey, cookie, session, credential or signature, and any name that
+// ends in key (Ocp-Apim-Subscription-Key), in any case.
 func CredentialHeader(name string) bool {
 	n := strings.ToLower(name)
-	if credentialNames[n] {
+	if credentialNames[n] || strings.HasSuffix(n, "key") {
 		return true
 	}
 	for _, p := range credentialParts {

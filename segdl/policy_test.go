@@ -134,7 +134,7 @@ func TestCredentialHeader(t *testing.T) {
 	}{
 		{"Authorization", true}, {"cookie", true}, {"PROXY-AUTHORIZATION", true},
 		{"PRIVATE-TOKEN", true}, {"Job-Token", true}, {"X-API-Key", true}, {"x-auth-token", true},
-		{"X-Goog-Api-Key", true}, {"X-Session-Id", true}, {"X-Upload-Signature", true},
+		{"X-Goog-Api-Key", true}, {"X-Session-Id", true}, {"X-Upload-Signature", true}, {"Ocp-Apim-Subscription-Key", true},
 		{"X-Team", false}, {"Accept", false}, {"X-Request-Id", false},
 	} {
 		if got := CredentialHeader(c.name); got != c.want {
