@@ -29,6 +29,7 @@ func (c *cli) check(args []string) int {
 type hostPlan struct {
 	hostport string
 	files    int
+	mirrors  int
 	bytes    int64
 }
 
@@ -45,19 +46,26 @@ func printPlan(w0 interface{ Write([]byte) (int, error) }, m *manifest.Manifest)
 		} else {
 			unknown++
 		}
-		// One line per origin: [hosts] entries and credentials go by it.
-		host := "?"
-		if u, err := url.Parse(f.URL); err == nil {
-			host = strings.ToLower(u.Scheme + "://" + u.Host)
-		}
-		hp := hosts[host]
-		if hp == nil {
-			hp = &hostPlan{hostport: segdl.HostPort(f.URL)}
-			hosts[host] = hp
-		}
-		hp.files++
-		if f.Size > 0 {
-			hp.bytes += f.Size
+		// One line per origin, mirrors' too: [hosts] entries and
+		// credentials go by it.
+		for k, raw := range append([]string{f.URL}, f.Mirrors...) {
+			host := "?"
+			if u, err := url.Parse(raw); err == nil {
+				host = strings.ToLower(u.Scheme + "://" + u.Host)
+			}
+			hp := hosts[host]
+			if hp == nil {
+				hp = &hostPlan{hostport: segdl.HostPort(raw)}
+				hosts[host] = hp
+			}
+			if k > 0 {
+				hp.mirrors++
+				continue
+			}
+			hp.files++
+			if f.Size > 0 {
+				hp.bytes += f.Size
+			}
 		}
 	}
 	s := m.Settings
@@ -82,12 +90,16 @@ func printPlan(w0 interface{ Write([]byte) (int, error) }, m *manifest.Manifest)
 	fmt.Fprintf(w0, "hosts\n")
 	for _, h := range sortedKeys(hosts) {
 		hp := hosts[h]
-		line := fmt.Sprintf("  %s\t%d file(s)\t%v\tcap %d", redact.Escape(h), hp.files, manifest.Size(hp.bytes), s.PerHost)
 		key, hc := m.HostEntry(hp.hostport)
+		hostCap := s.PerHost
+		if hc != nil && hc.Connections > 0 {
+			hostCap = min(hc.Connections, s.Connections)
+		}
+		line := fmt.Sprintf("  %s\t%d file(s)\t%v\tcap %d", redact.Escape(h), hp.files, manifest.Size(hp.bytes), hostCap)
+		if hp.mirrors > 0 {
+			line += fmt.Sprintf(", mirror of %d", hp.mirrors)
+		}
 		if hc != nil {
-			if hc.Connections > 0 {
-				line = fmt.Sprintf("  %s\t%d file(s)\t%v\tcap %d", h, hp.files, manifest.Size(hp.bytes), min(hc.Connections, s.Connections))
-			}
 			if hc.Rate > 0 {
 				line += fmt.Sprintf(", rate %v", hc.Rate)
 			}

@@ -81,6 +81,7 @@ url = "https://b.example.org:8443/z.bin"
 url = "http://a.example.com:8080/w.bin"
 [[file]]
 url = "http://[::1]:8080/v6.bin"
+mirrors = ["https://mirror.example.net/v6.bin"]
 `))
 	if err != nil {
 		t.Fatal(err)
