@@ -92,10 +92,12 @@ url = %q
 path = "f.bin"
 headers = { X-File = %q }
 `, cookie, hostOf(a), u, fileSecret))
-			code, stdout, stderr := bulkdl("run", m)
+			report := filepath.Join(dir, "r.json")
+			code, stdout, stderr := bulkdl("run", "-report", report, m)
 			if code != 0 {
 				t.Fatalf("run = %d: %s", code, stderr)
 			}
+			noSecrets(t, filepath.Join(dir, "out"), []string{stdout, stderr, readFile(report)}, token, userPass, "netrc-5", "build-secret-9", "glpat-lit-7", "key-lit-8")
 			if got, _ := os.ReadFile(filepath.Join(dir, "out", "f.bin")); !bytes.Equal(got, data) {
 				t.Fatal("bytes differ")
 			}
@@ -437,6 +439,9 @@ func TestTokensInURLsNeverPrinted(t *testing.T) {
 		}
 		return segdltest.Fault{Kind: segdltest.Status, Code: 500}
 	}
+	defer func() {
+		noSecrets(t, filepath.Join(dir, "out"), nil, "ghp_tokuser1", "baretok2", "locsig-3", "locpw-4")
+	}()
 	tokUser := strings.Replace(srv.URLOf("/f"), "http://", "http://ghp_tokuser1@", 1)
 	m := writeManifest(t, dir, fmt.Sprintf(`[settings]
 dest = "out"
@@ -464,12 +469,6 @@ path = "r"
 		if strings.Contains(all, s) {
 			t.Errorf("%q appears in output or the report:\n%s", s, all)
 		}
-		filepath.WalkDir(filepath.Join(dir, "out"), func(p string, d os.DirEntry, err error) error {
-			if b, _ := os.ReadFile(p); err == nil && !d.IsDir() && bytes.Contains(b, []byte(s)) {
-				t.Errorf("%s holds %q", p, s)
-			}
-			return nil
-		})
 	}
 	if !strings.Contains(dryOut, "xxxxx@") || !strings.Contains(dryOut, "?xxxxx") {
 		t.Errorf("-dry-run does not show the redacted URLs:\n%s", dryOut)
@@ -611,4 +610,28 @@ func TestURLsArePrintedEscaped(t *testing.T) {
 	if strings.Contains(stdout+stderr+checkOut, "\u202e") {
 		t.Errorf("a raw U+202E was printed: %q", stdout+checkOut)
 	}
+}
+
+// noSecrets fails t if any of texts, or any file under dest other than
+// the downloaded data itself, holds one of secrets.
+func noSecrets(t *testing.T, dest string, texts []string, secrets ...string) {
+	t.Helper()
+	filepath.WalkDir(dest, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			texts = append(texts, p+": "+readFile(p))
+		}
+		return nil
+	})
+	for _, text := range texts {
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("%q appears in output, the report or dest: %.300s", s, text)
+			}
+		}
+	}
+}
+
+func readFile(p string) string {
+	b, _ := os.ReadFile(p)
+	return string(b)
 }
