@@ -24,6 +24,9 @@ fuzz:
 	$(GO) test ./manifest -run=^$$ -fuzz=FuzzParse$$ -fuzztime=$(FUZZTIME)
 	$(GO) test ./manifest -run=^$$ -fuzz=FuzzParseSize -fuzztime=$(FUZZTIME)
 	$(GO) test ./segdl -run=^$$ -fuzz=FuzzParseContentRange -fuzztime=$(FUZZTIME)
+	$(GO) test ./manifest -run=^$$ -fuzz=FuzzHostKey -fuzztime=$(FUZZTIME)
+	$(GO) test ./redact -run=^$$ -fuzz=FuzzURL -fuzztime=$(FUZZTIME)
+	$(GO) test ./redact -run=^$$ -fuzz=FuzzLine -fuzztime=$(FUZZTIME)
 
 # bulkdl on a local origin with ~300 MB of generated data; offline, ~20 s.
 demo:

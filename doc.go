@@ -15,6 +15,9 @@
 //   - scheduler: many files at once. The shared connection budget, per-host
 //     and per-file caps, the bandwidth limiter, and who gets the next free
 //     connection.
+//   - redact: what of a URL, a manifest line or a name is fit to print.
+//     The manifest, segdl and the CLI all print URLs; none of them should
+//     depend on another for it, so the one implementation lives here.
 //   - state: what bulkdl wrote into a destination (for cheap reruns and
 //     -prune) and the lock that allows one run at a time. The CLI would
 //     otherwise do two jobs.
