@@ -152,6 +152,9 @@ func (m *Manifest) HostConfig(hostport string) *Host {
 // key, or "", nil. An entry keyed "host:port" applies to that port only
 // and wins; one keyed "host" applies to every port and scheme of host.
 func (m *Manifest) HostEntry(hostport string) (string, *Host) {
+	if len(m.Hosts) == 0 {
+		return "", nil
+	}
 	key, err := HostKey(hostport)
 	if err != nil {
 		return "", nil

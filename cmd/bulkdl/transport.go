@@ -78,10 +78,13 @@ type hostRouter struct {
 }
 
 func (r *hostRouter) RoundTrip(req *http.Request) (*http.Response, error) {
-	rt := r.def
-	key, h := r.m.HostEntry(segdl.HostPort(req.URL.String()))
-	if t, ok := r.hosts[h]; ok {
-		rt = t
+	rt, key := r.def, ""
+	if len(r.hosts) > 0 { // the lookup costs about 2µs; most manifests need none
+		var h *manifest.Host
+		key, h = r.m.HostEntry(segdl.HostPort(req.URL.String()))
+		if t, ok := r.hosts[h]; ok {
+			rt = t
+		}
 	}
 	resp, err := rt.RoundTrip(req)
 	var ve *tls.CertificateVerificationError
