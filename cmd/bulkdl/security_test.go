@@ -530,6 +530,31 @@ func TestIPv6HostEntries(t *testing.T) {
 	}
 }
 
+// TestIPv6HostEntryTLS: the ca_file of [hosts."::1"] is the one used for
+// https://[::1]:port/.
+func TestIPv6HostEntryTLS(t *testing.T) {
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skip("no IPv6 loopback:", err)
+	}
+	srv := segdltest.NewUnstartedServer()
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.StartTLS()
+	defer srv.Close()
+	data := segdltest.Content(7, 10<<10)
+	srv.PutBytes("/f", data)
+	dir := t.TempDir()
+	writeCA(t, dir, srv)
+	m := writeManifest(t, dir, fmt.Sprintf("[settings]\ndest = \"out\"\n[hosts.\"::1\"]\nca_file = \"ca.pem\"\n[[file]]\nurl = %q\n", srv.URLOf("/f")))
+	if code, _, stderr := bulkdl("run", m); code != 0 {
+		t.Fatalf("run = %d: %s", code, stderr)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "out", "f")); !bytes.Equal(got, data) {
+		t.Error("bytes differ")
+	}
+}
+
 // TestNamesThatDisguiseThemselves: a path with a bidi override or a C1
 // control is refused before anything is fetched, and never printed raw.
 func TestNamesThatDisguiseThemselves(t *testing.T) {
