@@ -484,13 +484,14 @@ func TestManifestErrorsNeverEchoSecrets(t *testing.T) {
 		"[[file]]\nurl = \"https://tok-13@h/\"\n",
 		"[settings]\nheaders = { PRIVATE-TOKEN = \"glpat-14\", \"bad name\" = \"${BULKDL_T_SECRET}\" }\n[[file]]\nurl = \"https://h/a\"\n",
 		"[[file]]\nurl = \"ftp://h/a?bare-15\"\n",
+		"[[file]]\nurl = \"https://u:pw-16%zz@h/a?sig-17\"\n",
 	} {
 		m := writeManifest(t, t.TempDir(), text)
 		code, stdout, stderr := bulkdl("check", m)
 		if code != 2 || !strings.Contains(stderr, "m.toml:2:") || !strings.Contains(stderr, "    2 | ") {
 			t.Errorf("check = %d; want 2 and the line shown:\n%s", code, stderr)
 		}
-		for _, s := range []string{"pw-10", "sig-11", "env-secret-12", "tok-13", "glpat-14", "bare-15"} {
+		for _, s := range []string{"pw-10", "sig-11", "env-secret-12", "tok-13", "glpat-14", "bare-15", "pw-16", "sig-17"} {
 			if strings.Contains(stdout+stderr, s) {
 				t.Errorf("%q printed:\n%s", s, stderr)
 			}
