@@ -15,20 +15,24 @@ type Size int64
 // Rate is a bandwidth in bytes per second. 0 means unlimited.
 type Rate int64
 
+// sizeUnits are matched without regard to case, longest first so that
+// "KiB" is not read as "B". A bare K, M, G or T is binary, as curl, wget
+// and aria2c read "-rate 50M".
 var sizeUnits = []struct {
 	suffix string
 	mult   int64
 }{
-	// Longest suffixes first so that "KiB" is not read as "B".
-	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
-	{"kB", 1e3}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
-	{"B", 1},
+	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30}, {"tib", 1 << 40},
+	{"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9}, {"tb", 1e12},
+	{"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"t", 1 << 40},
+	{"b", 1},
 }
 
 // ParseSize parses a byte count: a plain integer ("1048576") or a number with
-// a unit, decimal (kB MB GB TB = 1000^n) or binary (KiB MiB GiB TiB = 1024^n),
-// as in "2MiB", "1.5 GB". The result must be a whole number of bytes that fits
-// in an int64.
+// a unit, decimal (kB MB GB TB = 1000^n) or binary (KiB MiB GiB TiB = 1024^n,
+// and K M G T alone, as curl and wget read them), as in "2MiB", "1.5 GB",
+// "50M". Units are read without regard to case. The result must be a whole
+// number of bytes that fits in an int64.
 func ParseSize(s string) (Size, error) {
 	orig := s
 	s = strings.TrimSpace(s)
@@ -36,14 +40,15 @@ func ParseSize(s string) (Size, error) {
 		return 0, errors.New(`empty size; write bytes ("1048576") or a unit ("1MiB", "5GB")`)
 	}
 	mult := int64(1)
+	lower := strings.ToLower(s)
 	for _, u := range sizeUnits {
-		if strings.HasSuffix(s, u.suffix) {
+		if strings.HasSuffix(lower, u.suffix) {
 			mult = u.mult
-			s = strings.TrimSpace(strings.TrimSuffix(s, u.suffix))
+			s = strings.TrimSpace(s[:len(s)-len(u.suffix)])
 			break
 		}
 	}
-	bad := fmt.Errorf("bad size %q; write bytes (\"1048576\") or a number with a unit: kB MB GB TB (1000^n) or KiB MiB GiB TiB (1024^n)", orig)
+	bad := fmt.Errorf("bad size %q; write bytes (\"1048576\") or a number with a unit: kB MB GB TB (1000^n) or KiB MiB GiB TiB, K M G T (1024^n)", orig)
 	if s == "" || s[0] == '+' || s[0] == '-' {
 		if s != "" && s[0] == '-' {
 			return 0, fmt.Errorf("negative size %q", orig)
@@ -70,16 +75,17 @@ func ParseSize(s string) (Size, error) {
 	return Size(v), nil
 }
 
-// ParseRate parses a bandwidth: a size followed by "/s" ("50MB/s",
-// "512KiB/s"), or "0" for unlimited.
+// ParseRate parses a bandwidth: a size per second, with or without "/s"
+// ("50MB/s", "512KiB/s", "50M" as curl --limit-rate takes it), or "0" for
+// unlimited.
 func ParseRate(s string) (Rate, error) {
 	t := strings.TrimSpace(s)
 	if t == "0" {
 		return 0, nil
 	}
-	body, ok := strings.CutSuffix(t, "/s")
-	if !ok {
-		return 0, fmt.Errorf("bad rate %q; write a size per second (\"50MB/s\", \"512KiB/s\") or \"0\" for unlimited", s)
+	body, _ := strings.CutSuffix(t, "/s")
+	if body == "" {
+		return 0, fmt.Errorf("bad rate %q; write a size per second (\"50MB/s\", \"512KiB/s\", \"50M\") or \"0\" for unlimited", s)
 	}
 	n, err := ParseSize(body)
 	if err != nil {

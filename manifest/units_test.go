@@ -33,6 +33,15 @@ func TestParseSize(t *testing.T) {
 		{"9000000TiB", 0, "too large"},
 		{"NaNMiB", 0, "bad size"},
 		{"2 MiBs", 0, "bad size"},
+		{"50M", 50 << 20, ""},
+		{"50m", 50 << 20, ""},
+		{"2mib", 2 << 20, ""},
+		{"5kb", 5000, ""},
+		{"1g", 1 << 30, ""},
+		{"3 T", 3 << 40, ""},
+		{"1.5k", 1536, ""},
+		{"M", 0, "bad size"},
+		{"5x", 0, "bad size"},
 	}
 	for _, c := range cases {
 		got, err := ParseSize(c.in)
@@ -57,7 +66,12 @@ func TestParseRate(t *testing.T) {
 		{"0", 0, true},
 		{"50MB/s", 50e6, true},
 		{"512KiB/s", 512 << 10, true},
-		{"50MB", 0, false},
+		{"50MB", 50e6, true},
+		{"50M", 50 << 20, true},
+		{"50m", 50 << 20, true},
+		{"50mb/s", 50e6, true},
+		{"512kib/s", 512 << 10, true},
+		{"fast", 0, false},
 		{"/s", 0, false},
 		{"-1MB/s", 0, false},
 	}
