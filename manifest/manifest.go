@@ -247,12 +247,24 @@ func (s *Settings) SetExplicit(key string) {
 }
 
 // Load reads and validates the manifest at name.
-func Load(name string) (*Manifest, error) {
+func Load(name string) (*Manifest, error) { return Options{}.Load(name) }
+
+// Options change what loading requires. The zero value is what a run
+// needs.
+type Options struct {
+	// UnsetEnv makes an unset or empty ${VAR} a warning instead of an
+	// error, and leaves the reference unexpanded: validating a manifest
+	// (bulkdl check, a CI job without secrets) needs no secret's value.
+	UnsetEnv bool
+}
+
+// Load reads and validates the manifest at name with these options.
+func (o Options) Load(name string) (*Manifest, error) {
 	data, err := os.ReadFile(name)
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
-	return Parse(name, data)
+	return o.Parse(name, data)
 }
 
 // raw* mirror the TOML schema with every value in the loosest type that
@@ -319,13 +331,16 @@ const batchSize = 1000
 //
 // Memory stays proportional to the number of files, not to the decoder's
 // representation: the [[file]] tables are decoded in batches.
-func Parse(name string, data []byte) (*Manifest, error) {
+func Parse(name string, data []byte) (*Manifest, error) { return Options{}.Parse(name, data) }
+
+// Parse is [Parse] with these options.
+func (o Options) Parse(name string, data []byte) (*Manifest, error) {
 	if len(data) > maxManifest {
 		return nil, Errors{{File: name, Msg: fmt.Sprintf("manifest is %v; the limit is 1 GiB: split it", Size(len(data)))}}
 	}
 	ix := newLineIndex(data)
 	rest, batches := ix.split(batchSize)
-	v := &validator{name: name, ix: ix, seen: map[string]bool{}}
+	v := &validator{name: name, ix: ix, seen: map[string]bool{}, opts: o}
 	var raw rawManifest
 	md, err := toml.Decode(rest, &raw)
 	if err != nil {
@@ -393,6 +408,7 @@ type validator struct {
 	errs  Errors
 	warns []*Error
 	m     *Manifest
+	opts  Options
 }
 
 // at records an error at key in the table whose header is on line hdr.
@@ -799,6 +815,12 @@ func (v *validator) headers(hdr int, val any) (out map[string]string, env map[st
 			continue
 		}
 		exp, err := v.expand(val)
+		var unset *unsetEnvError
+		if errors.As(err, &unset) && v.opts.UnsetEnv {
+			v.warn(hdr, "headers", fmt.Sprintf("header %q: %v (a run needs it; check does not)", name, err))
+			out[name] = val
+			continue
+		}
 		if err != nil {
 			v.at(hdr, "headers", "header %q: %v", name, err)
 			continue
@@ -842,16 +864,26 @@ func (v *validator) expand(s string) (string, error) {
 			return "", fmt.Errorf("%q is not a valid environment variable name", key)
 		}
 		val, ok := os.LookupEnv(key)
-		if !ok {
-			return "", fmt.Errorf("environment variable %s is not set; export it before running bulkdl", key)
-		}
-		if val == "" {
-			return "", fmt.Errorf("environment variable %s is empty; a secret that was not passed to this job?", key)
+		if !ok || val == "" {
+			return "", &unsetEnvError{name: key, empty: ok}
 		}
 		v.addSecret(val)
 		b.WriteString(val)
 		s = s[i+end+1:]
 	}
+}
+
+// unsetEnvError is a ${NAME} reference whose variable is unset or empty.
+type unsetEnvError struct {
+	name  string
+	empty bool
+}
+
+func (e *unsetEnvError) Error() string {
+	if e.empty {
+		return fmt.Sprintf("environment variable %s is empty; a secret that was not passed to this job?", e.name)
+	}
+	return fmt.Sprintf("environment variable %s is not set; export it before running bulkdl", e.name)
 }
 
 func (v *validator) addSecret(s string) {

@@ -96,19 +96,32 @@ func moduleVersion() string {
 
 func (c *cli) flagSet(name, args string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	fs.Usage = func() {
-		for _, cmd := range commands() {
-			if cmd.name == name {
-				fmt.Fprintf(c.stderr, "Usage: bulkdl %s %s\n\n%s.\n", name, cmd.args, strings.ToUpper(cmd.short[:1])+cmd.short[1:])
-			}
-		}
-		if hasFlags(fs) {
-			fmt.Fprint(c.stderr, "\nFlags:\n")
-			fs.PrintDefaults()
+	// parse prints help and errors itself: help to stdout, an error as
+	// one line to stderr.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// printUsage prints a command's usage and flags to w.
+func (c *cli) printUsage(w io.Writer, fs *flag.FlagSet) {
+	name := fs.Name()
+	for _, cmd := range commands() {
+		if cmd.name == name {
+			fmt.Fprintf(w, "Usage: bulkdl %s %s\n\n%s.\n", name, cmd.args, strings.ToUpper(cmd.short[:1])+cmd.short[1:])
 		}
 	}
-	return fs
+	if hasFlags(fs) {
+		fmt.Fprint(w, "\nFlags:\n")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+}
+
+// usageError prints a usage error as one line and where to find help.
+func (c *cli) usageError(fs *flag.FlagSet, format string, a ...any) {
+	fmt.Fprintf(c.stderr, "bulkdl %s: %s\nrun 'bulkdl %s -h' for usage\n", fs.Name(), fmt.Sprintf(format, a...), fs.Name())
 }
 
 func hasFlags(fs *flag.FlagSet) bool {
@@ -117,22 +130,44 @@ func hasFlags(fs *flag.FlagSet) bool {
 	return n > 0
 }
 
-// parse parses flags and checks the number of positional arguments. When
-// ok is false the command must return code.
+// parse parses flags wherever they are among the arguments, before or
+// after the manifest as every peer takes them ("--" ends the flags), and
+// checks the number of positional arguments: nargs exactly, or one or
+// more when nargs is -1. Afterwards fs.Args() are the positional
+// arguments. When ok is false the command must return code.
 func (c *cli) parse(fs *flag.FlagSet, args []string, nargs int) (code int, ok bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, false
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				c.printUsage(c.stdout, fs)
+				return exitOK, false
+			}
+			c.usageError(fs, "%v", err)
+			return exitUsage, false
 		}
-		return exitUsage, false
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
-	if fs.NArg() != nargs {
-		if nargs == 1 && fs.NArg() > 1 {
-			fmt.Fprintf(c.stderr, "bulkdl %s: flags go before the manifest: unexpected %q\n", fs.Name(), fs.Arg(1))
+	fs.Parse(append([]string{"--"}, pos...)) // so that fs.Args() are pos
+	switch {
+	case nargs < 0 && len(pos) == 0:
+		c.usageError(fs, "want a manifest")
+		return exitUsage, false
+	case nargs >= 0 && len(pos) != nargs:
+		if nargs == 1 && len(pos) > 1 {
+			c.usageError(fs, "want one manifest, got %d: %q", len(pos), pos)
 		} else {
-			fmt.Fprintf(c.stderr, "bulkdl %s: want %d argument(s), got %d\n", fs.Name(), nargs, fs.NArg())
+			c.usageError(fs, "want %d argument(s), got %d", nargs, len(pos))
 		}
-		fs.Usage()
 		return exitUsage, false
 	}
 	return exitOK, true
