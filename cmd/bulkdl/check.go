@@ -15,15 +15,37 @@ func (c *cli) check(args []string) int {
 	fs := c.flagSet("check", "")
 	var sf settingsFlags
 	sf.register(fs)
-	if code, ok := c.parse(fs, args, 1); !ok {
+	if code, ok := c.parseArgs(fs, args, 0, -1); !ok {
 		return code
 	}
-	m, ok := c.load(fs, &sf, fs.Arg(0))
-	if !ok {
+	names := fs.Args()
+	if len(names) == 0 && sf.input == "" {
+		c.usageError(fs, "want a manifest (or -i with a URL list)")
 		return exitUsage
 	}
-	printPlan(c.stdout, m)
-	return exitOK
+	if sf.input != "" {
+		names = append(names, "")
+	}
+	// check validates without secrets: an unset ${VAR} is a warning here
+	// and an error in run.
+	sf.opts.UnsetEnv = true
+	code := exitOK
+	for k, name := range names {
+		in := sf
+		if name != "" {
+			in.input = ""
+		}
+		if k > 0 {
+			fmt.Fprintln(c.stdout)
+		}
+		m, ok := c.load(fs, &in, name)
+		if !ok {
+			code = exitUsage
+			continue
+		}
+		printPlan(c.stdout, m)
+	}
+	return code
 }
 
 type hostPlan struct {

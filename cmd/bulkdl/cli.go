@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -17,15 +18,19 @@ const (
 	exitOK          = 0
 	exitFailed      = 1   // one or more files failed; the others completed
 	exitUsage       = 2   // bad flags or manifest; nothing fetched
+	exitSetup       = 73  // dest, state or report cannot be created (EX_CANTCREAT)
 	exitLocked      = 75  // another run holds dest (EX_TEMPFAIL in sysexits.h)
 	exitInterrupted = 130 // SIGINT; 143 for SIGTERM
 )
 
 type cli struct {
+	stdin          io.Reader // a manifest ("-") or URL list ("-i -")
 	stdout, stderr io.Writer
 }
 
-func newCLI(stdout, stderr io.Writer) *cli { return &cli{stdout: stdout, stderr: stderr} }
+func newCLI(stdout, stderr io.Writer) *cli {
+	return &cli{stdin: os.Stdin, stdout: stdout, stderr: stderr}
+}
 
 type command struct {
 	name, args, short string
@@ -34,9 +39,10 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"run", "[flags] MANIFEST", "download every file the manifest lists", (*cli).run},
-		{"check", "[flags] MANIFEST", "validate a manifest and print the plan, without network traffic", (*cli).check},
-		{"verify", "[flags] MANIFEST", "check every file in dest against the manifest's size and checksum, offline", (*cli).verify},
+		{"run", "[flags] MANIFEST|-|-i URLS", "download every file the manifest lists", (*cli).run},
+		{"check", "[flags] MANIFEST...", "validate manifests and print the plan, without network traffic", (*cli).check},
+		{"verify", "[flags] MANIFEST...", "check every file in dest against the manifest's size and checksum, offline", (*cli).verify},
+		{"init", "[-i URLS] [URL...]", "print a manifest made from a URL list, to grow from", (*cli).init},
 		{"version", "", "print the version", (*cli).version},
 		{"help", "[COMMAND]", "show help", (*cli).help},
 	}
@@ -56,15 +62,14 @@ func (c *cli) main(args []string) int {
 			return cmd.run(c, args[1:])
 		}
 	}
-	fmt.Fprintf(c.stderr, "bulkdl: unknown command %q\n\n", args[0])
-	c.usage(c.stderr)
+	fmt.Fprintf(c.stderr, "bulkdl: unknown command %q\nrun 'bulkdl help' for usage\n", args[0])
 	return exitUsage
 }
 
 func (c *cli) usage(w io.Writer) {
 	fmt.Fprint(w, "bulkdl downloads every file a TOML manifest lists, under one shared connection budget.\n\nUsage:\n")
 	for _, cmd := range commands() {
-		fmt.Fprintf(w, "  bulkdl %-8s %-17s %s\n", cmd.name, cmd.args, cmd.short)
+		fmt.Fprintf(w, "  bulkdl %-7s %-26s %s\n", cmd.name, cmd.args, cmd.short)
 	}
 	fmt.Fprint(w, "\nRun \"bulkdl COMMAND -h\" for a command's flags.\n")
 }
@@ -130,12 +135,17 @@ func hasFlags(fs *flag.FlagSet) bool {
 	return n > 0
 }
 
-// parse parses flags wherever they are among the arguments, before or
-// after the manifest as every peer takes them ("--" ends the flags), and
-// checks the number of positional arguments: nargs exactly, or one or
-// more when nargs is -1. Afterwards fs.Args() are the positional
-// arguments. When ok is false the command must return code.
+// parse is parseArgs for exactly nargs positional arguments.
 func (c *cli) parse(fs *flag.FlagSet, args []string, nargs int) (code int, ok bool) {
+	return c.parseArgs(fs, args, nargs, nargs)
+}
+
+// parseArgs parses flags wherever they are among the arguments, before or
+// after the manifest as every peer takes them ("--" ends the flags), and
+// checks that there are lo to hi positional arguments (hi -1: no limit).
+// Afterwards fs.Args() are the positional arguments. When ok is false the
+// command must return code.
+func (c *cli) parseArgs(fs *flag.FlagSet, args []string, lo, hi int) (code int, ok bool) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -159,18 +169,16 @@ func (c *cli) parse(fs *flag.FlagSet, args []string, nargs int) (code int, ok bo
 	}
 	fs.Parse(append([]string{"--"}, pos...)) // so that fs.Args() are pos
 	switch {
-	case nargs < 0 && len(pos) == 0:
+	case len(pos) < lo && lo == 1:
 		c.usageError(fs, "want a manifest")
-		return exitUsage, false
-	case nargs >= 0 && len(pos) != nargs:
-		if nargs == 1 && len(pos) > 1 {
-			c.usageError(fs, "want one manifest, got %d: %q", len(pos), pos)
-		} else {
-			c.usageError(fs, "want %d argument(s), got %d", nargs, len(pos))
-		}
-		return exitUsage, false
+	case len(pos) > hi && hi == 1:
+		c.usageError(fs, "want one manifest, got %d: %q", len(pos), pos)
+	case len(pos) < lo || hi >= 0 && len(pos) > hi:
+		c.usageError(fs, "want %d argument(s), got %d", lo, len(pos))
+	default:
+		return exitOK, true
 	}
-	return exitOK, true
+	return exitUsage, false
 }
 
 // settingsFlags are the flags that override [settings], shared by run and
@@ -178,7 +186,8 @@ func (c *cli) parse(fs *flag.FlagSet, args []string, nargs int) (code int, ok bo
 type settingsFlags struct {
 	connections, perHost, perFile, retries int
 	rate, dest, timeout                    string
-	set                                    map[string]bool
+	input                                  string // -i: a URL list instead of a manifest
+	opts                                   manifest.Options
 }
 
 func (sf *settingsFlags) register(fs *flag.FlagSet) {
@@ -190,6 +199,34 @@ func (sf *settingsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&sf.rate, "rate", "", "global bandwidth cap such as 50MB/s; 0 for unlimited (overrides rate)")
 	fs.StringVar(&sf.dest, "dest", "", "directory to download into, relative to the working directory (overrides dest)")
 	fs.StringVar(&sf.timeout, "timeout", "", "stall timeout such as 30s; 0 for none (overrides timeout)")
+	fs.StringVar(&sf.input, "i", "", "read URLs from this file instead of a manifest, one per line (# comments), into the working directory; - for stdin")
+}
+
+// readManifest loads the manifest name: a file, "-" for stdin (dest is
+// then relative to the working directory), or with -i the URL list.
+func (c *cli) readManifest(sf *settingsFlags, name string) (*manifest.Manifest, error) {
+	if sf.input != "" {
+		r, closeIn, err := c.open(sf.input)
+		if err != nil {
+			return nil, fmt.Errorf("-i: %w", err)
+		}
+		defer closeIn()
+		list := sf.input
+		if list == "-" {
+			list = "<stdin>"
+		}
+		return parseURLList(list, r, sf.opts)
+	}
+	if name != "-" {
+		return sf.opts.Load(name)
+	}
+	data, err := io.ReadAll(io.LimitReader(c.stdin, 1<<30+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the manifest from stdin: %w", err)
+	}
+	// filepath.Dir("<stdin>") is ".": a relative dest is taken from the
+	// working directory.
+	return sf.opts.Parse("<stdin>", data)
 }
 
 // load loads the manifest and applies the flags that fs set. It prints
@@ -199,7 +236,7 @@ func (c *cli) load(fs *flag.FlagSet, sf *settingsFlags, name string) (*manifest.
 	// by batch); a lower GC target keeps the peak of a 1M-entry manifest
 	// under 1 GiB for a few percent more CPU.
 	old := debug.SetGCPercent(50)
-	m, err := manifest.Load(name)
+	m, err := c.readManifest(sf, name)
 	debug.SetGCPercent(old)
 	if err != nil {
 		c.printManifestError(err)

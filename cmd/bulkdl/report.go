@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -14,11 +17,14 @@ import (
 // docs/report.md; fields are only ever added.
 type Report struct {
 	Version     int          `json:"version"`
+	Command     string       `json:"command"` // run or verify
 	Manifest    string       `json:"manifest"`
 	Dest        string       `json:"dest"`
 	Started     time.Time    `json:"started"`
 	Duration    float64      `json:"duration_seconds"`
 	Interrupted bool         `json:"interrupted"`
+	ExitCode    int          `json:"exit_code"`
+	Error       string       `json:"error,omitempty"` // why the run could not start
 	Totals      ReportTotals `json:"totals"`
 	Hosts       []ReportHost `json:"hosts"`
 	Files       []ReportFile `json:"files"`
@@ -31,6 +37,10 @@ type ReportTotals struct {
 	Skipped      int   `json:"skipped"`
 	Failed       int   `json:"failed"`
 	Pending      int   `json:"pending"`
+	Verified     int   `json:"verified"`   // verify: checksum matched
+	Unverified   int   `json:"unverified"` // verify: present, size ok, no checksum
+	Missing      int   `json:"missing"`    // verify: not in dest
+	Mismatched   int   `json:"mismatched"` // verify: size or checksum differs
 	Bytes        int64 `json:"bytes"`
 	BytesFetched int64 `json:"bytes_fetched"`
 }
@@ -60,8 +70,9 @@ type ReportFile struct {
 // then a rename.
 func writeReport(name string, r *runner, interrupted bool) error {
 	r.mu.Lock()
-	rep := Report{Version: 1, Manifest: r.m.Name, Dest: r.m.Dest, Started: r.started.UTC().Round(time.Millisecond),
-		Duration: time.Since(r.started).Seconds(), Interrupted: interrupted, Files: make([]ReportFile, 0, r.inShard)}
+	rep := Report{Version: 1, Command: r.command, Manifest: r.m.Name, Dest: r.m.Dest, Started: r.started.UTC().Round(time.Millisecond),
+		Duration: time.Since(r.started).Seconds(), Interrupted: interrupted, ExitCode: r.exitCode, Error: r.setupErr,
+		Hosts: []ReportHost{}, Files: make([]ReportFile, 0, r.inShard)}
 	for i := range r.m.Files {
 		f, res := &r.m.Files[i], &r.results[i]
 		if res.status == "other-shard" {
@@ -84,10 +95,22 @@ func writeReport(name string, r *runner, interrupted bool) error {
 		case "downloaded":
 			t.Downloaded++
 			t.Bytes += res.size
-		case "skipped", "verified":
+		case "skipped":
 			t.Skipped++
 			t.Bytes += res.size
-		case "failed", "missing", "mismatch":
+		case "verified":
+			t.Verified++
+			t.Bytes += res.size
+		case "unverified":
+			t.Unverified++
+			t.Bytes += res.size
+		case "missing":
+			t.Missing++
+			t.Failed++
+		case "mismatch":
+			t.Mismatched++
+			t.Failed++
+		case "failed":
 			t.Failed++
 		default:
 			t.Pending++
@@ -99,13 +122,60 @@ func writeReport(name string, r *runner, interrupted bool) error {
 			rep.Hosts = append(rep.Hosts, ReportHost{Host: redact.Escape(h.Host), Cap: h.ConfigCap, MinCap: h.MinCap, Throttled: h.MinCap < h.ConfigCap})
 		}
 	}
+	return saveReport(name, &rep)
+}
+
+// bareReport writes the report of a run that could not start: no
+// manifest to describe (a usage or manifest error), only why.
+func bareReport(name, command, manifestName string, code int, msg string) error {
+	return saveReport(name, &Report{Version: 1, Command: command, Manifest: manifestName, Started: time.Now().UTC().Round(time.Millisecond),
+		ExitCode: code, Error: msg, Hosts: []ReportHost{}, Files: []ReportFile{}})
+}
+
+// checkReportPath finds out before anything is downloaded whether the
+// report can be written at name: its directory exists and takes a new
+// file, and name is not a directory.
+func checkReportPath(name string) error {
+	if fi, err := os.Stat(name); err == nil && fi.IsDir() {
+		return fmt.Errorf("-report %s is a directory; give a file name such as %s", name, filepath.Join(name, "bulkdl-report.json"))
+	}
+	dir := filepath.Dir(name)
+	tmp, err := os.CreateTemp(dir, ".bulkdl-report-*")
+	if err != nil {
+		return reportPathError(name, err)
+	}
+	tmp.Close()
+	os.Remove(tmp.Name())
+	return nil
+}
+
+// reportPathError explains err, met creating a file beside the report,
+// with the user's path rather than the temporary file's name.
+func reportPathError(name string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	dir := filepath.Dir(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("-report %s: directory %s does not exist; create it or write the report elsewhere", name, dir)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("-report %s: directory %s is not writable; write the report elsewhere", name, dir)
+	}
+	return fmt.Errorf("-report %s: %w", name, err)
+}
+
+// saveReport writes rep to name atomically: a temporary file beside it,
+// then a rename.
+func saveReport(name string, rep *Report) error {
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(name), ".bulkdl-report-*")
 	if err != nil {
-		return err
+		return reportPathError(name, err)
 	}
 	_, err = tmp.Write(append(data, '\n'))
 	if err == nil {
@@ -119,6 +189,7 @@ func writeReport(name string, r *runner, interrupted bool) error {
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
+		return reportPathError(name, err)
 	}
-	return err
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -54,17 +55,45 @@ func (c *cli) run(args []string) int {
 	fs.BoolVar(&rf.skipExisting, "skip-existing", false, "trust files present at their path that have no checksum (overrides skip_existing)")
 	fs.BoolVar(&rf.prune, "prune", false, "delete files under dest that bulkdl created and the manifest no longer lists")
 	fs.Var(&rf.shard, "shard", "K/N: fetch only the files whose path hashes to shard K of N (0 <= K < N)")
-	if code, ok := c.parse(fs, args, 1); !ok {
+	if code, ok := c.parseArgs(fs, args, 0, 1); !ok {
 		return code
+	}
+	switch {
+	case rf.input == "-" && fs.Arg(0) == "-":
+		c.usageError(fs, "stdin can hold a manifest or a URL list, not both")
+		return exitUsage
+	case rf.input == "" && fs.NArg() == 0:
+		c.usageError(fs, "want a manifest (or -i with a URL list)")
+		return exitUsage
+	case rf.input != "" && fs.NArg() > 0:
+		c.usageError(fs, "-i reads URLs instead of a manifest; drop %q or -i", fs.Arg(0))
+		return exitUsage
 	}
 	switch rf.progress {
 	case "auto", "bar", "plain", "none":
 	default:
-		fmt.Fprintf(c.stderr, "bulkdl run: -progress %q: want auto, bar, plain or none\n", rf.progress)
+		c.usageError(fs, "-progress %q: want auto, bar, plain or none", rf.progress)
 		return exitUsage
+	}
+	if rf.interval <= 0 {
+		c.usageError(fs, "-progress-interval %v: want a positive duration such as 10s", rf.interval)
+		return exitUsage
+	}
+	if rf.report != "" {
+		if err := checkReportPath(rf.report); err != nil {
+			fmt.Fprintf(c.stderr, "bulkdl run: %v\n", err)
+			return exitSetup
+		}
 	}
 	m, ok := c.load(fs, &rf.settingsFlags, fs.Arg(0))
 	if !ok {
+		if rf.report != "" {
+			name := fs.Arg(0)
+			if rf.input != "" {
+				name = rf.input
+			}
+			bareReport(rf.report, "run", name, exitUsage, "the manifest or a flag is not valid; nothing was fetched (the log says why)")
+		}
 		return exitUsage
 	}
 	if set := flagsSet(fs); set["skip-existing"] {
@@ -98,9 +127,15 @@ func (c *cli) run(args []string) int {
 	}()
 
 	r := newRunner(m, c)
+	r.signal = func() int {
+		if sig, ok := caught.Load().(os.Signal); ok {
+			return signalCode(sig)
+		}
+		return 0
+	}
 	code := r.run(ctx, &rf)
-	if sig, ok := caught.Load().(os.Signal); ok {
-		return signalCode(sig)
+	if sig := r.signal(); sig != 0 {
+		return sig
 	}
 	return code
 }
@@ -139,6 +174,13 @@ type runner struct {
 	dirs    dirSet
 	started time.Time
 	onFail  func(i int)
+
+	command  string     // run or verify, for the report
+	exitCode int        // for the report
+	setupErr string     // why the run could not start, for the report
+	signal   func() int // the exit code of a signal caught, or 0
+	// interrupted is set when the run stopped early.
+	interrupted bool
 }
 
 // fileResult is what the report says of one file.
@@ -154,7 +196,7 @@ type fileResult struct {
 }
 
 func newRunner(m *manifest.Manifest, c *cli) *runner {
-	r := &runner{m: m, c: c, active: map[int]*segdl.Download{}, conditional: map[int]state.Record{},
+	r := &runner{m: m, c: c, command: "run", signal: func() int { return 0 }, active: map[int]*segdl.Download{}, conditional: map[int]state.Record{},
 		results: make([]fileResult, len(m.Files)), hosts: make([]string, len(m.Files))}
 	r.addSecrets(m.Secrets())
 	r.addSecrets(proxySecrets())
@@ -167,27 +209,51 @@ func newRunner(m *manifest.Manifest, c *cli) *runner {
 }
 
 func (r *runner) run(ctx context.Context, rf *runFlags) int {
+	code := r.fetch(ctx, rf)
+	if rf.report == "" {
+		return code
+	}
+	r.exitCode = code
+	if sig := r.signal(); sig != 0 {
+		r.exitCode = sig
+	}
+	if err := writeReport(rf.report, r, r.interrupted); err != nil {
+		fmt.Fprintf(r.c.stderr, "bulkdl: writing the report: %v\n", err)
+		return max(code, exitSetup)
+	}
+	return code
+}
+
+// setupError says that the run could not start, where, and how to fix it.
+func (r *runner) setupError(format string, a ...any) int {
+	msg := fmt.Sprintf(format, a...)
+	r.setupErr = r.redact.Replace(msg)
+	fmt.Fprintf(r.c.stderr, "bulkdl: %s\n", r.setupErr)
+	return exitSetup
+}
+
+// fetch is the run proper; run adds the report.
+func (r *runner) fetch(ctx context.Context, rf *runFlags) int {
 	m, s := r.m, r.m.Settings
 	r.started = time.Now()
 	if err := os.MkdirAll(m.Dest, 0o755); err != nil {
-		fmt.Fprintf(r.c.stderr, "bulkdl: creating dest: %v\n", err)
-		return exitFailed
+		return r.setupError("cannot create dest %s: %v; nothing was fetched. Give a -dest (or dest in the manifest) this user can create and write.", m.Dest, unwrapPath(err))
 	}
 	root, err := os.OpenRoot(m.Dest)
 	if err != nil {
-		fmt.Fprintf(r.c.stderr, "bulkdl: opening dest: %v\n", err)
-		return exitFailed
+		return r.setupError("cannot open dest %s: %v; nothing was fetched. Give a -dest this user can read and write.", m.Dest, unwrapPath(err))
 	}
 	defer root.Close()
 	r.root = root
 	store, err := state.Open(root, rf.shard.name())
 	if errors.Is(err, state.ErrLocked) {
+		r.setupErr = fmt.Sprintf("another bulkdl run is using %s", m.Dest)
 		fmt.Fprintf(r.c.stderr, "bulkdl: another bulkdl run is using %s; nothing was done (exit %d). Wait for it, or give this run another -dest.\n", m.Dest, exitLocked)
 		return exitLocked
 	}
 	if err != nil {
-		fmt.Fprintf(r.c.stderr, "bulkdl: %v\n", err)
-		return exitFailed
+		return r.setupError("cannot keep bulkdl's state in %s: %v; nothing was fetched. bulkdl needs to write there (a read-only mount, such as a ConfigMap, cannot be a dest): give a writable -dest.",
+			filepath.Join(m.Dest, manifest.StateDir), unwrapPath(err))
 	}
 	defer store.Close()
 	r.store = store
@@ -220,7 +286,8 @@ func (r *runner) run(ctx context.Context, rf *runFlags) int {
 	}
 	rt, err := newTransport(m)
 	if err != nil {
-		fmt.Fprintf(r.c.stderr, "bulkdl: %v\n", err)
+		r.setupErr = r.redact.Replace(err.Error())
+		fmt.Fprintf(r.c.stderr, "bulkdl: %s\n", r.setupErr)
 		return exitUsage
 	}
 	// Built once: HostHeader is asked on every request and redirect hop.
@@ -231,6 +298,7 @@ func (r *runner) run(ctx context.Context, rf *runFlags) int {
 	var creds netrcCreds
 	if s.Netrc {
 		if creds, err = loadNetrc(); err != nil {
+			r.setupErr = err.Error()
 			fmt.Fprintf(r.c.stderr, "bulkdl: %v\n", err)
 			return exitUsage
 		}
@@ -276,20 +344,25 @@ func (r *runner) run(ctx context.Context, rf *runFlags) int {
 	disp.stop()
 
 	interrupted := err != nil
+	r.interrupted = interrupted
 	if rf.prune && !interrupted {
 		r.prune()
 	}
 	disp.summary(interrupted)
-	if rf.report != "" {
-		if werr := writeReport(rf.report, r, interrupted); werr != nil {
-			fmt.Fprintf(r.c.stderr, "bulkdl: writing report: %v\n", werr)
-			return exitFailed
-		}
-	}
 	if r.failed > 0 {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// unwrapPath drops the path a *fs.PathError repeats, for messages that
+// name it themselves.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // toHeader returns the headers of m that keep accepts (all if keep is nil).

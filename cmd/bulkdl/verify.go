@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"time"
 
+	"github.com/bulkdl/bulkdl/manifest"
 	"github.com/bulkdl/bulkdl/segdl"
 	"github.com/bulkdl/bulkdl/state"
 )
@@ -22,20 +24,57 @@ func (c *cli) verify(args []string) int {
 	report := fs.String("report", "", "write a JSON report (statuses verified, missing, mismatch, unverified)")
 	var shard shardFlag
 	fs.Var(&shard, "shard", "K/N: verify only this shard's files, as run -shard takes them")
-	if code, ok := c.parse(fs, args, 1); !ok {
+	if code, ok := c.parseArgs(fs, args, 0, -1); !ok {
 		return code
 	}
-	m, ok := c.load(fs, &sf, fs.Arg(0))
-	if !ok {
+	names := fs.Args()
+	if sf.input != "" {
+		names = append(names, "")
+	}
+	switch {
+	case len(names) == 0:
+		c.usageError(fs, "want a manifest (or -i with a URL list)")
 		return exitUsage
+	case len(names) > 1 && *report != "":
+		c.usageError(fs, "-report describes one manifest; give one, or run verify once per manifest")
+		return exitUsage
+	}
+	code := exitOK
+	for _, name := range names {
+		in := sf
+		if name != "" {
+			in.input = ""
+		}
+		m, ok := c.load(fs, &in, name)
+		if !ok {
+			code = max(code, exitUsage)
+			continue
+		}
+		code = max(code, c.verifyManifest(m, shard, *report))
+	}
+	return code
+}
+
+// verifyManifest verifies one manifest's files and writes its report.
+func (c *cli) verifyManifest(m *manifest.Manifest, shard shardFlag, report string) int {
+	r := newRunner(m, c)
+	r.command, r.started = "verify", time.Now()
+	if report != "" {
+		if err := checkReportPath(report); err != nil {
+			fmt.Fprintf(c.stderr, "bulkdl verify: %v\n", err)
+			return exitSetup
+		}
 	}
 	root, err := os.OpenRoot(m.Dest)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "bulkdl verify: dest %s: %v\n", m.Dest, err)
+		if report != "" {
+			r.setupErr = err.Error()
+			writeReport(report, r, false)
+		}
 		return exitFailed
 	}
 	defer root.Close()
-	r := newRunner(m, c)
 	r.root = root
 
 	var idx []int
@@ -59,12 +98,15 @@ func (c *cli) verify(args []string) int {
 			fmt.Fprintf(c.stdout, "%s: %s\n", res.status, res.err)
 		}
 	}
-	fmt.Fprintf(c.stderr, "verify: %d file(s): %d verified, %d unverified (no checksum, size ok), %d missing, %d mismatched\n",
-		len(idx), counts["verified"], counts["unverified"], counts["missing"], counts["mismatch"])
-	if *report != "" {
-		if err := writeReport(*report, r, false); err != nil {
-			fmt.Fprintf(c.stderr, "bulkdl: writing report: %v\n", err)
-			return exitFailed
+	fmt.Fprintf(c.stderr, "verify: %s: %d file(s): %d verified, %d unverified (no checksum, size ok), %d missing, %d mismatched\n",
+		m.Name, len(idx), counts["verified"], counts["unverified"], counts["missing"], counts["mismatch"])
+	if report != "" {
+		if bad > 0 {
+			r.exitCode = exitFailed
+		}
+		if err := writeReport(report, r, false); err != nil {
+			fmt.Fprintf(c.stderr, "bulkdl verify: %v\n", err)
+			return exitSetup
 		}
 	}
 	if bad > 0 {
