@@ -187,6 +187,7 @@ type settingsFlags struct {
 	connections, perHost, perFile, retries int
 	rate, dest, timeout                    string
 	input                                  string // -i: a URL list instead of a manifest
+	quiet                                  bool   // run -q: no warnings either
 	opts                                   manifest.Options
 }
 
@@ -294,10 +295,15 @@ func (c *cli) load(fs *flag.FlagSet, sf *settingsFlags, name string) (*manifest.
 		}
 		return nil, false
 	}
+	warns := s.Clamp()
+	if sf.quiet {
+		// check shows them; a cron job must not mail them every night.
+		return m, true
+	}
 	for _, w := range m.Warnings {
 		fmt.Fprintf(c.stderr, "warning: %v\n", w)
 	}
-	for _, w := range s.Clamp() {
+	for _, w := range warns {
 		fmt.Fprintf(c.stderr, "warning: %s\n", w)
 	}
 	return m, true

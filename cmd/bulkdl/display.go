@@ -24,6 +24,7 @@ type display struct {
 	w        io.Writer
 	mode     string // bar, plain, none
 	interval time.Duration
+	quiet    bool // -q: no summary when every file completed
 
 	mu     sync.Mutex // serializes writes
 	lines  int        // lines of the live area on screen
@@ -281,6 +282,9 @@ func (d *display) summary(interrupted bool) {
 	failed, received := r.failed, r.fetched
 	r.mu.Unlock()
 	el := time.Since(r.started)
+	if d.quiet && failed == 0 && !interrupted && pending == 0 {
+		return
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	word := "done"

@@ -83,25 +83,6 @@ func TestCIRecipe(t *testing.T) {
 	}
 }
 
-func TestCronRecipe(t *testing.T) {
-	args := recipeCommand(t, "cron/crontab")
-	srv, dir, _ := origin(t, 3, 32<<10, "")
-	m := filepath.Join(dir, "m.toml")
-	if code, stderr := runRecipe(t, dir, m, args, nil); code != 0 || strings.Contains(stderr, "progress:") {
-		t.Fatalf("%q = %d (want quiet, 0): %s", args, code, stderr)
-	}
-	before := srv.Stats().Requests
-	if code, stderr := runRecipe(t, dir, m, args, nil); code != 0 || !strings.Contains(stderr, "3 skipped") {
-		t.Fatalf("second night = %d: %s", code, stderr)
-	}
-	if n := srv.Stats().Requests - before; n != 0 {
-		t.Errorf("the second night sent %d requests", n)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "last-run.json")); err != nil {
-		t.Errorf("no report: %v", err)
-	}
-}
-
 func TestKubernetesRecipe(t *testing.T) {
 	args := recipeCommand(t, "k8s/indexed-job.yaml")
 	_, dir, _ := origin(t, 12, 4<<10, "")

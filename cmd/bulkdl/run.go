@@ -33,7 +33,6 @@ type runFlags struct {
 	settingsFlags
 	progress     string
 	interval     time.Duration
-	quiet        bool
 	report       string
 	dryRun       bool
 	verify       bool
@@ -48,7 +47,7 @@ func (c *cli) run(args []string) int {
 	rf.register(fs)
 	fs.StringVar(&rf.progress, "progress", "auto", "progress display: auto (bar on a terminal, else plain), bar, plain or none")
 	fs.DurationVar(&rf.interval, "progress-interval", 10*time.Second, "how often plain progress prints a line")
-	fs.BoolVar(&rf.quiet, "q", false, "quiet: print only failures and the summary")
+	fs.BoolVar(&rf.quiet, "q", false, "quiet: print nothing when every file completed; else the failures and the summary (as curl -sS, for cron)")
 	fs.StringVar(&rf.report, "report", "", "write a JSON report to this file at the end (also on failure and interrupt)")
 	fs.BoolVar(&rf.dryRun, "dry-run", false, "say what would be fetched; fetch nothing")
 	fs.BoolVar(&rf.verify, "verify", false, "re-hash files already present even when bulkdl recorded them as verified")
@@ -336,6 +335,7 @@ func (r *runner) fetch(ctx context.Context, rf *runFlags) int {
 		mode = "none"
 	}
 	disp := newDisplay(r, mode, rf.interval)
+	disp.quiet = rf.quiet
 	r.onFail = disp.failed
 
 	todo := r.plan(ctx, rf)
