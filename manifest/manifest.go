@@ -246,6 +246,10 @@ func (s *Settings) SetExplicit(key string) {
 	s.explicit[key] = true
 }
 
+// Explicit reports whether key was set by the manifest or a flag, rather
+// than left to its default.
+func (s *Settings) Explicit(key string) bool { return s.explicit[key] }
+
 // Load reads and validates the manifest at name.
 func Load(name string) (*Manifest, error) { return Options{}.Load(name) }
 

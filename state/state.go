@@ -54,6 +54,8 @@ type Store struct {
 	lock    *os.File
 	log     *os.File
 	records map[string]Record
+	// readOnly: opened by Read, without the lock; never written.
+	readOnly bool
 }
 
 // Open takes the destination's lock and loads its state. It fails with
@@ -135,7 +137,7 @@ func (s *Store) load() (lines int, err error) {
 			return 0, fmt.Errorf("state: %w", err)
 		}
 	}
-	if last != '\n' {
+	if last != '\n' && !s.readOnly {
 		// End a torn last line so that the next record starts clean.
 		if f, err := s.root.OpenFile(s.logName, os.O_WRONLY|os.O_APPEND, 0); err == nil {
 			f.Write([]byte{'\n'})

@@ -43,7 +43,7 @@ func (c *cli) check(args []string) int {
 			code = exitUsage
 			continue
 		}
-		printPlan(c.stdout, m)
+		printPlan(c.stdout, m, in.perHostFollows)
 	}
 	return code
 }
@@ -57,7 +57,7 @@ type hostPlan struct {
 
 // printPlan prints what a run would do, without network traffic. Header
 // values are never printed: they may hold secrets.
-func printPlan(w0 interface{ Write([]byte) (int, error) }, m *manifest.Manifest) {
+func printPlan(w0 interface{ Write([]byte) (int, error) }, m *manifest.Manifest, perHostFollows bool) {
 	var known int64
 	unknown := 0
 	hosts := map[string]*hostPlan{}
@@ -99,7 +99,7 @@ func printPlan(w0 interface{ Write([]byte) (int, error) }, m *manifest.Manifest)
 	}
 	fmt.Fprintf(w, "files\t%d, %s\n", len(m.Files), size)
 	fmt.Fprintf(w, "dest\t%s\n", m.Dest)
-	fmt.Fprintf(w, "budget\tconnections %d, per_host %d, per_file %d\n", s.Connections, s.PerHost, s.PerFile)
+	fmt.Fprintf(w, "budget\t%s\n", budgetText(m, perHostFollows))
 	timeout := "none"
 	if s.Timeout > 0 {
 		timeout = s.Timeout.String()

@@ -188,6 +188,7 @@ type settingsFlags struct {
 	rate, dest, timeout                    string
 	input                                  string // -i: a URL list instead of a manifest
 	quiet                                  bool   // run -q: no warnings either
+	perHostFollows                         bool   // per_host was raised to -c
 	opts                                   manifest.Options
 }
 
@@ -262,6 +263,12 @@ func (c *cli) load(fs *flag.FlagSet, sf *settingsFlags, name string) (*manifest.
 	}
 	count("connections", "connections", sf.connections, &s.Connections)
 	count("per-host", "per_host", sf.perHost, &s.PerHost)
+	if set["connections"] && !s.Explicit("per_host") {
+		// -c 32 means 32 at once, as curl --parallel-max and aria2c -j
+		// do, even to one host; per_host still limits when it is set.
+		s.PerHost = s.Connections
+		sf.perHostFollows = true
+	}
 	count("per-file", "per_file", sf.perFile, &s.PerFile)
 	if set["retries"] {
 		if sf.retries < 0 || sf.retries > 100 {

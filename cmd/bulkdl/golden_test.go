@@ -87,6 +87,6 @@ mirrors = ["https://mirror.example.net/v6.bin"]
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	printPlan(&buf, m)
+	printPlan(&buf, m, false)
 	golden(t, "plan.golden", buf.Bytes())
 }

@@ -88,7 +88,7 @@ func TestCheckShowsThePlanWithoutTraffic(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("check = %d: %s", code, stderr)
 	}
-	for _, want := range []string{"files     3", "connections 2, per_host 2, per_file 2", "Authorization: ***"} {
+	for _, want := range []string{"files     3", "connections 2, per_host 2 (follows -c), per_file 2", "Authorization: ***"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check output lacks %q:\n%s", want, out)
 		}

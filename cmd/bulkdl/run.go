@@ -99,7 +99,7 @@ func (c *cli) run(args []string) int {
 		m.Settings.SkipExisting = rf.skipExisting
 	}
 	if rf.dryRun {
-		return c.dryRun(m, rf.shard)
+		return c.dryRun(m, &rf)
 	}
 
 	// First SIGINT/SIGTERM: stop starting work, cancel requests, keep
@@ -414,20 +414,12 @@ func (r *runner) plan(ctx context.Context, rf *runFlags) []int {
 			continue
 		}
 		r.inShard++
-		size, mtime, err := state.Stat(r.root, f.Path)
-		if err != nil {
-			continue // not there: fetch
-		}
-		rec, known := r.store.Get(f.Path)
-		known = known && rec.Size == size && rec.ModTime == mtime
-		switch {
-		case !f.Checksum.IsZero() && known && rec.Checksum == f.Checksum.String() && !rf.verify:
+		switch act, rec := decide(r.root, r.store, f, rf.verify, r.m.Settings.SkipExisting); act {
+		case actSkip, actTrust:
 			skip[i] = true
-		case !f.Checksum.IsZero() && (f.Size < 0 || size == f.Size):
+		case actHash:
 			hash = append(hash, i)
-		case f.Checksum.IsZero() && r.m.Settings.SkipExisting:
-			skip[i] = true
-		case f.Checksum.IsZero() && known && (rec.ETag != "" || rec.LastModified != ""):
+		case actConditional:
 			r.conditional[i] = rec
 		}
 	}
@@ -456,6 +448,39 @@ func (r *runner) plan(ctx context.Context, rf *runFlags) []int {
 		r.done = append(r.done, i)
 	}
 	return todo
+}
+
+// action is what a run does with a file of the manifest.
+type action int
+
+const (
+	actFetch       action = iota // not at its path, or nothing tells that it is complete
+	actSkip                      // recorded as verified, and unchanged since
+	actTrust                     // at its path without a checksum; skip_existing trusts it
+	actHash                      // at its path with a checksum: hash it, fetch if it differs
+	actConditional               // recorded with a validator: fetch if changed on the server
+)
+
+// decide says what a run does with f, from what is at its path and what
+// the state log recorded of it; rec is the record for actConditional.
+func decide(root *os.Root, store *state.Store, f *manifest.File, verify, skipExisting bool) (action, state.Record) {
+	size, mtime, err := state.Stat(root, f.Path)
+	if err != nil {
+		return actFetch, state.Record{} // not there
+	}
+	rec, known := store.Get(f.Path)
+	known = known && rec.Size == size && rec.ModTime == mtime
+	switch {
+	case !f.Checksum.IsZero() && known && rec.Checksum == f.Checksum.String() && !verify:
+		return actSkip, rec
+	case !f.Checksum.IsZero() && (f.Size < 0 || size == f.Size):
+		return actHash, rec
+	case f.Checksum.IsZero() && skipExisting:
+		return actTrust, rec
+	case f.Checksum.IsZero() && known && (rec.ETag != "" || rec.LastModified != ""):
+		return actConditional, rec
+	}
+	return actFetch, rec
 }
 
 // record writes what bulkdl knows of file i, now at its path, to the store.
@@ -549,32 +574,72 @@ func (s *source) Finished(k int, d *segdl.Download) {
 	}
 }
 
-// dryRun says what a run would fetch, without network traffic.
-func (c *cli) dryRun(m *manifest.Manifest, shard shardFlag) int {
+// dryRun says what a run would do with each file, and with -prune what it
+// would delete, from dest and its state log, without network traffic and
+// without writing anything.
+func (c *cli) dryRun(m *manifest.Manifest, rf *runFlags) int {
+	var store *state.Store
 	root, err := os.OpenRoot(m.Dest)
+	if err == nil {
+		defer root.Close()
+		if store, err = state.Read(root, rf.shard.name()); err != nil {
+			fmt.Fprintf(c.stderr, "bulkdl: reading the state in %s: %v; the plan below assumes none\n", m.Dest, err)
+		}
+	}
+	if store == nil {
+		store = &state.Store{}
+	}
+	words := map[action]string{
+		actFetch:       "fetch",
+		actSkip:        "skip (recorded complete and unchanged; no request)",
+		actTrust:       "skip (exists; skip_existing trusts it)",
+		actHash:        "verify (hash it), fetch if different",
+		actConditional: "fetch if changed on the server (conditional request)",
+	}
+	counts := map[action]int{}
 	n := 0
 	for i := range m.Files {
 		f := &m.Files[i]
-		if !shard.has(f.Path) {
+		if !rf.shard.has(f.Path) {
 			continue
 		}
-		state := "fetch"
-		if err == nil {
+		act := actFetch
+		if root != nil {
+			act, _ = decide(root, store, f, rf.verify, m.Settings.SkipExisting)
+		}
+		word := words[act]
+		if act == actFetch && root != nil {
 			if _, serr := root.Stat(f.Path); serr == nil {
-				if f.Checksum.IsZero() {
-					state = "fetch (exists; no checksum to verify it)"
-				} else {
-					state = "verify, fetch if different"
-				}
+				word = "fetch (exists; no checksum or record to verify it)"
 			}
 		}
-		fmt.Fprintf(c.stdout, "%s\t%s <- %s\n", state, f.Path, redact.URL(f.URL))
+		counts[act]++
+		fmt.Fprintf(c.stdout, "%s\t%s <- %s\n", word, redact.Escape(f.Path), redact.URL(f.URL))
 		n++
 	}
-	if root != nil {
-		root.Close()
+	pruned := 0
+	if rf.prune && root != nil {
+		listed := make(map[string]bool, len(m.Files))
+		for i := range m.Files {
+			listed[m.Files[i].Path] = true
+		}
+		for _, p := range store.Paths() {
+			if listed[p] {
+				continue
+			}
+			if _, serr := root.Stat(p); serr != nil {
+				continue // already gone
+			}
+			fmt.Fprintf(c.stdout, "prune\t%s (bulkdl wrote it; the manifest no longer lists it)\n", redact.Escape(p))
+			pruned++
+		}
 	}
-	fmt.Fprintf(c.stdout, "dry run: %d file(s) into %s; nothing fetched\n", n, m.Dest)
+	fmt.Fprintf(c.stdout, "dry run: %d file(s) into %s: %d to fetch, %d to fetch if changed, %d to hash, %d to skip",
+		n, m.Dest, counts[actFetch], counts[actConditional], counts[actHash], counts[actSkip]+counts[actTrust])
+	if rf.prune {
+		fmt.Fprintf(c.stdout, ", %d to prune", pruned)
+	}
+	fmt.Fprintln(c.stdout, "; nothing fetched")
 	return exitOK
 }
 
