@@ -21,6 +21,10 @@ var (
 	ErrSize = errors.New("segdl: size mismatch")
 	// ErrRedirect means a redirect could not be followed.
 	ErrRedirect = errors.New("segdl: bad redirect")
+	// ErrHostDown, wrapped in an error a Doer returns, says that the host
+	// is known to be unreachable (bulkdl's dead-host breaker): the request
+	// is not retried, and the file goes on to its next mirror, if any.
+	ErrHostDown = errors.New("segdl: host is down")
 )
 
 // StatusError is an HTTP status the download could not use.

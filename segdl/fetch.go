@@ -244,6 +244,9 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 		if certError(err) {
 			return 0, &fatalError{err} // no retry makes a certificate valid
 		}
+		if errors.Is(err, ErrHostDown) {
+			return 0, &fatalError{err} // the Doer knows no retry reaches it
+		}
 		return 0, stall.explain(err, "waiting for the response")
 	}
 	t.consumed = false

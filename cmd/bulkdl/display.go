@@ -262,6 +262,15 @@ func (d *display) failed(i int) {
 	fmt.Fprintf(d.w, "failed: %s\n", msg)
 }
 
+// hostDown says once, in every mode, that a host is down and its files
+// are failed without more tries.
+func (d *display) hostDown(host string, failures int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.clearLocked()
+	fmt.Fprintf(d.w, "host down: %s: %d connections in a row failed, none succeeded; failing its remaining files now (other hosts carry on)\n", redact.Escape(host), failures)
+}
+
 // summary prints the end-of-run summary.
 func (d *display) summary(interrupted bool) {
 	r := d.r

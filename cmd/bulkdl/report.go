@@ -51,6 +51,7 @@ type ReportHost struct {
 	Cap       int    `json:"cap"`
 	MinCap    int    `json:"min_cap"`
 	Throttled bool   `json:"throttled"`
+	Down      bool   `json:"down,omitempty"` // found down: its files were failed without more tries
 }
 
 // ReportFile is one file's outcome.
@@ -116,10 +117,14 @@ func writeReport(name string, r *runner, interrupted bool) error {
 			t.Pending++
 		}
 	}
+	down := map[string]bool{}
+	for _, h := range r.downHosts {
+		down[h] = true
+	}
 	r.mu.Unlock()
 	if r.sched != nil {
 		for _, h := range r.sched.Hosts() {
-			rep.Hosts = append(rep.Hosts, ReportHost{Host: redact.Escape(h.Host), Cap: h.ConfigCap, MinCap: h.MinCap, Throttled: h.MinCap < h.ConfigCap})
+			rep.Hosts = append(rep.Hosts, ReportHost{Host: redact.Escape(h.Host), Cap: h.ConfigCap, MinCap: h.MinCap, Throttled: h.MinCap < h.ConfigCap, Down: down[h.Host]})
 		}
 	}
 	return saveReport(name, &rep)

@@ -180,6 +180,23 @@ type runner struct {
 	signal   func() int // the exit code of a signal caught, or 0
 	// interrupted is set when the run stopped early.
 	interrupted bool
+
+	breaker *breaker
+	trip    int // connection failures in a row that mark a host down; 0 for the default
+	// onHostDown tells the display that a host was found down.
+	onHostDown func(host string, failures int)
+	downHosts  []string
+}
+
+// hostDown records that the breaker found host down and says so, once.
+func (r *runner) hostDown(host string, failures int) {
+	r.mu.Lock()
+	r.downHosts = append(r.downHosts, host)
+	say := r.onHostDown
+	r.mu.Unlock()
+	if say != nil {
+		say(host, failures)
+	}
 }
 
 // fileResult is what the report says of one file.
@@ -303,8 +320,9 @@ func (r *runner) fetch(ctx context.Context, rf *runFlags) int {
 		}
 		r.addSecrets(creds.secrets())
 	}
+	r.breaker = newBreaker(segdl.NewClient(rt), r.trip, r.hostDown)
 	r.cfg = &segdl.Config{
-		Client:        segdl.NewClient(rt),
+		Client:        r.breaker,
 		MaxSize:       s.MaxSize,
 		MinSegment:    int64(s.MinSegment),
 		Retries:       s.Retries,
@@ -337,6 +355,9 @@ func (r *runner) fetch(ctx context.Context, rf *runFlags) int {
 	disp := newDisplay(r, mode, rf.interval)
 	disp.quiet = rf.quiet
 	r.onFail = disp.failed
+	r.mu.Lock()
+	r.onHostDown = disp.hostDown
+	r.mu.Unlock()
 
 	todo := r.plan(ctx, rf)
 	disp.start()
