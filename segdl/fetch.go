@@ -149,6 +149,9 @@ func (t *Task) run(ctx context.Context) error {
 		if errors.As(err, &ra) && ra.wait > 0 {
 			wait = ra.wait
 		}
+		if d.cfg.OnRetry != nil {
+			d.cfg.OnRetry(d.spec.Path, attempts, d.cfg.Retries, wait, err)
+		}
 		if wait >= d.cfg.ParkAfter {
 			d.park(t, wait, attempts)
 			return errParked

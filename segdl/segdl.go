@@ -82,6 +82,11 @@ type Config struct {
 	OnThrottle func(hostport string, wait time.Duration)
 	// OnSuccess, if set, is called when a request to a host completes.
 	OnSuccess func(hostport string)
+	// OnRetry, if set, is called before a failed request for the file at
+	// path is retried: the attempt that follows (1 for the first retry),
+	// the retries allowed, the wait before it (backoff or Retry-After) and
+	// why (its URLs redacted). For troubleshooting output.
+	OnRetry func(path string, attempt, retries int, wait time.Duration, err error)
 }
 
 func (c *Config) withDefaults() *Config {

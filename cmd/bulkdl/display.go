@@ -262,6 +262,17 @@ func (d *display) failed(i int) {
 	fmt.Fprintf(d.w, "failed: %s\n", msg)
 }
 
+// line prints one line above the live area, in every mode.
+func (d *display) line(s string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.clearLocked()
+	fmt.Fprintln(d.w, s)
+}
+
+// log prints a -v line.
+func (d *display) log(s string) { d.line(s) }
+
 // hostDown says once, in every mode, that a host is down and its files
 // are failed without more tries.
 func (d *display) hostDown(host string, failures int) {

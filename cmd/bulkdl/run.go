@@ -33,6 +33,9 @@ type runFlags struct {
 	settingsFlags
 	progress     string
 	interval     time.Duration
+	verbose      bool
+	timestamps   bool
+	tty          bool // stderr is a terminal
 	report       string
 	dryRun       bool
 	verify       bool
@@ -49,6 +52,8 @@ func (c *cli) run(args []string) int {
 	fs.DurationVar(&rf.interval, "progress-interval", 10*time.Second, "how often plain progress prints a line")
 	fs.BoolVar(&rf.quiet, "q", false, "quiet: print nothing when every file completed; else the failures and the summary (as curl -sS, for cron)")
 	fs.StringVar(&rf.report, "report", "", "write a JSON report to this file at the end (also on failure and interrupt)")
+	fs.BoolVar(&rf.verbose, "v", false, "verbose: log every request, response, redirect, and retry with its backoff (URLs redacted), for troubleshooting")
+	fs.BoolVar(&rf.timestamps, "timestamps", false, "put the time at the start of every line (default: when stderr is not a terminal)")
 	fs.BoolVar(&rf.dryRun, "dry-run", false, "say what would be fetched; fetch nothing")
 	fs.BoolVar(&rf.verify, "verify", false, "re-hash files already present even when bulkdl recorded them as verified")
 	fs.BoolVar(&rf.skipExisting, "skip-existing", false, "trust files present at their path that have no checksum (overrides skip_existing)")
@@ -77,6 +82,14 @@ func (c *cli) run(args []string) int {
 	if rf.interval <= 0 {
 		c.usageError(fs, "-progress-interval %v: want a positive duration such as 10s", rf.interval)
 		return exitUsage
+	}
+	rf.tty = c.stderr == os.Stderr && isatty.IsTerminal(os.Stderr.Fd())
+	stamps := !rf.tty
+	if set := flagsSet(fs); set["timestamps"] {
+		stamps = rf.timestamps
+	}
+	if stamps && !rf.dryRun {
+		c.stderr = newStampWriter(c.stderr, time.Now)
 	}
 	if rf.report != "" {
 		if err := checkReportPath(rf.report); err != nil {
@@ -188,6 +201,25 @@ type runner struct {
 	downHosts  []string
 }
 
+// startLine describes the run about to start, for plain output.
+func (r *runner) startLine(toFetch int, budget string) string {
+	var known int64
+	unknown := 0
+	hosts := map[string]bool{}
+	for i := range r.m.Files {
+		if r.results[i].status == "other-shard" {
+			continue
+		}
+		if size := r.results[i].size; size >= 0 {
+			known += size
+		} else {
+			unknown++
+		}
+		hosts[r.hosts[i]] = true
+	}
+	return startLine(r.inShard, toFetch, known, unknown, len(hosts), r.m.Dest, budget, r.m.Settings.Rate)
+}
+
 // hostDown records that the breaker found host down and says so, once.
 func (r *runner) hostDown(host string, failures int) {
 	r.mu.Lock()
@@ -274,6 +306,12 @@ func (r *runner) fetch(ctx context.Context, rf *runFlags) int {
 	defer store.Close()
 	r.store = store
 
+	mode := outputMode(rf.progress, rf.tty, os.Getenv("TERM"), rf.verbose, rf.quiet)
+	disp := newDisplay(r, mode, rf.interval)
+	disp.quiet = rf.quiet
+	r.onFail = disp.failed
+	r.onHostDown = disp.hostDown
+
 	chunk := 256 << 10
 	if s.Rate > 0 {
 		// Small reads under a low cap keep the limiter's bursts small.
@@ -321,8 +359,12 @@ func (r *runner) fetch(ctx context.Context, rf *runFlags) int {
 		r.addSecrets(creds.secrets())
 	}
 	r.breaker = newBreaker(segdl.NewClient(rt), r.trip, r.hostDown)
+	var client segdl.Doer = r.breaker
+	if rf.verbose {
+		client = &verboseDoer{next: client, log: disp.log, redact: r.redact.Replace}
+	}
 	r.cfg = &segdl.Config{
-		Client:        r.breaker,
+		Client:        client,
 		MaxSize:       s.MaxSize,
 		MinSegment:    int64(s.MinSegment),
 		Retries:       s.Retries,
@@ -338,28 +380,19 @@ func (r *runner) fetch(ctx context.Context, rf *runFlags) int {
 		OnSuccess:     r.sched.OnSuccess,
 		SyncDir:       r.dirs.add,
 	}
+	if rf.verbose {
+		r.cfg.OnRetry = func(p string, attempt, retries int, wait time.Duration, err error) {
+			disp.log(fmt.Sprintf("retry: %s: attempt %d of %d in %v: %s", p, attempt+1, retries+1, wait.Round(time.Millisecond), r.redact.Replace(err.Error())))
+		}
+	}
 	// One fsync per directory at the end, not one per file: with many
 	// small files that halves the syncs a run waits for.
 	defer r.dirs.sync(root)
 
-	mode := rf.progress
-	if mode == "auto" {
-		mode = "plain"
-		if isatty.IsTerminal(os.Stderr.Fd()) && r.c.stderr == os.Stderr {
-			mode = "bar"
-		}
-	}
-	if rf.quiet {
-		mode = "none"
-	}
-	disp := newDisplay(r, mode, rf.interval)
-	disp.quiet = rf.quiet
-	r.onFail = disp.failed
-	r.mu.Lock()
-	r.onHostDown = disp.hostDown
-	r.mu.Unlock()
-
 	todo := r.plan(ctx, rf)
+	if mode == "plain" {
+		disp.line(r.startLine(len(todo), budgetText(m, rf.perHostFollows)))
+	}
 	disp.start()
 	err = r.sched.Run(ctx, &source{r: r, todo: todo})
 	disp.stop()
