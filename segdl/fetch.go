@@ -75,11 +75,12 @@ var errParked = errors.New("segdl: waiting to retry")
 // park gives t's work back until wait has passed: the segment is requeued
 // with its attempt count, and notify wakes the scheduler when it may be
 // claimed again.
-func (d *Download) park(t *Task, wait time.Duration, attempts int) {
+func (d *Download) park(t *Task, wait time.Duration, attempts int, why error) {
 	d.mu.Lock()
 	t.seg.attempts = attempts
 	if until := time.Now().Add(wait); until.After(d.notBefore) {
 		d.notBefore = until
+		d.waitWhy = why
 	}
 	d.mu.Unlock()
 	time.AfterFunc(wait, d.notify)
@@ -153,7 +154,7 @@ func (t *Task) run(ctx context.Context) error {
 			d.cfg.OnRetry(d.spec.Path, attempts, d.cfg.Retries, wait, err)
 		}
 		if wait >= d.cfg.ParkAfter {
-			d.park(t, wait, attempts)
+			d.park(t, wait, attempts, err)
 			return errParked
 		}
 		if !sleepCtx(ctx, wait) {

@@ -189,6 +189,7 @@ type Download struct {
 	conditional bool      // the probe may carry the Spec's conditions
 	notModified bool      // the server answered 304
 	notBefore   time.Time // parked: no work is claimed before this
+	waitWhy     error     // the failure that parked it until notBefore
 	err         error
 	finished    chan struct{}
 	sum         []byte // the digest computed when the file was verified
@@ -375,15 +376,25 @@ type Progress struct {
 	Resumed  int64 // bytes kept from an earlier run
 	Requests int64
 	Active   int
+	// WaitUntil is when a download that gave its connections back to wait
+	// for a retry (a 429 or 503 with Retry-After, a long backoff) may go
+	// on; zero if it is not waiting. WaitFor is the failure it waits out.
+	WaitUntil time.Time
+	WaitFor   error
 }
 
 // Progress returns the download's counters.
 func (d *Download) Progress() Progress {
 	d.mu.Lock()
 	size, active := d.size, d.active
+	var until time.Time
+	var why error
+	if time.Now().Before(d.notBefore) {
+		until, why = d.notBefore, d.waitWhy
+	}
 	d.mu.Unlock()
 	return Progress{Size: size, Written: d.written.Load(), Received: d.received.Load(),
-		Resumed: d.resumed.Load(), Requests: d.requests.Load(), Active: active}
+		Resumed: d.resumed.Load(), Requests: d.requests.Load(), Active: active, WaitUntil: until, WaitFor: why}
 }
 
 // Host returns the host:port requests currently go to: the resolved

@@ -1,19 +1,24 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"math"
+	"net/http"
 	"os"
 	"path"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 
 	"github.com/bulkdl/bulkdl/manifest"
 	"github.com/bulkdl/bulkdl/redact"
+	"github.com/bulkdl/bulkdl/segdl"
 )
 
 // display shows a run's progress: a bar redrawn in place on a terminal,
@@ -25,20 +30,41 @@ type display struct {
 	mode     string // bar, plain, none
 	interval time.Duration
 	quiet    bool // -q: no summary when every file completed
+	// now and termSize are seams for tests; nil means the clock and the
+	// terminal's size (80x24 if it has none).
+	now      func() time.Time
+	termSize func() (width, height int)
 
-	mu     sync.Mutex // serializes writes
-	lines  int        // lines of the live area on screen
-	stopc  chan struct{}
-	wg     sync.WaitGroup
-	last   time.Time
-	lastB  int64
-	rate   float64 // bytes per second, smoothed
-	total  int64   // known total bytes, -1 if some sizes are unknown
-	totalN int
+	mu    sync.Mutex // serializes writes
+	lines int        // lines of the live area on screen
+	stopc chan struct{}
+	wg    sync.WaitGroup
+
+	// The rate, for the display and the ETA: an exponentially weighted
+	// average over about rateTau, so that the ETA does not swing with
+	// every burst; lastByte is when bytes last arrived, for "stalled".
+	first, last time.Time
+	lastB       int64
+	rate        float64 // bytes per second, smoothed
+	ewma        float64 // the average before its correction for a short history
+	lastByte    time.Time
 }
+
+const (
+	rateTau    = 5 * time.Second // the rate's averaging time
+	stallAfter = 3 * time.Second // no byte for this long is a stall
+	etaAfter   = 3 * time.Second // no ETA before the rate has this much history
+)
 
 func newDisplay(r *runner, mode string, interval time.Duration) *display {
 	return &display{r: r, w: r.c.stderr, mode: mode, interval: interval, stopc: make(chan struct{})}
+}
+
+func (d *display) clock() time.Time {
+	if d.now != nil {
+		return d.now()
+	}
+	return time.Now()
 }
 
 func (d *display) start() {
@@ -49,7 +75,6 @@ func (d *display) start() {
 	if d.mode == "bar" {
 		every = 100 * time.Millisecond // at most 10 redraws a second
 	}
-	d.last = time.Now()
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -76,50 +101,72 @@ func (d *display) stop() {
 
 // snapshot is the run's state for one frame.
 type snapshot struct {
-	doneBytes, totalBytes int64 // totalBytes -1 if unknown
-	files, done, failed   int
-	active                []activeFile
-	received              int64
+	doneBytes  int64 // bytes complete: finished files and what active ones wrote
+	totalBytes int64 // the sizes known: from the manifest or the server
+	unknown    int   // files whose size nobody has said yet
+	files      int
+	done       int
+	failed     int
+	active     []activeFile
+	received   int64
 }
 
 type activeFile struct {
 	path          string
-	written, size int64
+	written, size int64 // size -1 if unknown
 	conns         int
+	waitUntil     time.Time // waiting for a retry until then
+	waitFor       error
 }
 
 func (d *display) snapshot() snapshot {
 	r := d.r
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	prog := make(map[int]segdl.Progress, len(r.active))
+	for i, dl := range r.active {
+		prog[i] = dl.Progress()
+	}
+	return r.snapshotLocked(prog)
+}
+
+// snapshotLocked sums the run's state, with prog the progress of each
+// active file. r.mu is held.
+func (r *runner) snapshotLocked(prog map[int]segdl.Progress) snapshot {
 	s := snapshot{files: r.inShard, done: len(r.done), failed: r.failed, received: r.fetched}
-	var known int64
-	unknown := false
 	for i := range r.results {
 		res := &r.results[i]
-		switch {
-		case res.status == "other-shard":
-		case res.status == "downloaded" || res.status == "skipped":
+		if _, ok := prog[i]; ok {
+			continue // below, with what the server said
+		}
+		switch res.status {
+		case "other-shard", "failed":
+			// A failed file arrives no more: not in the total.
+		case "downloaded", "skipped":
 			s.doneBytes += res.size
-			known += res.size
-		case res.size >= 0:
-			known += res.size
+			s.totalBytes += res.size
 		default:
-			unknown = true
+			if res.size >= 0 {
+				s.totalBytes += res.size
+			} else {
+				s.unknown++
+			}
 		}
 	}
-	for i, dl := range r.active {
-		p := dl.Progress()
+	for i, p := range prog {
+		size := p.Size
+		if size < 0 {
+			size = r.results[i].size // the manifest's, until the server says
+		}
 		s.doneBytes += p.Written
 		s.received += p.Received
-		if r.results[i].size < 0 && p.Size >= 0 {
-			known += p.Size
+		if size >= 0 {
+			s.totalBytes += size
+		} else {
+			s.unknown++
 		}
-		s.active = append(s.active, activeFile{path: r.m.Files[i].Path, written: p.Written, size: p.Size, conns: p.Active})
-	}
-	s.totalBytes = known
-	if unknown {
-		s.totalBytes = -1
+		s.active = append(s.active, activeFile{path: r.m.Files[i].Path, written: p.Written, size: size, conns: p.Active,
+			waitUntil: p.WaitUntil, waitFor: p.WaitFor})
 	}
 	sort.Slice(s.active, func(i, j int) bool {
 		return s.active[i].conns > s.active[j].conns || s.active[i].conns == s.active[j].conns && s.active[i].path < s.active[j].path
@@ -129,18 +176,9 @@ func (d *display) snapshot() snapshot {
 
 func (d *display) tick() {
 	s := d.snapshot()
-	now := time.Now()
-	if dt := now.Sub(d.last).Seconds(); dt > 0 {
-		inst := float64(s.received-d.lastB) / dt
-		if d.rate == 0 {
-			d.rate = inst
-		} else {
-			d.rate = 0.7*d.rate + 0.3*inst
-		}
-	}
-	d.last, d.lastB = now, s.received
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.sampleLocked(s.received, d.clock())
 	switch d.mode {
 	case "bar":
 		d.drawLocked(s)
@@ -149,46 +187,177 @@ func (d *display) tick() {
 	}
 }
 
+// sampleLocked updates the smoothed rate with the bytes received by now.
+func (d *display) sampleLocked(received int64, now time.Time) {
+	if d.first.IsZero() {
+		d.first, d.last, d.lastB, d.lastByte = now, now, received, now
+		return
+	}
+	dt := now.Sub(d.last)
+	if dt <= 0 {
+		return
+	}
+	inst := float64(received-d.lastB) / dt.Seconds()
+	d.ewma += (1 - math.Exp(-dt.Seconds()/rateTau.Seconds())) * (inst - d.ewma)
+	// The average starts at 0: divide by the weight its history has had,
+	// so that the first seconds are not taken for a slow start.
+	d.rate = d.ewma / (1 - math.Exp(-now.Sub(d.first).Seconds()/rateTau.Seconds()))
+	if received > d.lastB {
+		d.lastByte = now
+	}
+	d.last, d.lastB = now, received
+}
+
+// overall is the status line's text.
 func (d *display) overall(s snapshot) string {
-	var b strings.Builder
-	if s.totalBytes > 0 {
-		fmt.Fprintf(&b, "%3.0f%%  %v/%v", 100*float64(s.doneBytes)/float64(s.totalBytes), manifest.Size(s.doneBytes), manifest.Size(s.totalBytes))
-	} else {
-		fmt.Fprintf(&b, "%v", manifest.Size(s.doneBytes))
-	}
-	fmt.Fprintf(&b, "  %v", manifest.Rate(int64(d.rate)))
-	if s.totalBytes > 0 && d.rate > 1 {
-		eta := time.Duration(float64(s.totalBytes-s.doneBytes) / d.rate * float64(time.Second)).Round(time.Second)
-		fmt.Fprintf(&b, "  ETA %v", eta)
-	}
-	fmt.Fprintf(&b, "  files %d/%d", s.done, s.files)
+	return strings.Join(nonEmpty(d.parts(s)), "  ")
+}
+
+// parts are the status line's pieces, in order: percentage (or files, when
+// the bar counts files), bytes, rate, ETA, files and failures. fitLine
+// drops the bar, then the rate, then the bytes on a narrow terminal; the
+// ETA and the failure count stay.
+func (d *display) parts(s snapshot) (lead, bytes, rate, eta, files string) {
+	byBytes := s.unknown == 0 && s.totalBytes > 0
+	files = fmt.Sprintf("files %d/%d", s.done, s.files)
 	if s.failed > 0 {
-		fmt.Fprintf(&b, ", %d failed", s.failed)
+		files += fmt.Sprintf(", %d failed", s.failed)
 	}
-	return b.String()
+	if byBytes {
+		lead = fmt.Sprintf("%3d%%", percent(s))
+		bytes = fmt.Sprintf("%v/%v", manifest.Size(s.doneBytes), manifest.Size(s.totalBytes))
+	} else {
+		// The bar counts files: say so where a percentage would be.
+		lead, files = files, ""
+		bytes = manifest.Size(s.doneBytes).String()
+		if s.unknown > 0 {
+			bytes += fmt.Sprintf(" of %v + %d file(s) of unknown size", manifest.Size(s.totalBytes), s.unknown)
+		}
+	}
+	now := d.clock()
+	waiting := len(s.active) > 0
+	var until time.Time
+	var why error
+	for _, a := range s.active {
+		if a.waitUntil.IsZero() || a.conns > 0 {
+			waiting = false
+		} else if until.IsZero() || a.waitUntil.Before(until) {
+			until, why = a.waitUntil, a.waitFor
+		}
+	}
+	stalled := !d.first.IsZero() && now.Sub(d.lastByte) >= stallAfter && s.done < s.files
+	switch {
+	case waiting:
+		rate = "waiting " + waitText(until.Sub(now), why)
+	case stalled:
+		rate = fmt.Sprintf("stalled %v", now.Sub(d.lastByte).Round(time.Second))
+	default:
+		rate = manifest.Rate(int64(d.rate)).String()
+		if d.rate < 1 {
+			rate = "0 B/s"
+		}
+	}
+	if byBytes && !waiting && !stalled && d.rate >= 1 && now.Sub(d.first) >= etaAfter && s.doneBytes < s.totalBytes {
+		secs := float64(s.totalBytes-s.doneBytes) / d.rate
+		eta = "ETA " + fmtETA(time.Duration(min(secs, 1e7)*float64(time.Second)))
+	}
+	return lead, bytes, rate, eta, files
+}
+
+// percent is the share of known bytes done, rounded down: 100 only when
+// every file has ended.
+func percent(s snapshot) int {
+	p := int(100 * float64(s.doneBytes) / float64(s.totalBytes))
+	if s.done < s.files {
+		p = min(p, 99)
+	}
+	return min(max(p, 0), 100)
+}
+
+// fmtETA rounds an ETA as people read it: seconds under a minute, then
+// minutes, then hours and minutes.
+func fmtETA(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	case d < time.Hour:
+		return d.Round(time.Minute).String()
+	}
+	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+}
+
+// waitText says how long a file waits for its retry, and why.
+func waitText(left time.Duration, why error) string {
+	text := fmt.Sprintf("%v for a retry", max(left, 0).Round(time.Second))
+	var se *segdl.StatusError
+	if errors.As(why, &se) {
+		text += fmt.Sprintf(" (%d %s)", se.Code, http.StatusText(se.Code))
+	}
+	return text
+}
+
+func nonEmpty(ss ...string) []string {
+	out := ss[:0]
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// size returns the terminal's width and height.
+func (d *display) size() (int, int) {
+	if d.termSize != nil {
+		return d.termSize()
+	}
+	if f, ok := d.w.(*os.File); ok {
+		if w, h, err := term.GetSize(int(f.Fd())); err == nil && w > 0 && h > 0 {
+			return w, h
+		}
+	}
+	return 80, 24
+}
+
+// fitLine builds the status line for width columns: the whole of it if it
+// fits, else without the bar, the rate, the bytes, in that order, so that
+// the percentage, the ETA and the failure count are never cut.
+func (d *display) fitLine(s snapshot, width int) string {
+	lead, bytes, rate, eta, files := d.parts(s)
+	try := []string{
+		bar(s, width) + " " + strings.Join(nonEmpty(lead, bytes, rate, eta, files), "  "),
+		strings.Join(nonEmpty(lead, bytes, rate, eta, files), "  "),
+		strings.Join(nonEmpty(lead, bytes, eta, files), "  "),
+		strings.Join(nonEmpty(lead, eta, files), "  "),
+	}
+	for _, l := range try {
+		if utf8.RuneCountInString(l) <= width-1 {
+			return l
+		}
+	}
+	return truncate(try[len(try)-1], width-1)
 }
 
 // drawLocked redraws the live area in place: move up over the previous
 // frame, rewrite each line, clear what is left. Nothing flickers because
-// lines are overwritten, not erased first.
+// lines are overwritten, not erased first. The live area is never taller
+// than the terminal less one line, so that no frame scrolls off the top
+// into the scrollback.
 func (d *display) drawLocked(s snapshot) {
-	width := 80
-	if f, ok := d.w.(*os.File); ok {
-		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 10 {
-			width = w
-		}
+	width, height := d.size()
+	width = max(width, 10)
+	room := max(height-1, 1)
+	lines := []string{d.fitLine(s, width)}
+	now := d.clock()
+	show := min(len(s.active), 4, room-1)
+	if len(s.active) > show && show > 0 {
+		show = min(show, room-2) // keep a line for "… and N more"
 	}
-	lines := []string{bar(s, width) + " " + d.overall(s)}
-	for k, a := range s.active {
-		if k == 4 {
-			lines = append(lines, fmt.Sprintf("  … and %d more", len(s.active)-4))
-			break
-		}
-		pct := "   ?"
-		if a.size > 0 {
-			pct = fmt.Sprintf("%3.0f%%", 100*float64(a.written)/float64(a.size))
-		}
-		lines = append(lines, fmt.Sprintf("  %s %s  %d conn", pct, path.Base(a.path), a.conns))
+	for k := 0; k < show; k++ {
+		lines = append(lines, "  "+activeLine(s.active[k], now))
+	}
+	if more := len(s.active) - max(show, 0); more > 0 && len(lines) < room {
+		lines = append(lines, fmt.Sprintf("  … and %d more", more))
 	}
 	var b strings.Builder
 	if d.lines > 1 {
@@ -212,6 +381,24 @@ func (d *display) drawLocked(s snapshot) {
 	io.WriteString(d.w, b.String())
 }
 
+// activeLine describes one file being fetched.
+func activeLine(a activeFile, now time.Time) string {
+	pct, size := "   ?", manifest.Size(a.written).String()
+	if a.size > 0 {
+		p := int(100 * float64(a.written) / float64(a.size))
+		if a.written < a.size {
+			p = min(p, 99)
+		}
+		pct = fmt.Sprintf("%3d%%", p)
+		size += "/" + manifest.Size(a.size).String()
+	}
+	how := fmt.Sprintf("%d conn", a.conns)
+	if a.conns == 0 && !a.waitUntil.IsZero() {
+		how = "waiting " + waitText(a.waitUntil.Sub(now), a.waitFor)
+	}
+	return fmt.Sprintf("%s %s  %s  %s", pct, redact.Escape(path.Base(a.path)), size, how)
+}
+
 // clearLocked erases the live area and leaves the cursor at its start.
 func (d *display) clearLocked() {
 	if d.mode != "bar" || d.lines == 0 {
@@ -226,18 +413,18 @@ func (d *display) clearLocked() {
 	d.lines = 0
 }
 
-// bar draws the progress bar in the room the status text leaves (about 70
-// columns), so that the text, with its failure count, is never cut.
+// bar draws the progress bar: of bytes when every size is known, else of
+// files (the text after it then says "files").
 func bar(s snapshot, width int) string {
 	n := min(30, max(8, width-72))
 	frac := 0.0
-	if s.totalBytes > 0 {
-		frac = float64(s.doneBytes) / float64(s.totalBytes)
+	if s.unknown == 0 && s.totalBytes > 0 {
+		frac = float64(percent(s)) / 100
 	} else if s.files > 0 {
 		frac = float64(s.done) / float64(s.files)
 	}
-	full := int(frac * float64(n))
-	return "[" + strings.Repeat("=", min(full, n)) + strings.Repeat(" ", n-min(full, n)) + "]"
+	full := min(int(frac*float64(n)), n)
+	return "[" + strings.Repeat("=", full) + strings.Repeat(" ", n-full) + "]"
 }
 
 func truncate(s string, n int) string {

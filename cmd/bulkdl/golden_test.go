@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/bulkdl/bulkdl/manifest"
+	"github.com/bulkdl/bulkdl/segdl"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -32,15 +34,21 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-// TestDisplayFrames renders two bar frames and a plain line from fixed
-// snapshots: the second frame has fewer lines, so it must clear the rest.
+// TestDisplayFrames renders bar frames and plain lines from fixed
+// snapshots and a fixed clock: the second frame has fewer lines, so it must
+// clear the rest.
 func TestDisplayFrames(t *testing.T) {
 	var buf bytes.Buffer
-	d := &display{w: &buf, mode: "bar", rate: 12.5e6}
+	t0 := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	now := t0
+	d := &display{w: &buf, mode: "bar", now: func() time.Time { return now }, termSize: func() (int, int) { return 100, 24 }}
+	d.sampleLocked(0, t0)
+	now = t0.Add(4 * time.Second)
+	d.sampleLocked(50e6, now) // 12.5 MB/s
 	d.drawLocked(snapshot{doneBytes: 40 << 20, totalBytes: 100 << 20, files: 104, done: 98, failed: 1, active: []activeFile{
 		{path: "data/big-0001.bin", written: 30 << 20, size: 64 << 20, conns: 4},
 		{path: "data/big-0002.bin", written: 10 << 20, size: 32 << 20, conns: 2},
-		{path: "small.bin", written: 0, size: -1, conns: 1},
+		{path: "throttled.bin", written: 0, size: 4 << 20, waitUntil: now.Add(4 * time.Second), waitFor: &segdl.StatusError{Code: 503}},
 	}})
 	buf.WriteString("|frame 2|")
 	d.drawLocked(snapshot{doneBytes: 90 << 20, totalBytes: 100 << 20, files: 104, done: 103, active: []activeFile{
@@ -48,8 +56,12 @@ func TestDisplayFrames(t *testing.T) {
 	}})
 	buf.WriteString("|clear|")
 	d.clearLocked()
-	buf.WriteString("|plain|")
-	buf.WriteString(d.overall(snapshot{doneBytes: 5 << 30, totalBytes: -1, files: 3, done: 1}) + "\n")
+	buf.WriteString("|plain, sizes unknown: the bar counts files|")
+	buf.WriteString(d.fitLine(snapshot{doneBytes: 512 << 20, totalBytes: 1 << 30, unknown: 2, files: 3, done: 1}, 100) + "\n")
+	buf.WriteString("|stalled|")
+	now = now.Add(5 * time.Second)
+	d.sampleLocked(50e6, now)
+	buf.WriteString(d.overall(snapshot{doneBytes: 90 << 20, totalBytes: 100 << 20, files: 2, done: 1, active: []activeFile{{path: "a", conns: 1}}}) + "\n")
 	if regexp.MustCompile(`\x1b\[[0-9;]*m`).Match(buf.Bytes()) {
 		t.Error("the display uses colour (an SGR escape); NO_COLOR must hold by construction")
 	}
