@@ -69,7 +69,7 @@ func (c *cli) main(args []string) int {
 func (c *cli) usage(w io.Writer) {
 	fmt.Fprint(w, "bulkdl downloads every file a TOML manifest lists, under one shared connection budget.\n\nUsage:\n")
 	for _, cmd := range commands() {
-		fmt.Fprintf(w, "  bulkdl %-7s %-26s %s\n", cmd.name, cmd.args, cmd.short)
+		fmt.Fprintf(w, "  bulkdl %-7s %-27s %s\n", cmd.name, cmd.args, cmd.short)
 	}
 	fmt.Fprint(w, "\nRun \"bulkdl COMMAND -h\" for a command's flags.\n")
 }
@@ -194,11 +194,11 @@ type settingsFlags struct {
 
 func (sf *settingsFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&sf.connections, "connections", 0, "global budget: requests in flight across all files (overrides connections)")
-	fs.IntVar(&sf.connections, "c", 0, "shorthand for -connections")
+	fs.IntVar(&sf.connections, "c", 0, "shorthand for -connections; given without per_host, per_host follows it (as curl --parallel-max, aria2c -j)")
 	fs.IntVar(&sf.perHost, "per-host", 0, "requests in flight to one host (overrides per_host)")
 	fs.IntVar(&sf.perFile, "per-file", 0, "segments of one file in flight (overrides per_file)")
 	fs.IntVar(&sf.retries, "retries", 0, "attempts after the first, per request (overrides retries)")
-	fs.StringVar(&sf.rate, "rate", "", "global bandwidth cap such as 50MB/s; 0 for unlimited (overrides rate)")
+	fs.StringVar(&sf.rate, "rate", "", "global bandwidth cap such as 50MB/s or 50M; 0 for unlimited (overrides rate)")
 	fs.StringVar(&sf.dest, "dest", "", "directory to download into, relative to the working directory (overrides dest)")
 	fs.StringVar(&sf.timeout, "timeout", "", "stall timeout such as 30s; 0 for none (overrides timeout)")
 	fs.StringVar(&sf.input, "i", "", "read URLs from this file instead of a manifest, one per line (# comments), into the working directory; - for stdin")

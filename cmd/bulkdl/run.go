@@ -54,7 +54,7 @@ func (c *cli) run(args []string) int {
 	fs.StringVar(&rf.report, "report", "", "write a JSON report to this file at the end (also on failure and interrupt)")
 	fs.BoolVar(&rf.verbose, "v", false, "verbose: log every request, response, redirect, and retry with its backoff (URLs redacted), for troubleshooting")
 	fs.BoolVar(&rf.timestamps, "timestamps", false, "put the time at the start of every line (default: when stderr is not a terminal)")
-	fs.BoolVar(&rf.dryRun, "dry-run", false, "say what would be fetched; fetch nothing")
+	fs.BoolVar(&rf.dryRun, "dry-run", false, "say what a run would do with each file, from dest and its state (and with -prune what it would delete); fetch and write nothing")
 	fs.BoolVar(&rf.verify, "verify", false, "re-hash files already present even when bulkdl recorded them as verified")
 	fs.BoolVar(&rf.skipExisting, "skip-existing", false, "trust files present at their path that have no checksum (overrides skip_existing)")
 	fs.BoolVar(&rf.prune, "prune", false, "delete files under dest that bulkdl created and the manifest no longer lists")
