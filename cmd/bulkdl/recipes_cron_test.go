@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
-	"net/http"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/bulkdl/bulkdl/segdl/segdltest"
 	"github.com/bulkdl/bulkdl/state"
 )
 
@@ -100,16 +99,14 @@ func TestCronRecipe(t *testing.T) {
 		t.Errorf("last-run.json totals = %+v; want 3 skipped", rep.Totals)
 	}
 
-	// A night when a file fails: mailed, with the file and the cause.
-	os.Remove(filepath.Join(dir, "out", "f1.bin"))
-	srv.Fault = func(r *http.Request, _ int64) segdltest.Fault {
-		if r.URL.Path == "/f1.bin" {
-			return segdltest.Fault{Kind: segdltest.Status, Code: 404}
-		}
-		return segdltest.Fault{}
-	}
+	// A night when a file fails (the origin lost it): mailed, with the file
+	// and the cause. (The manifest changes, not the origin: the origin is
+	// only changed before its first request.)
+	m := filepath.Join(dir, "datasets.toml")
+	text, _ := os.ReadFile(m)
+	os.WriteFile(m, append(text, fmt.Sprintf("[[file]]\nurl = %q\n", srv.URLOf("/lost.bin"))...), 0o644)
 	code, mail = runAsCron(t, command, dir)
-	if code != exitFailed || !strings.Contains(mail, "failed: f1.bin:") || !strings.Contains(mail, "404") || !strings.Contains(mail, "1 failed") {
+	if code != exitFailed || !strings.Contains(mail, "failed: lost.bin:") || !strings.Contains(mail, "404") || !strings.Contains(mail, "1 failed") {
 		t.Errorf("failing night: exit %d, mail %q; want 1 and the failure with its cause", code, mail)
 	}
 }
