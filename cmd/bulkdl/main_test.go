@@ -240,8 +240,8 @@ func TestSignalsStopAndKeepResumeState(t *testing.T) {
 				t.Errorf("no resume journal after the signal: %v", err)
 			}
 			rep := readReport(t, report)
-			if !rep.Interrupted || rep.Files[0].Status != "pending" {
-				t.Errorf("report: interrupted %v, status %q", rep.Interrupted, rep.Files[0].Status)
+			if !rep.Interrupted || rep.Files[0].Status != "pending" || rep.ExitCode != c.code {
+				t.Errorf("report: interrupted %v, status %q, exit_code %d", rep.Interrupted, rep.Files[0].Status, rep.ExitCode)
 			}
 			if !strings.Contains(stderr.String(), "interrupted: 1 file(s)") {
 				t.Errorf("no summary after the signal:\n%s", stderr.String())
