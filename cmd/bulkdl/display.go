@@ -274,16 +274,17 @@ func percent(s snapshot) int {
 	return min(max(p, 0), 100)
 }
 
-// fmtETA rounds an ETA as people read it: seconds under a minute, then
-// minutes, then hours and minutes.
+// fmtETA rounds an ETA as people read it: seconds under a minute, else
+// minutes ("7m", "1h5m").
 func fmtETA(d time.Duration) string {
-	switch {
-	case d < time.Minute:
+	if d < time.Minute {
 		return d.Round(time.Second).String()
-	case d < time.Hour:
-		return d.Round(time.Minute).String()
 	}
-	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+	text := strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+	if strings.HasSuffix(text, "h0m") {
+		text = strings.TrimSuffix(text, "0m")
+	}
+	return text
 }
 
 // waitText says how long a file waits for its retry, and why.

@@ -176,3 +176,18 @@ func TestShortTerminalNeverScrolls(t *testing.T) {
 		}
 	}
 }
+
+func TestFmtETA(t *testing.T) {
+	cases := []struct {
+		in   time.Duration
+		want string
+	}{
+		{4400 * time.Millisecond, "4s"}, {59 * time.Second, "59s"}, {7*time.Minute + 20*time.Second, "7m"},
+		{65 * time.Minute, "1h5m"}, {3 * time.Hour, "3h"},
+	}
+	for _, c := range cases {
+		if got := fmtETA(c.in); got != c.want {
+			t.Errorf("fmtETA(%v) = %q; want %q", c.in, got, c.want)
+		}
+	}
+}
