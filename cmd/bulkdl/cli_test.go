@@ -177,7 +177,17 @@ func TestURLLists(t *testing.T) {
 			t.Error("f2.bin differs")
 		}
 	})
-	t.Run("init makes a manifest that runs", func(t *testing.T) {
+	t.Run("check -i and verify -i take a list too", func(t *testing.T) {
+		work := t.TempDir()
+		t.Chdir(work)
+		if code, out, stderr := bulkdl("check", "-i", listFile); code != 0 || !strings.Contains(out, "files     3,") || !strings.Contains(out, "dest      .") {
+			t.Errorf("check -i = %d:\n%s%s", code, out, stderr)
+		}
+		if code, _, _ := bulkdl("verify", "-i", listFile); code != exitFailed {
+			t.Errorf("verify -i in an empty directory = %d; want 1 (missing)", code)
+		}
+	})
+		t.Run("init makes a manifest that runs", func(t *testing.T) {
 		code, out, stderr := bulkdl("init", "-i", listFile)
 		if code != 0 {
 			t.Fatalf("init = %d: %s", code, stderr)
