@@ -187,7 +187,7 @@ func TestURLLists(t *testing.T) {
 			t.Errorf("verify -i in an empty directory = %d; want 1 (missing)", code)
 		}
 	})
-		t.Run("init makes a manifest that runs", func(t *testing.T) {
+	t.Run("init makes a manifest that runs", func(t *testing.T) {
 		code, out, stderr := bulkdl("init", "-i", listFile)
 		if code != 0 {
 			t.Fatalf("init = %d: %s", code, stderr)
