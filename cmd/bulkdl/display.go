@@ -230,8 +230,11 @@ func (d *display) parts(s snapshot) (lead, bytes, rate, eta, files string) {
 		// The bar counts files: say so where a percentage would be.
 		lead, files = files, ""
 		bytes = manifest.Size(s.doneBytes).String()
-		if s.unknown > 0 {
+		switch {
+		case s.unknown > 0 && s.totalBytes > 0:
 			bytes += fmt.Sprintf(" of %v + %d file(s) of unknown size", manifest.Size(s.totalBytes), s.unknown)
+		case s.unknown > 0:
+			bytes += fmt.Sprintf(", %d file(s) of unknown size", s.unknown)
 		}
 	}
 	now := d.clock()
