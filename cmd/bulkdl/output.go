@@ -14,9 +14,10 @@ import (
 )
 
 // outputMode chooses the display for -progress: the bar is drawn only on a
-// terminal that takes escape codes (never TERM=dumb, never with -v, whose
-// lines would tear it), plain lines elsewhere, nothing with -q.
-func outputMode(progress string, tty bool, term string, verbose, quiet bool) string {
+// terminal that takes escape codes (never TERM=dumb, never with -v or
+// -timestamps, whose lines would tear it: lines says so), plain lines
+// elsewhere, nothing with -q.
+func outputMode(progress string, tty bool, term string, lines, quiet bool) string {
 	mode := progress
 	if mode == "auto" {
 		mode = "plain"
@@ -24,7 +25,7 @@ func outputMode(progress string, tty bool, term string, verbose, quiet bool) str
 			mode = "bar"
 		}
 	}
-	if mode == "bar" && (term == "dumb" || verbose) {
+	if mode == "bar" && (term == "dumb" || lines) {
 		mode = "plain"
 	}
 	if quiet {

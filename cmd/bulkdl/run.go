@@ -35,6 +35,7 @@ type runFlags struct {
 	interval     time.Duration
 	verbose      bool
 	timestamps   bool
+	stamps       bool // lines are stamped with the time (-timestamps, or off a terminal)
 	tty          bool // stderr is a terminal
 	report       string
 	dryRun       bool
@@ -84,11 +85,11 @@ func (c *cli) run(args []string) int {
 		return exitUsage
 	}
 	rf.tty = c.stderr == os.Stderr && isatty.IsTerminal(os.Stderr.Fd())
-	stamps := !rf.tty
+	rf.stamps = !rf.tty
 	if set := flagsSet(fs); set["timestamps"] {
-		stamps = rf.timestamps
+		rf.stamps = rf.timestamps
 	}
-	if stamps && !rf.dryRun {
+	if rf.stamps && !rf.dryRun {
 		c.stderr = newStampWriter(c.stderr, time.Now)
 	}
 	if rf.report != "" {
@@ -306,7 +307,7 @@ func (r *runner) fetch(ctx context.Context, rf *runFlags) int {
 	defer store.Close()
 	r.store = store
 
-	mode := outputMode(rf.progress, rf.tty, os.Getenv("TERM"), rf.verbose, rf.quiet)
+	mode := outputMode(rf.progress, rf.tty, os.Getenv("TERM"), rf.verbose || rf.stamps, rf.quiet)
 	disp := newDisplay(r, mode, rf.interval)
 	disp.quiet = rf.quiet
 	r.onFail = disp.failed
