@@ -204,6 +204,21 @@ func (sf *settingsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&sf.input, "i", "", "read URLs from this file instead of a manifest, one per line (# comments), into the working directory; - for stdin")
 }
 
+// pipeName returns the name a manifest read from stdin or a pipe goes by
+// in messages ("<stdin>", "</dev/fd/63>" has a directory, so "<fd 63>"), or
+// "" for a manifest in a file of its own.
+func pipeName(name string) string {
+	switch {
+	case name == "-" || name == "/dev/stdin":
+		return "<stdin>"
+	case strings.HasPrefix(name, "/dev/fd/"):
+		return "<fd " + strings.TrimPrefix(name, "/dev/fd/") + ">"
+	case strings.HasPrefix(name, "/proc/self/fd/"):
+		return "<fd " + strings.TrimPrefix(name, "/proc/self/fd/") + ">"
+	}
+	return ""
+}
+
 // readManifest loads the manifest name: a file, "-" for stdin (dest is
 // then relative to the working directory), or with -i the URL list.
 func (c *cli) readManifest(sf *settingsFlags, name string) (*manifest.Manifest, error) {
@@ -218,6 +233,15 @@ func (c *cli) readManifest(sf *settingsFlags, name string) (*manifest.Manifest, 
 			list = "<stdin>"
 		}
 		return parseURLList(list, r, sf.opts)
+	}
+	if pipe := pipeName(name); pipe != "" && name != "-" {
+		// /dev/stdin, or <(...) in a shell: its directory is no place for
+		// a dest, so a relative dest is taken from the working directory.
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("manifest: %w", err)
+		}
+		return sf.opts.Parse(pipe, data)
 	}
 	if name != "-" {
 		return sf.opts.Load(name)

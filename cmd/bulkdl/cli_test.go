@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -139,6 +140,20 @@ func TestManifestFromStdin(t *testing.T) {
 	}
 	if srv.Stats().Requests == 0 {
 		t.Error("nothing was fetched")
+	}
+	// /dev/stdin and /dev/fd/N (a shell's <(...)) are pipes too: dest is
+	// not /dev/out.
+	for _, name := range []string{"/dev/stdin", "/dev/fd/0"} {
+		if _, err := os.Stat(name); err != nil {
+			continue // not on this system
+		}
+		cmd := exec.Command(os.Args[0], "check", name)
+		cmd.Env = append(os.Environ(), "BULKDL_TEST_MAIN=1")
+		cmd.Stdin = bytes.NewReader(text)
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "dest      out\n") {
+			t.Errorf("check %s: %v; want dest out (the working directory's):\n%s", name, err, out)
+		}
 	}
 	code, _, stderr = bulkdlIn("[[file]]\nurl = 3\n", "check", "-")
 	if code != exitUsage || !strings.Contains(stderr, "<stdin>:2:") {
