@@ -39,7 +39,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"run", "[flags] MANIFEST|-|-i URLS", "download every file the manifest lists", (*cli).run},
+		{"run", "[flags] MANIFEST|-|URL...", "download every file the manifest lists (or URLs, or -i a URL list)", (*cli).run},
 		{"check", "[flags] MANIFEST...", "validate manifests and print the plan, without network traffic", (*cli).check},
 		{"verify", "[flags] MANIFEST...", "check every file in dest against the manifest's size and checksum, offline", (*cli).verify},
 		{"init", "[-i URLS] [URL...]", "print a manifest made from a URL list, to grow from", (*cli).init},
@@ -186,9 +186,10 @@ func (c *cli) parseArgs(fs *flag.FlagSet, args []string, lo, hi int) (code int, 
 type settingsFlags struct {
 	connections, perHost, perFile, retries int
 	rate, dest, timeout                    string
-	input                                  string // -i: a URL list instead of a manifest
-	quiet                                  bool   // run -q: no warnings either
-	perHostFollows                         bool   // per_host was raised to -c
+	input                                  string   // -i: a URL list instead of a manifest
+	urls                                   []string // run URL...: URLs instead of a manifest
+	quiet                                  bool     // run -q: no warnings either
+	perHostFollows                         bool     // per_host was raised to -c
 	opts                                   manifest.Options
 }
 
@@ -222,6 +223,18 @@ func pipeName(name string) string {
 // readManifest loads the manifest name: a file, "-" for stdin (dest is
 // then relative to the working directory), or with -i the URL list.
 func (c *cli) readManifest(sf *settingsFlags, name string) (*manifest.Manifest, error) {
+	if len(sf.urls) > 0 {
+		entries := make([]urlEntry, len(sf.urls))
+		for k, u := range sf.urls {
+			entries[k] = urlEntry{url: u, line: k + 1}
+		}
+		m, _, err := parseList(urlArgsName, entries, ".", sf.opts)
+		if err != nil {
+			return nil, err
+		}
+		m.Dest = "."
+		return m, nil
+	}
 	if sf.input != "" {
 		r, closeIn, err := c.open(sf.input)
 		if err != nil {

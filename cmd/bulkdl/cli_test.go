@@ -192,6 +192,25 @@ func TestURLLists(t *testing.T) {
 			t.Error("f2.bin differs")
 		}
 	})
+	t.Run("run URL... takes URLs as curl and wget do", func(t *testing.T) {
+		work := t.TempDir()
+		if code, _, stderr := bulkdl("run", "-q", "-dest", work, srv.URLOf("/f0.bin"), srv.URLOf("/f2.bin")); code != 0 {
+			t.Fatalf("run URL URL = %d: %s", code, stderr)
+		}
+		for _, i := range []int{0, 2} {
+			if got, _ := os.ReadFile(filepath.Join(work, fmt.Sprintf("f%d.bin", i))); !bytes.Equal(got, data[i]) {
+				t.Errorf("f%d.bin differs", i)
+			}
+		}
+		code, _, stderr := bulkdl("run", "-dest", work, srv.URLOf("/f0.bin"), srv.URLOf("/x/f0.bin"))
+		if code != exitUsage || !strings.Contains(stderr, "arguments:2:") {
+			t.Errorf("run with two URLs of one name = %d; want 2 naming the second argument:\n%s", code, stderr)
+		}
+		code, _, stderr = bulkdl("run", srv.URLOf("/f0.bin"), "m.toml")
+		if code != exitUsage || !strings.Contains(stderr, "argument 2:") {
+			t.Errorf("run URL m.toml = %d; want a usage error naming argument 2:\n%s", code, stderr)
+		}
+	})
 	t.Run("check -i and verify -i take a list too", func(t *testing.T) {
 		work := t.TempDir()
 		t.Chdir(work)

@@ -60,17 +60,34 @@ func (c *cli) run(args []string) int {
 	fs.BoolVar(&rf.skipExisting, "skip-existing", false, "trust files present at their path that have no checksum (overrides skip_existing)")
 	fs.BoolVar(&rf.prune, "prune", false, "delete files under dest that bulkdl created and the manifest no longer lists")
 	fs.Var(&rf.shard, "shard", "K/N: fetch only the files whose path hashes to shard K of N (0 <= K < N)")
-	if code, ok := c.parseArgs(fs, args, 0, 1); !ok {
+	if code, ok := c.parseArgs(fs, args, 0, -1); !ok {
 		return code
 	}
+	if fs.NArg() > 1 || fs.NArg() == 1 && isURLArg(fs.Arg(0)) {
+		// URLs on the command line, as curl and wget take them.
+		for k, a := range fs.Args() {
+			if msg := badListURL(a); msg != "" {
+				if k == 0 && fs.NArg() > 1 && !isURLArg(a) {
+					c.usageError(fs, "want one manifest, got %d: %q", fs.NArg(), fs.Args())
+				} else {
+					c.usageError(fs, "argument %d: %s; give one manifest, or URLs", k+1, msg)
+				}
+				return exitUsage
+			}
+		}
+		rf.urls = fs.Args()
+	}
 	switch {
+	case rf.input != "" && len(rf.urls) > 0:
+		c.usageError(fs, "-i reads URLs from a list; give them there or as arguments, not both")
+		return exitUsage
 	case rf.input == "-" && fs.Arg(0) == "-":
 		c.usageError(fs, "stdin can hold a manifest or a URL list, not both")
 		return exitUsage
 	case rf.input == "" && fs.NArg() == 0:
 		c.usageError(fs, "want a manifest (or -i with a URL list)")
 		return exitUsage
-	case rf.input != "" && fs.NArg() > 0:
+	case rf.input != "" && fs.NArg() > 0 && len(rf.urls) == 0:
 		c.usageError(fs, "-i reads URLs instead of a manifest; drop %q or -i", fs.Arg(0))
 		return exitUsage
 	}
@@ -104,6 +121,8 @@ func (c *cli) run(args []string) int {
 			name := fs.Arg(0)
 			if rf.input != "" {
 				name = rf.input
+			} else if len(rf.urls) > 0 {
+				name = urlArgsName
 			}
 			bareReport(rf.report, "run", name, exitUsage, "the manifest or a flag is not valid; nothing was fetched (the log says why)")
 		}

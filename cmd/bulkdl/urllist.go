@@ -26,6 +26,16 @@ type urlEntry struct {
 	line int
 }
 
+// urlArgsName names URLs given as arguments in messages; "arguments:2:"
+// is the second.
+const urlArgsName = "arguments"
+
+// isURLArg reports whether a command-line argument is meant as a URL
+// rather than a manifest's file name.
+func isURLArg(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
+
 // maxURLLine bounds one line of a URL list.
 const maxURLLine = 64 << 10
 
