@@ -176,3 +176,36 @@ func TestBatchBoundaries(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestBoundsOnHostileInput(t *testing.T) {
+	deep := "[[file]]\nurl = \"https://example.com/a\"\nmirrors = " + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + "\n"
+	cases := []struct {
+		name, data, want string
+	}{
+		{"deep nesting is refused where it starts", deep, "m.toml:3:27: arrays and inline tables nest deeper than 16 levels"},
+		{"brackets inside strings do not count", "[[file]]\nurl = \"https://example.com/a\"\npath = \"" + strings.Repeat("[", 100) + "\" # [[[[[[[[[[[[[[[[[[[[[[[\n", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("m.toml", []byte(c.data))
+			if c.want == "" {
+				if err != nil && strings.Contains(err.Error(), "nest deeper") {
+					t.Fatalf("Parse = %v; want no nesting error", err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+				t.Fatalf("Parse = %v; want %q", err, c.want)
+			}
+		})
+	}
+	t.Run("an endless file of NUL bytes fails at once", func(t *testing.T) {
+		if _, err := os.Stat("/dev/zero"); err != nil {
+			t.Skip("no /dev/zero")
+		}
+		_, err := Load("/dev/zero")
+		if err == nil || !strings.Contains(err.Error(), "/dev/zero:1: contains a NUL byte") {
+			t.Fatalf("Load(/dev/zero) = %v; want a NUL byte error", err)
+		}
+	})
+}
