@@ -13,6 +13,7 @@ import (
 // a rename publish it. Downloads use osOps; tests replace them to observe
 // that order, or to fail one of them.
 type fileOps struct {
+	open         func(root *os.Root, name string, flag int, perm fs.FileMode) (*os.File, error)
 	writeAt      func(f *os.File, b []byte, off int64) (int, error)
 	sync         func(f *os.File) error
 	writeJournal func(root *os.Root, name string, j *journal) error
@@ -20,6 +21,7 @@ type fileOps struct {
 }
 
 var osOps = fileOps{
+	open:         openRegular,
 	writeAt:      (*os.File).WriteAt,
 	sync:         (*os.File).Sync,
 	writeJournal: writeJournal,

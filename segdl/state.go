@@ -30,10 +30,10 @@ func (d *Download) prepare(t *Task) error {
 		// Creating the temporary file exclusively tells, in the same
 		// syscall, that there is no resume state to look for: directory
 		// operations are what many small files cost.
-		f, err := openRegular(d.root, d.partName(), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err := d.ops.open(d.root, d.partName(), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		fresh := err == nil
 		if errors.Is(err, fs.ErrExist) {
-			f, err = openRegular(d.root, d.partName(), os.O_RDWR, 0o600)
+			f, err = d.ops.open(d.root, d.partName(), os.O_RDWR, 0o600)
 		}
 		if err != nil {
 			return fmt.Errorf("opening %s: %w", d.partName(), err)
