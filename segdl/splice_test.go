@@ -190,3 +190,24 @@ func describe(got, v1, v2 []byte) string {
 	}
 	return b.String()
 }
+
+// TestCommitStopsAtASplitBoundary commits a read that crossed the end its
+// segment got from a split made while it was reading: the bytes past the
+// end belong to the new segment and are neither counted nor claimed here.
+func TestCommitStopsAtASplitBoundary(t *testing.T) {
+	d := New(nil, Spec{URLs: []string{"http://example.com/f"}, Path: "f", Size: -1}, testConfig(), nil)
+	s := &segment{pos: 0, end: 100}
+	d.segs = []*segment{s, {pos: 100, end: 200}}
+	task := &Task{d: d, seg: s}
+	s.task = task
+	newPos, end, stop := task.commit(0, 150)
+	if newPos != 100 || end != 100 || !stop {
+		t.Errorf("commit(0, 150) = %d, %d, %v; want 100, 100, true", newPos, end, stop)
+	}
+	if w := d.written.Load(); w != 100 {
+		t.Errorf("written = %d; want 100", w)
+	}
+	if got := d.done.total(); got != 100 {
+		t.Errorf("done claims %d bytes; want 100", got)
+	}
+}

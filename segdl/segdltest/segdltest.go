@@ -57,7 +57,7 @@ const (
 	LongBody              // send Value extra bytes beyond the declared length
 	WrongRange            // answer 206 with a Content-Range shifted by Value bytes, and the bytes it names
 	IgnoreRange           // answer 200 with the whole body
-	Gzip                  // send the body gzip-compressed, with Content-Encoding: gzip
+	Gzip                  // send the body gzip-compressed, with Content-Encoding: gzip and no Content-Length
 	WrongTotal            // answer 206 with the total of Data (another version) and its bytes
 	Status                // answer Code (e.g. 429, 503, 404) with Retry-After RetryAfter
 	Redirect              // answer 302 to Location
@@ -405,7 +405,10 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f *File, faul
 	if fault.Kind == WrongLength {
 		declared += fault.Value
 	}
-	h.Set("Content-Length", strconv.FormatInt(declared, 10))
+	if fault.Kind != Gzip {
+		// Compressed on the fly: no Content-Length, as such servers send.
+		h.Set("Content-Length", strconv.FormatInt(declared, 10))
+	}
 	status := http.StatusOK
 	if ranged {
 		status = http.StatusPartialContent
