@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,7 +151,6 @@ func TestCompleteTemporaryFileIsPublished(t *testing.T) {
 		})
 	}
 }
-
 
 // TestResumeNeedsTheSameURL resumes a journal of /f for /other, a
 // different file with the same size and validators: only the URL tells
@@ -325,5 +326,35 @@ func TestChecksumIsOfTheBytesOnDisk(t *testing.T) {
 	}
 	if probes != 2 {
 		t.Errorf("file fetched %d times; want the mismatch seen and one clean refetch", probes)
+	}
+}
+
+// emfileDoer fails its first n requests as a dial does when the process
+// is out of file descriptors.
+type emfileDoer struct {
+	Doer
+	n atomic.Int64
+}
+
+func (e *emfileDoer) Do(r *http.Request) (*http.Response, error) {
+	if e.n.Add(-1) >= 0 {
+		return nil, &url.Error{Op: "Get", URL: r.URL.String(), Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("socket", syscall.EMFILE)}}
+	}
+	return e.Doer.Do(r)
+}
+
+func TestOutOfSocketsIsNotAFailedAttempt(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	data := segdltest.Content(3, 200<<10)
+	srv.PutBytes("/f", data)
+	cfg := testConfig()
+	cfg.Retries = 1
+	doer := &emfileDoer{Doer: cfg.Client}
+	doer.n.Store(5)
+	cfg.Client = doer
+	r := fetch(t, "", Spec{URLs: []string{srv.URLOf("/f")}}, cfg, 2)
+	if r.err != nil || sha(r.data) != sha(data) {
+		t.Fatalf("download after EMFILE on dial: %v", r.err)
 	}
 }

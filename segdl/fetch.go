@@ -152,6 +152,12 @@ func (t *Task) run(ctx context.Context) error {
 			// it would send: not a failure; ask for the rest at once.
 			continue
 		}
+		if tooManyFiles(err) {
+			// No socket to be had: not this file's failure. Give the
+			// connection back until other downloads close theirs.
+			t.seg.attempts = attempts
+			return d.waitForFD(err)
+		}
 		// A request that made real progress starts the count again, so a
 		// long file on a flaky link is not failed by its length alone.
 		if progress >= min(1<<20, d.cfg.MinSegment) {
