@@ -133,3 +133,22 @@ func TestFailureTextNeverDecidesTheOutcome(t *testing.T) {
 		t.Errorf("report = %+v; want the file failed", r.Files)
 	}
 }
+
+func TestCheckOfAnEndlessFileFailsAtOnce(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero")
+	}
+	code, _, e := bulkdl("check", "/dev/zero")
+	if code != 2 || !strings.Contains(e, "NUL byte") {
+		t.Errorf("check /dev/zero = %d: %s; want 2 and a NUL byte error", code, e)
+	}
+}
+
+func TestReservedNamesAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	m := filepath.Join(dir, "m.toml")
+	os.WriteFile(m, []byte("[settings]\ndest = \"out\"\n[[file]]\nurl = \"http://127.0.0.1:1/a\"\npath = \"b.bin.bulkdl.json.tmp\"\n"), 0o644)
+	if code, _, e := bulkdl("check", m); code != 2 || !strings.Contains(e, "m.toml:5") {
+		t.Errorf("check = %d: %s; want 2 naming line 5", code, e)
+	}
+}
