@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/bulkdl/bulkdl/redact"
@@ -589,7 +590,7 @@ func (s *stall) explain(err error, when string) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("server closed the connection %s", when)
 	}
-	if strings.Contains(err.Error(), "connection reset") {
+	if errors.Is(err, syscall.ECONNRESET) {
 		return fmt.Errorf("server reset the connection %s", when)
 	}
 	return err
