@@ -85,14 +85,14 @@ type result struct {
 
 // fetch downloads url into a fresh directory (or dir, if set) and returns
 // what ended up at the final path.
-func fetch(t *testing.T, dir string, spec Spec, cfg *Config, conns int) result {
+func fetch(t testing.TB, dir string, spec Spec, cfg *Config, conns int) result {
 	t.Helper()
 	return fetchOps(t, dir, spec, cfg, conns, nil)
 }
 
 // fetchOps is fetch with the download's file operations replaced by ops,
 // if not nil.
-func fetchOps(t *testing.T, dir string, spec Spec, cfg *Config, conns int, ops *fileOps) result {
+func fetchOps(t testing.TB, dir string, spec Spec, cfg *Config, conns int, ops *fileOps) result {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
