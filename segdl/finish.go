@@ -136,9 +136,9 @@ func Complete(root *os.Root, spec Spec) (bool, error) {
 	if spec.Hash == nil || spec.Sum == nil {
 		return false, nil
 	}
-	f, err := root.Open(spec.Path)
+	f, err := openRegular(root, spec.Path, os.O_RDONLY, 0)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotRegular) {
 			return false, nil
 		}
 		return false, err

@@ -27,6 +27,7 @@ func TestNeverASplice(t *testing.T) {
 		setup func(srv *segdltest.Server) // serves /f
 		fault func(r *http.Request, n int64) segdltest.Fault
 		cfg   func(c *Config)
+		size  int64 // the Spec's size; 0 means unknown
 		// want is the content that may be published; nil: none may be.
 		want    []byte
 		wantErr error
@@ -94,6 +95,20 @@ func TestNeverASplice(t *testing.T) {
 				srv.Put("/f", &segdltest.File{Data: v1, ETag: `"v1"`, UnknownTotal: true})
 			},
 			want: v1},
+		{name: "a range of unknown total is checked against the known size", size: size,
+			setup: func(srv *segdltest.Server) {
+				srv.Put("/f", &segdltest.File{Data: v1, ETag: `"v1"`, UnknownTotal: true})
+			},
+			want: v1, check: func(t *testing.T, srv *segdltest.Server, r result) {
+				for _, q := range srv.Requests() {
+					if q.Header.Get("Range") == "" {
+						t.Errorf("a plain request was sent; want ranges checked against the known size")
+					}
+				}
+				if n := srv.Stats().Requests; n < 2 {
+					t.Errorf("server saw %d requests; want the file split", n)
+				}
+			}},
 		{name: "short 206s that make progress are not failures", conns: 2,
 			setup: func(srv *segdltest.Server) {
 				srv.Put("/f", &segdltest.File{Data: v1, ETag: `"v1"`, MaxRange: 100 << 10})
@@ -143,7 +158,11 @@ func TestNeverASplice(t *testing.T) {
 				conns = 8
 				srv.RatePerConn.Store(4 << 20) // so that the file is split
 			}
-			r := fetch(t, "", Spec{URLs: []string{srv.URLOf("/f")}, Size: -1}, cfg, conns)
+			spec := Spec{URLs: []string{srv.URLOf("/f")}, Size: -1}
+			if c.size > 0 {
+				spec.Size = c.size
+			}
+			r := fetch(t, "", spec, cfg, conns)
 			switch {
 			case r.data == nil && c.want != nil:
 				t.Fatalf("nothing published (err %v); want the current version", r.err)
