@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -150,5 +151,40 @@ func TestReservedNamesAreRefused(t *testing.T) {
 	os.WriteFile(m, []byte("[settings]\ndest = \"out\"\n[[file]]\nurl = \"http://127.0.0.1:1/a\"\npath = \"b.bin.bulkdl.json.tmp\"\n"), 0o644)
 	if code, _, e := bulkdl("check", m); code != 2 || !strings.Contains(e, "m.toml:5") {
 		t.Errorf("check = %d: %s; want 2 naming line 5", code, e)
+	}
+}
+
+// TestTooFewFileDescriptorsIsNotAFailure runs 300 files at connections =
+// 100 in a process limited to 64 open files: running out of descriptors
+// is a wait, not a failed file.
+func TestTooFewFileDescriptorsIsNotAFailure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process")
+	}
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.Latency = 20 * time.Millisecond // so that connections pile up
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("[settings]\ndest = \"out\"\nconnections = 100\nper_host = 100\nretries = 1\n")
+	for i := range 300 {
+		p := fmt.Sprintf("/f%d.bin", i)
+		srv.PutBytes(p, segdltest.Content(uint64(i), 1000))
+		fmt.Fprintf(&b, "[[file]]\nurl = %q\n", srv.URLOf(p))
+	}
+	m := filepath.Join(dir, "m.toml")
+	os.WriteFile(m, []byte(b.String()), 0o644)
+	cmd := exec.Command("sh", "-c", `ulimit -n 64 && exec "$0" run -q "$1"`, os.Args[0], m)
+	cmd.Env = append(os.Environ(), "BULKDL_TEST_MAIN=1", "NO_PROXY=*")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("run with 64 file descriptors: %v\n%s", err, out)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "out", "*.bin"))
+	if len(files) != 300 {
+		t.Errorf("%d files published; want 300", len(files))
 	}
 }
