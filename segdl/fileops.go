@@ -2,7 +2,6 @@ package segdl
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
@@ -59,4 +58,4 @@ func tooManyFiles(err error) bool {
 // fdWaitLimit bounds how often a download waits for a file descriptor.
 const fdWaitLimit = 30
 
-var errNoFD = fmt.Errorf("segdl: out of file descriptors")
+var errNoFD = errors.New("segdl: out of file descriptors")
