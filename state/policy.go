@@ -79,17 +79,24 @@ func lock(root *os.Root, k, n int) (*lockSet, error) {
 }
 
 func (l *lockSet) split(root *os.Root, n int) error {
-	f, err := openRegular(root, Dir+"/lock-split", os.O_RDWR|os.O_CREATE, 0o644)
+	const name = Dir + "/lock-split"
+	f, err := openRegular(root, name, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
 	if tryLock(f, true) == nil {
-		// No shard runs: name this split, then share the lock.
+		// No shard runs: name this split, then share the lock. The
+		// exclusive lock is released and a shared one taken afresh
+		// rather than converted, which not every platform's locks do;
+		// whoever names the split in between is read below.
 		if err := f.Truncate(0); err == nil {
 			_, err = f.WriteAt([]byte(strconv.Itoa(n)), 0)
 		}
+		f.Close()
 		if err != nil {
-			f.Close()
+			return fmt.Errorf("state: %w", err)
+		}
+		if f, err = openRegular(root, name, os.O_RDWR, 0); err != nil {
 			return fmt.Errorf("state: %w", err)
 		}
 	}
