@@ -183,6 +183,10 @@ func TestBoundsOnHostileInput(t *testing.T) {
 		name, data, want string
 	}{
 		{"deep nesting is refused where it starts", deep, "m.toml:3:27: arrays and inline tables nest deeper than 16 levels"},
+		{"deep dotted keys are refused", "a" + strings.Repeat(".a", 16000) + " = 1\n", "m.toml:1:32: dotted keys nest deeper than 16 levels"},
+		{"deep table headers are refused", "[" + strings.Repeat("a.", 16000) + "a]\n", "m.toml:1:33: dotted keys nest deeper than 16 levels"},
+		{"deep dotted keys in an inline table are refused", "x = {" + strings.Repeat("a.", 20) + "a = 1}\n", "m.toml:1:37: dotted keys nest deeper than 16 levels"},
+		{"dots in values and URLs do not count", "[[file]]\nurl = \"https://a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s/x\"\nsize = 1.2\n[hosts.\"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r\"]\n", ""},
 		{"brackets inside strings do not count", "[[file]]\nurl = \"https://example.com/a\"\npath = \"" + strings.Repeat("[", 100) + "\" # [[[[[[[[[[[[[[[[[[[[[[[\n", ""},
 	}
 	for _, c := range cases {
