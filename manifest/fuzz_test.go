@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -18,6 +19,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add([]byte("file = [{url = \"http://h/a\"}, {url = \"http://h/a\"}]"))
+	f.Add([]byte("a = " + strings.Repeat("[", 40) + `"]]]\"" '''[[[''' # [[\n`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := Parse("m.toml", data)
 		if err == nil {

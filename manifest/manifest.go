@@ -24,6 +24,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/bulkdl/bulkdl/redact"
+	"github.com/bulkdl/bulkdl/state"
 )
 
 // Defaults for settings a manifest leaves out.
@@ -43,10 +44,10 @@ const (
 // Suffixes of the temporary files bulkdl keeps beside a file while it is
 // being downloaded; manifest paths may not end with them.
 const (
-	PartSuffix    = ".bulkdl.part"
-	JournalSuffix = ".bulkdl.json"
+	PartSuffix    = state.PartSuffix
+	JournalSuffix = state.JournalSuffix
 	// StateDir is the directory under dest reserved for bulkdl's own state.
-	StateDir = ".bulkdl"
+	StateDir = state.Dir
 )
 
 // Manifest is a validated manifest with defaults applied.
@@ -264,9 +265,9 @@ type Options struct {
 
 // Load reads and validates the manifest at name with these options.
 func (o Options) Load(name string) (*Manifest, error) {
-	data, err := os.ReadFile(name)
+	data, err := readManifest(name)
 	if err != nil {
-		return nil, fmt.Errorf("manifest: %w", err)
+		return nil, err
 	}
 	return o.Parse(name, data)
 }
@@ -323,9 +324,9 @@ var knownKeys = map[string][]string{
 	"file":     {"url", "path", "checksum", "size", "mirrors", "headers"},
 }
 
-// maxManifest bounds the manifest file size: line offsets are kept as int,
-// but a manifest this large is certainly a mistake.
-const maxManifest = 1 << 30
+// maxManifest bounds the manifest file size: a million entries fit; a
+// manifest larger than this is certainly a mistake.
+const maxManifest = 256 << 20
 
 // batchSize is the number of [[file]] tables decoded at once.
 const batchSize = 1000
@@ -340,7 +341,10 @@ func Parse(name string, data []byte) (*Manifest, error) { return Options{}.Parse
 // Parse is [Parse] with these options.
 func (o Options) Parse(name string, data []byte) (*Manifest, error) {
 	if len(data) > maxManifest {
-		return nil, Errors{{File: name, Msg: fmt.Sprintf("manifest is %v; the limit is 1 GiB: split it", Size(len(data)))}}
+		return nil, Errors{{File: name, Msg: fmt.Sprintf("manifest is %v; the limit is %v: split it", Size(len(data)), Size(maxManifest))}}
+	}
+	if e := checkDepth(name, data); e != nil {
+		return nil, Errors{e}
 	}
 	ix := newLineIndex(data)
 	rest, batches := ix.split(batchSize)
@@ -1045,10 +1049,9 @@ func cleanPath(p string) (string, error) {
 		return "", errors.New("names a directory, not a file")
 	case c == ".." || strings.HasPrefix(c, "../"):
 		return "", errors.New("leaves dest; remove the \"..\"")
-	case c == StateDir || strings.HasPrefix(c, StateDir+"/"):
-		return "", fmt.Errorf("is inside %s/, which bulkdl reserves for its state", StateDir)
-	case strings.HasSuffix(c, PartSuffix) || strings.HasSuffix(c, JournalSuffix):
-		return "", fmt.Errorf("ends with %s or %s, which bulkdl uses for its temporary files", PartSuffix, JournalSuffix)
+	}
+	if why, reserved := state.Reserved(c); reserved {
+		return "", errors.New(why)
 	}
 	return c, nil
 }

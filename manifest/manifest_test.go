@@ -176,3 +176,40 @@ func TestBatchBoundaries(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestBoundsOnHostileInput(t *testing.T) {
+	deep := "[[file]]\nurl = \"https://example.com/a\"\nmirrors = " + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + "\n"
+	cases := []struct {
+		name, data, want string
+	}{
+		{"deep nesting is refused where it starts", deep, "m.toml:3:27: arrays and inline tables nest deeper than 16 levels"},
+		{"deep dotted keys are refused", "a" + strings.Repeat(".a", 16000) + " = 1\n", "m.toml:1:32: dotted keys nest deeper than 16 levels"},
+		{"deep table headers are refused", "[" + strings.Repeat("a.", 16000) + "a]\n", "m.toml:1:33: dotted keys nest deeper than 16 levels"},
+		{"deep dotted keys in an inline table are refused", "x = {" + strings.Repeat("a.", 20) + "a = 1}\n", "m.toml:1:37: dotted keys nest deeper than 16 levels"},
+		{"dots in values and URLs do not count", "[[file]]\nurl = \"https://a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s/x\"\nsize = 1.2\n[hosts.\"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r\"]\n", ""},
+		{"brackets inside strings do not count", "[[file]]\nurl = \"https://example.com/a\"\npath = \"" + strings.Repeat("[", 100) + "\" # [[[[[[[[[[[[[[[[[[[[[[[\n", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse("m.toml", []byte(c.data))
+			if c.want == "" {
+				if err != nil && strings.Contains(err.Error(), "nest deeper") {
+					t.Fatalf("Parse = %v; want no nesting error", err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+				t.Fatalf("Parse = %v; want %q", err, c.want)
+			}
+		})
+	}
+	t.Run("an endless file of NUL bytes fails at once", func(t *testing.T) {
+		if _, err := os.Stat("/dev/zero"); err != nil {
+			t.Skip("no /dev/zero")
+		}
+		_, err := Load("/dev/zero")
+		if err == nil || !strings.Contains(err.Error(), "/dev/zero:1: contains a NUL byte") {
+			t.Fatalf("Load(/dev/zero) = %v; want a NUL byte error", err)
+		}
+	})
+}

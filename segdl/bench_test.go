@@ -23,7 +23,7 @@ func BenchmarkDownload(b *testing.B) {
 			cfg := &Config{Client: NewClient(&http.Transport{MaxIdleConnsPerHost: 16}), MinSegment: 2 << 20}
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
-				r := fetch(&testing.T{}, b.TempDir(), Spec{URLs: []string{srv.URLOf("/f")}, Hash: sha256.New, Sum: sum[:]}, cfg, conns)
+				r := fetch(b, b.TempDir(), Spec{URLs: []string{srv.URLOf("/f")}, Hash: sha256.New, Sum: sum[:]}, cfg, conns)
 				if r.err != nil {
 					b.Fatal(r.err)
 				}

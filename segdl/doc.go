@@ -11,64 +11,106 @@
 //	claim:   a queued range, else split the largest range in half
 //	         (never below MinSegment); its fetcher stops at the new end
 //	write:   WriteAt into PATH.bulkdl.part; one buffer per connection
-//	commit:  record progress; hash inline while bytes arrive in order;
-//	         every SyncBytes or SyncInterval: fsync data, then the journal
-//	finish:  size check, hash the rest from disk, compare the checksum,
-//	         fsync, rename PATH.bulkdl.part -> PATH, fsync the directory
+//	commit:  record progress; every SyncBytes or SyncInterval: fsync data,
+//	         then the journal
+//	finish:  size check, hash the file as it is on disk, compare the
+//	         checksum, fsync, rename PATH.bulkdl.part -> PATH, fsync the
+//	         directory
 //
 // A request that fails is retried from its last written byte, with full
-// jitter exponential backoff or the server's Retry-After. A retry that must
-// wait ParkAfter (1s) or more parks instead of sleeping: its task returns,
-// freeing the connection, and Claim offers the range again once the wait is
-// over (the notify function given to New wakes the scheduler).
+// jitter exponential backoff or the server's Retry-After (a value too
+// large to parse means MaxRetryAfter). A retry that must wait ParkAfter
+// (1s) or more parks instead of sleeping: its task returns, freeing the
+// connection, and Claim offers the range again once the wait is over (the
+// notify function given to New wakes the scheduler). A request that made
+// 1 MiB (or MinSegment) of progress starts its count again; a 206 that
+// delivered all it announced but less than asked is not a failure, and
+// the rest is asked for at once. Running out of file descriptors
+// (EMFILE, ENFILE) parks the file until others close theirs, a bounded
+// number of times; it is not a failed attempt.
 //
 // A file smaller than two MinSegments is finished by its probe. A server
 // that ignores Range, sends no length, sends a Content-Encoding, or offers
-// no strong ETag and no Last-Modified gets one stream.
+// no strong ETag and no Last-Modified gets one stream. A 206 with an
+// unknown total ("bytes a-b/*") is checked against the size known from
+// the probe or the Spec, else the file is fetched as one plain stream.
 //
 // # Guarantees
 //
 //   - Nothing but a complete file whose size (and checksum, if given)
 //     matched appears at PATH; an older file there stays untouched until
-//     the rename replaces it. Temporary files are created 0600 and the
-//     published file gets 0644 less the umask.
-//   - Every ranged request carries If-Range with the strong ETag, else
-//     Last-Modified (never a weak ETag). A 200 body is only ever written
-//     from offset 0. Every 206 is checked: Content-Range must start where
-//     asked, end within what was asked, have the known total, and agree
-//     with Content-Length; a body longer than its range never spills into
-//     the next one. A file that changed on the server (new validator, new
-//     size, a 416 to a range it had) restarts from zero once no request of
-//     the file runs, so two versions are never spliced; after MaxChanges
-//     changes it fails with ErrChanged.
+//     the rename replaces it. The checksum is of the bytes on disk, read
+//     back after the last write, not of the bytes as they arrived.
+//     Temporary files are created 0600 and the published file gets 0644
+//     less the umask.
+//   - Bytes are continued by a later request only under a validator that
+//     can vouch for them: every ranged request carries If-Range with the
+//     strong ETag, else Last-Modified (never a weak ETag), and every
+//     response must carry the ETag (weak or strong, as first sent) and
+//     Last-Modified the bytes on disk came with; one that drops or
+//     changes them is a new version. Without a strong ETag or a
+//     Last-Modified, a broken stream is never continued on trust: the
+//     file starts over from byte 0, unless the Spec's checksum will prove
+//     the result (then a mismatch costs one clean refetch).
+//   - A 200 body is only ever written from offset 0. Every 206 is
+//     checked: no Content-Encoding, Content-Range must start where asked,
+//     end within what was asked, have the known total, and agree with
+//     Content-Length; a body longer than its range never spills into the
+//     next one, also when a split moved the range's end during a read. A
+//     file that changed on the server (new validator, new size, a 416 to
+//     a range it had) restarts from zero once no request of the file runs,
+//     so two versions are never spliced; after MaxChanges changes it fails
+//     with ErrChanged.
+//   - Restarts that lose bytes (a broken stream that cannot be continued,
+//     a 200 to a range, an encoded range) are attempts: after Retries of
+//     them the file fails. No server makes a download loop forever.
 //   - A checksum mismatch deletes the bytes and downloads once more from
 //     scratch before failing with ErrChecksum.
 //   - Redirects are followed here, not by net/http: at most 10, loops
-//     detected, https never to http, only http(s) targets, and the headers
-//     of each hop are computed afresh by one function (headersFor):
-//     Authorization, Cookie and Proxy-Authorization and a file's own
-//     headers go only to the origins its URLs list; a host's headers only
-//     to that host. Ranges go straight to the resolved URL.
+//     detected, https never to http, only http(s) targets, an unparsable
+//     Location fails at once (ErrRedirect), and the headers of each hop
+//     are computed afresh by one function (headersFor): Authorization,
+//     Cookie and Proxy-Authorization and a file's own headers go only to
+//     the origins its URLs list; a host's headers only to that host.
+//     Ranges go straight to the resolved URL.
 //   - No file name ever comes from the server. Writes go through an
 //     os.Root on the destination, so no path or planted symlink leads
-//     outside it.
+//     outside it; the temporary file and the journal are opened only if
+//     they are regular files (a planted FIFO is refused, not waited on).
+//     A name too long to take a suffix within 255 bytes gets temporary
+//     names shortened with a hash (state.TempStem).
+//   - The outcome is told by sentinels and types (ErrInterrupted,
+//     ErrChanged, ErrChecksum, ErrSize, ErrRedirect, StatusError), never
+//     by the text of an error.
 //
 // # Resume, and what a kill leaves behind
 //
-// Beside PATH.bulkdl.part, PATH.bulkdl.json records the URL, size,
-// validator and the byte ranges on disk. It is rewritten (write, fsync,
-// rename) only after the data it describes was fsynced, so after SIGKILL
-// or power loss it never claims bytes that are not on disk; at most
+// Beside PATH.bulkdl.part, PATH.bulkdl.json records a SHA-256 of the URL
+// (never the URL, which may carry a password or a signed query), the size,
+// the validators and the byte ranges on disk. It is rewritten (write,
+// fsync, rename) only after the data it describes was fsynced, and the
+// file is fsynced before its rename to PATH, so after SIGKILL or power
+// loss the journal never claims bytes that are not on disk; at most
 // SyncBytes per file (default 8 MiB) plus what was in flight is fetched
 // again. The temporary file may hold more than the journal claims, and
-// holes: they are fetched again, never trusted.
+// holes: they are fetched again, never trusted. The order of these
+// operations is observed by a test through an unexported seam (fileOps).
 //
 // A later download of the same URL resumes when the journal matches the
-// URL, the expected size and the temporary file's size, and the server
-// confirms the validator through If-Range; otherwise it starts over. A
-// corrupt or foreign journal is ignored, never a crash. A failed download
-// keeps both files for a later run, unless nothing was written.
+// URL's digest, the expected size and the temporary file's size, and the
+// server confirms the validator through If-Range and echoes it; otherwise
+// it starts over. A temporary file the journal claims whole (a kill while
+// verifying or publishing) is verified and published without a request.
+// A corrupt or foreign journal, or one of an older format, is ignored,
+// never a crash. A failed download keeps both files for a later run,
+// unless nothing was written.
 //
 // Not guaranteed: a server that serves different bytes under the same
-// strong validator is trusted (a checksum in the manifest catches it).
+// strong validator and size (or the same Last-Modified), honouring
+// If-Range, is trusted: only a checksum in the manifest catches it. The
+// same holds for a temporary file changed on disk behind bulkdl's back
+// between runs while keeping its size: without a checksum it is published
+// as the journal describes it. A file without any validator and without a
+// checksum is correct only if one stream delivers it whole; a server that
+// breaks every stream makes it fail, never splice.
 package segdl

@@ -25,6 +25,9 @@ var (
 	// is known to be unreachable (bulkdl's dead-host breaker): the request
 	// is not retried, and the file goes on to its next mirror, if any.
 	ErrHostDown = errors.New("segdl: host is down")
+	// ErrInterrupted means the caller's context ended the download before
+	// it finished; resume state is kept. It is not a failure of the file.
+	ErrInterrupted = errors.New("interrupted")
 )
 
 // StatusError is an HTTP status the download could not use.
@@ -50,11 +53,10 @@ func retryAfter(v string, now time.Time, limit time.Duration) time.Duration {
 		return 0
 	}
 	var d time.Duration
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0
-		}
-		if secs > int64(limit/time.Second) {
+	if allDigits(v) {
+		// Delay-seconds; one too large for an integer is very long, not 0.
+		secs, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || secs > int64(limit/time.Second) {
 			return limit
 		}
 		d = time.Duration(secs) * time.Second
@@ -65,8 +67,9 @@ func retryAfter(v string, now time.Time, limit time.Duration) time.Duration {
 }
 
 // ParseContentRange parses a Content-Range value "bytes FIRST-LAST/TOTAL".
-// It rejects unsatisfied ("*") forms, unknown totals, signs, overflow and
-// ranges that do not fit inside the total.
+// An unknown total ("bytes FIRST-LAST/*") gives total -1. It rejects the
+// unsatisfied form ("bytes */TOTAL"), signs, overflow and ranges that do
+// not fit inside the total.
 func ParseContentRange(v string) (first, last, total int64, err error) {
 	bad := fmt.Errorf("segdl: bad Content-Range %q", v)
 	spec, ok := strings.CutPrefix(v, "bytes ")
@@ -87,25 +90,31 @@ func ParseContentRange(v string) (first, last, total int64, err error) {
 	if last, ok = parseDigits(b); !ok {
 		return 0, 0, 0, bad
 	}
-	if total, ok = parseDigits(tot); !ok {
+	if tot == "*" {
+		total = -1
+	} else if total, ok = parseDigits(tot); !ok {
 		return 0, 0, 0, bad
 	}
-	if first > last || last >= total {
+	if first > last || total >= 0 && last >= total {
 		return 0, 0, 0, bad
 	}
 	return first, last, total, nil
 }
 
+func allDigits(s string) bool {
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // parseDigits parses a non-negative decimal integer made of digits only:
 // no sign, no spaces, no overflow.
 func parseDigits(s string) (int64, bool) {
-	if s == "" || len(s) > 19 {
+	if len(s) > 19 || !allDigits(s) {
 		return 0, false
-	}
-	for _, c := range []byte(s) {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	return n, err == nil

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/bulkdl/bulkdl/redact"
@@ -57,6 +58,7 @@ type (
 		reason  error
 		discard bool // drop the bytes on disk (the file changed)
 		single  bool // fetch as one stream from now on
+		broken  bool // bytes were lost to a failure: counts as an attempt
 	}
 )
 
@@ -109,6 +111,9 @@ func (t *Task) run(ctx context.Context) error {
 	d := t.d
 	if t.probe {
 		if err := d.prepare(t); err != nil {
+			if tooManyFiles(err) {
+				return d.waitForFD(err)
+			}
 			return &fatalError{err}
 		}
 	}
@@ -132,6 +137,28 @@ func (t *Task) run(ctx context.Context) error {
 		var re *restartError
 		if errors.As(err, &fe) || errors.As(err, &re) {
 			return err
+		}
+		d.mu.Lock()
+		resume, written := d.mayResumeLocked(), d.done.total() > 0
+		d.mu.Unlock()
+		if written && !resume {
+			// Nothing proves that a request for the rest would continue
+			// these bytes: start over, once no task runs.
+			if errors.Is(err, errShort) {
+				return &restartError{reason: err, discard: true, single: true, broken: true}
+			}
+			return &restartError{reason: err, discard: true, broken: true}
+		}
+		if errors.Is(err, errShort) {
+			// A server that sends less than asked, all of what it said
+			// it would send: not a failure; ask for the rest at once.
+			continue
+		}
+		if tooManyFiles(err) {
+			// No socket to be had: not this file's failure. Give the
+			// connection back until other downloads close theirs.
+			t.seg.attempts = attempts
+			return d.waitForFD(err)
 		}
 		// A request that made real progress starts the count again, so a
 		// long file on a flaky link is not failed by its length alone.
@@ -161,6 +188,26 @@ func (t *Task) run(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// waitForFD parks the probe until file descriptors may be free again
+// (other downloads end and close theirs), a bounded number of times.
+func (d *Download) waitForFD(err error) error {
+	d.mu.Lock()
+	d.fdWaits++
+	n := d.fdWaits
+	d.mu.Unlock()
+	if n > fdWaitLimit {
+		return &fatalError{fmt.Errorf("%w: %w", errNoFD, err)}
+	}
+	wait := max(d.backoff(n), d.cfg.BackoffBase)
+	d.mu.Lock()
+	if until := time.Now().Add(wait); until.After(d.notBefore) {
+		d.notBefore = until
+	}
+	d.mu.Unlock()
+	time.AfterFunc(wait, d.notify)
+	return errParked
 }
 
 // backoff returns a full-jitter exponential backoff for the n-th retry.
@@ -223,7 +270,7 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 		} else {
 			hdr.Set("Range", fmt.Sprintf("bytes=%d-", pos))
 		}
-		if v := ifRange(etag, lastMod); v != "" {
+		if v := ifRange(strongETag(etag), lastMod); v != "" {
 			hdr.Set("If-Range", v)
 		}
 	}
@@ -270,11 +317,26 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 		return 0, errNotModified
 	case code == http.StatusPartialContent:
 		if ce := resp.Header.Get("Content-Encoding"); ce != "" && ce != "identity" {
-			return 0, &restartError{reason: fmt.Errorf("%s sent a range with Content-Encoding %q", redacted, ce), discard: true, single: true}
+			return 0, &restartError{reason: fmt.Errorf("%s sent a range with Content-Encoding %q", redacted, ce), discard: true, single: true, broken: pos > 0}
 		}
 		first, last, total, err := ParseContentRange(resp.Header.Get("Content-Range"))
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", redacted, err)
+		}
+		if total < 0 {
+			// "bytes a-b/*": the total may be known from elsewhere.
+			total = size
+			if total < 0 {
+				total = d.spec.Size
+			}
+			if total < 0 {
+				// No length to split by or to check ranges against:
+				// fetch the file as one plain stream instead.
+				return 0, &restartError{reason: fmt.Errorf("%s sent a range of unknown total", redacted), discard: true, single: true}
+			}
+			if last >= total {
+				return 0, fmt.Errorf("%s answered bytes %d-%d of a %d-byte file", redacted, first, last, total)
+			}
 		}
 		if first != pos || (end >= 0 && last > end-1) {
 			return 0, fmt.Errorf("%s answered bytes %d-%d to a request for %d-%s", redacted, first, last, pos, endStr(end))
@@ -282,7 +344,7 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 		if resp.ContentLength >= 0 && resp.ContentLength != last-first+1 {
 			return 0, fmt.Errorf("%s sent Content-Length %d for a %d-byte range", redacted, resp.ContentLength, last-first+1)
 		}
-		if size >= 0 && total != size || etag != "" && strongETag(resp.Header.Get("ETag")) != "" && strongETag(resp.Header.Get("ETag")) != etag {
+		if size >= 0 && total != size || !sameVersion(etag, lastMod, resp.Header) {
 			return 0, &restartError{reason: fmt.Errorf("%s: %w", redacted, ErrChanged), discard: true}
 		}
 		if t.probe {
@@ -293,13 +355,12 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 		}
 		return t.stream(reqCtx, resp.Body, pos, last+1, last+1-first, hostport, stall)
 	case code == http.StatusOK:
-		newTag, newMod := strongETag(resp.Header.Get("ETag")), resp.Header.Get("Last-Modified")
-		if etag != "" && newTag != etag || etag == "" && lastMod != "" && newMod != lastMod {
+		if !sameVersion(etag, lastMod, resp.Header) || size >= 0 && resp.ContentLength >= 0 && resp.ContentLength != size {
 			return 0, &restartError{reason: fmt.Errorf("%s: %w", redacted, ErrChanged), discard: true}
 		}
 		if pos != 0 {
 			// A 200 body starts at byte 0: never write it at an offset.
-			return 0, &restartError{reason: fmt.Errorf("%s ignored a range request", redacted), discard: true, single: true}
+			return 0, &restartError{reason: fmt.Errorf("%s ignored a range request", redacted), discard: true, single: true, broken: true}
 		}
 		if t.probe {
 			if err := d.learn(t, resp, resp.ContentLength, false); err != nil {
@@ -346,6 +407,21 @@ func (d *Download) stopSplitting() {
 	d.mu.Lock()
 	d.noRange = true
 	d.mu.Unlock()
+}
+
+// sameVersion reports whether a response's header names the version the
+// bytes on disk came with (etag as the server sent it, lastMod), or none
+// was recorded. A response that drops or changes the ETag is another
+// version; so is one with another Last-Modified, or, when no strong ETag
+// vouches for it, one without a Last-Modified.
+func sameVersion(etag, lastMod string, h http.Header) bool {
+	if etag != "" && h.Get("ETag") != etag {
+		return false
+	}
+	if lm := h.Get("Last-Modified"); lastMod != "" && lm != lastMod && (lm != "" || strongETag(etag) == "") {
+		return false
+	}
+	return true
 }
 
 // ifRange returns the If-Range value: the strong ETag, else Last-Modified.
@@ -407,11 +483,11 @@ func (t *Task) stream(ctx context.Context, body io.Reader, pos, limit, want int6
 		t.consumed = rerr == io.EOF || want >= 0 && got >= want
 		d.received.Add(int64(k))
 		if k > 0 {
-			if _, err := d.file.WriteAt(b[:k], pos); err != nil {
+			if _, err := d.ops.writeAt(d.file, b[:k], pos); err != nil {
 				return pos - start, &fatalError{fmt.Errorf("writing %s: %w", d.spec.Path, err)}
 			}
 			var stop bool
-			pos, end, stop = t.commit(pos, int64(k), b[:k])
+			pos, end, stop = t.commit(pos, int64(k))
 			if stop {
 				if d.cfg.OnSuccess != nil {
 					d.cfg.OnSuccess(hostport)
@@ -438,10 +514,16 @@ func (t *Task) stream(ctx context.Context, body io.Reader, pos, limit, want int6
 		d.cfg.OnSuccess(hostport)
 	}
 	if end >= 0 && pos < end {
+		if limit >= 0 && pos >= limit {
+			return pos - start, fmt.Errorf("%w: it ended at byte %d, before %d", errShort, pos, end)
+		}
 		return pos - start, fmt.Errorf("response ended at byte %d, before %d", pos, end)
 	}
 	return pos - start, nil
 }
+
+// errShort means a response carried all it announced, less than asked.
+var errShort = errors.New("segdl: short range")
 
 // readSome reads until b is full, EOF or an error, resetting the stall
 // timer whenever bytes arrive.
@@ -515,7 +597,7 @@ func (s *stall) explain(err error, when string) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("server closed the connection %s", when)
 	}
-	if strings.Contains(err.Error(), "connection reset") {
+	if errors.Is(err, syscall.ECONNRESET) {
 		return fmt.Errorf("server reset the connection %s", when)
 	}
 	return err

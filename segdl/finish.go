@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -20,11 +19,11 @@ import (
 // other task runs.
 func (d *Download) finish() {
 	d.mu.Lock()
-	f, size, hashed, h := d.file, d.size, d.hashed, d.hasher
+	f, size := d.file, d.size
 	d.mu.Unlock()
 
-	got, err := d.verify(f, size, hashed, h)
-	if err == ErrChecksum {
+	got, err := d.verify(f, size)
+	if errors.Is(err, ErrChecksum) {
 		d.mu.Lock()
 		if !d.sumRetried {
 			// Fetch once more from scratch before failing.
@@ -47,7 +46,7 @@ func (d *Download) finish() {
 	defer d.mu.Unlock()
 	if err != nil {
 		d.err = fmt.Errorf("%s: %w", d.spec.Path, err)
-		d.closeLocked(!isSizeErr(err))
+		d.closeLocked(!errors.Is(err, ErrSize))
 		return
 	}
 	d.file = nil
@@ -56,11 +55,10 @@ func (d *Download) finish() {
 	close(d.finished)
 }
 
-func isSizeErr(err error) bool { return err != nil && strings.Contains(err.Error(), ErrSize.Error()) }
-
-// verify checks the size and, if the spec has one, the checksum, hashing
-// from disk whatever was not hashed as it streamed in.
-func (d *Download) verify(f *os.File, size, hashed int64, h hash.Hash) (sum []byte, err error) {
+// verify checks the size and, if the spec has one, the checksum of the
+// bytes on disk: read back, not as they arrived, so that what is published
+// is what was verified even if something else wrote to the file.
+func (d *Download) verify(f *os.File, size int64) (sum []byte, err error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -74,11 +72,8 @@ func (d *Download) verify(f *os.File, size, hashed int64, h hash.Hash) (sum []by
 	if d.spec.Hash == nil {
 		return nil, nil
 	}
-	if h == nil {
-		h = d.spec.Hash()
-		hashed = 0
-	}
-	if _, err := io.Copy(h, io.NewSectionReader(f, hashed, size-hashed)); err != nil {
+	h := d.spec.Hash()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, size)); err != nil {
 		return nil, fmt.Errorf("reading back: %w", err)
 	}
 	sum = h.Sum(nil)
@@ -95,13 +90,13 @@ func (d *Download) publish(f *os.File) error {
 	if err := f.Chmod(0o644 &^ umask()); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
+	if err := d.ops.sync(f); err != nil {
 		return err
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := d.root.Rename(d.partName(), d.spec.Path); err != nil {
+	if err := d.ops.rename(d.root, d.partName(), d.spec.Path); err != nil {
 		return err
 	}
 	if d.cfg.SyncDir != nil {
@@ -141,9 +136,9 @@ func Complete(root *os.Root, spec Spec) (bool, error) {
 	if spec.Hash == nil || spec.Sum == nil {
 		return false, nil
 	}
-	f, err := root.Open(spec.Path)
+	f, err := openRegular(root, spec.Path, os.O_RDONLY, 0)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotRegular) {
 			return false, nil
 		}
 		return false, err

@@ -85,7 +85,14 @@ type result struct {
 
 // fetch downloads url into a fresh directory (or dir, if set) and returns
 // what ended up at the final path.
-func fetch(t *testing.T, dir string, spec Spec, cfg *Config, conns int) result {
+func fetch(t testing.TB, dir string, spec Spec, cfg *Config, conns int) result {
+	t.Helper()
+	return fetchOps(t, dir, spec, cfg, conns, nil)
+}
+
+// fetchOps is fetch with the download's file operations replaced by ops,
+// if not nil.
+func fetchOps(t testing.TB, dir string, spec Spec, cfg *Config, conns int, ops *fileOps) result {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -103,6 +110,9 @@ func fetch(t *testing.T, dir string, spec Spec, cfg *Config, conns int) result {
 	}
 	wake := make(chan struct{}, 1)
 	d := New(root, spec, cfg, func() { poke(wake) })
+	if ops != nil {
+		d.ops = ops
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	drive(ctx, d, wake, conns)

@@ -5,23 +5,32 @@ import (
 	"errors"
 	"io"
 	"os"
+
+	dest "github.com/bulkdl/bulkdl/state"
 )
 
 // journal is the resume state kept beside a temporary file. It is written
 // only after the data it describes was synced, and replaced atomically.
+// It names the URL by its digest: the journal lives in dest, where anyone
+// who reads dest finds it, and a URL may carry a password or a signed
+// query.
 type journal struct {
 	Version      int        `json:"version"`
-	URL          string     `json:"url"`
+	URL          string     `json:"url_sha256"` // dest.URLDigest of the source URL
 	Size         int64      `json:"size"`
-	ETag         string     `json:"etag,omitempty"`
+	ETag         string     `json:"etag,omitempty"` // as the server sent it, weak or strong
 	LastModified string     `json:"last_modified,omitempty"`
 	Done         [][2]int64 `json:"done"`
 }
 
+// journalVersion 2 keeps the URL's digest; version 1 journals kept the URL
+// and are not resumed.
+const journalVersion = 2
+
 const maxJournal = 1 << 20
 
 func readJournal(root *os.Root, name string) (*journal, error) {
-	f, err := root.Open(name)
+	f, err := openRegular(root, name, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -40,16 +49,18 @@ func readJournal(root *os.Root, name string) (*journal, error) {
 	return &j, nil
 }
 
-// matches reports whether j describes spec's file and a temporary file of
-// partSize bytes: anything else is foreign or corrupt and never resumed.
+// matches reports whether j describes spec's file from its first URL and
+// a temporary file of partSize bytes: anything else is foreign or corrupt
+// and never resumed. Bytes are only resumed under a strong ETag or a
+// Last-Modified date, which If-Range can confirm.
 func (j *journal) matches(spec Spec, partSize int64) bool {
-	if j.Version != 1 || len(spec.URLs) == 0 || j.URL != spec.URLs[0] || j.Size <= 0 || partSize != j.Size {
+	if j.Version != journalVersion || len(spec.URLs) == 0 || j.URL != dest.URLDigest(spec.URLs[0]) || j.Size <= 0 || partSize != j.Size {
 		return false
 	}
 	if spec.Size >= 0 && spec.Size != j.Size {
 		return false
 	}
-	if j.ETag == "" && j.LastModified == "" {
+	if strongETag(j.ETag) == "" && j.LastModified == "" {
 		return false
 	}
 	at := int64(0)
@@ -69,8 +80,8 @@ func writeJournal(root *os.Root, name string, j *journal) error {
 	if err != nil {
 		return err
 	}
-	tmp := name + ".tmp"
-	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	tmp := name + dest.TmpSuffix
+	f, err := openRegular(root, tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}

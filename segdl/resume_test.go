@@ -8,12 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/bulkdl/bulkdl/segdl/segdltest"
+	dest "github.com/bulkdl/bulkdl/state"
 )
 
 // TestMain lets the test binary act as a downloader child that a test can
@@ -143,26 +143,33 @@ func TestResumeStartsOverWhen(t *testing.T) {
 	cases := []struct {
 		name   string
 		tamper func(t *testing.T, dir string, srv *segdltest.Server) []byte // returns the expected content
+		kept   bool                                                         // some bytes may be resumed
 	}{
 		{"the file changed on the server", func(t *testing.T, dir string, srv *segdltest.Server) []byte {
 			data := segdltest.Content(42, 2<<20)
 			srv.Put("/f", &segdltest.File{Data: data, ETag: `"new"`})
 			return data
-		}},
+		}, false},
 		{"the journal is corrupt", func(t *testing.T, dir string, srv *segdltest.Server) []byte {
 			os.WriteFile(filepath.Join(dir, "out.bin"+JournalSuffix), []byte(`{"version":1,"url":`), 0o600)
 			return srv.Files("/f").Data
-		}},
+		}, false},
 		{"the journal belongs to another url", func(t *testing.T, dir string, srv *segdltest.Server) []byte {
 			p := filepath.Join(dir, "out.bin"+JournalSuffix)
 			b, _ := os.ReadFile(p)
-			os.WriteFile(p, []byte(strings.Replace(string(b), "/f", "/other", 1)), 0o600)
+			var j journal
+			if err := json.Unmarshal(b, &j); err != nil || j.URL != dest.URLDigest(srv.URLOf("/f")) {
+				t.Fatalf("journal %s does not name /f by its digest", b)
+			}
+			j.URL = dest.URLDigest(srv.URLOf("/other"))
+			b, _ = json.Marshal(j)
+			os.WriteFile(p, b, 0o600)
 			return srv.Files("/f").Data
-		}},
+		}, false},
 		{"the temporary file does not match its journal", func(t *testing.T, dir string, srv *segdltest.Server) []byte {
 			os.Truncate(filepath.Join(dir, "out.bin"+PartSuffix), 1000)
 			return srv.Files("/f").Data
-		}},
+		}, false},
 		{"the temporary file was overwritten with garbage", func(t *testing.T, dir string, srv *segdltest.Server) []byte {
 			// Same size, wrong bytes: only the checksum can tell, and the
 			// retry from scratch after a mismatch repairs it.
@@ -170,7 +177,7 @@ func TestResumeStartsOverWhen(t *testing.T) {
 			st, _ := os.Stat(p)
 			os.WriteFile(p, make([]byte, st.Size()), 0o600)
 			return srv.Files("/f").Data
-		}},
+		}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -188,6 +195,9 @@ func TestResumeStartsOverWhen(t *testing.T) {
 			}
 			if sha(r.data) != sha(want) {
 				t.Fatal("published file is not the server's current file")
+			}
+			if p := r.d.Progress(); !c.kept && p.Resumed != 0 {
+				t.Errorf("resumed %d bytes; want a fresh start", p.Resumed)
 			}
 			assertNoLitter(t, dir)
 		})

@@ -165,8 +165,8 @@ type Download struct {
 	state       state
 	gen         int // bumped by each restart; tasks of an older generation stop
 	size        int64
-	etag        string // strong ETag, or ""
-	lastMod     string
+	etag        string // the ETag the bytes on disk came with (strong or weak), or ""
+	lastMod     string // their Last-Modified, or ""
 	splittable  bool
 	segs        []*segment
 	done        rangeSet // durable or about to be; written to the journal
@@ -175,13 +175,13 @@ type Download struct {
 	restart     error // why the download restarts once no task runs, or nil
 	noRange     bool  // a server ignored a range: fetch as one stream
 	changes     int
+	breaks      int // restarts from zero that lost bytes (a broken stream not continued)
+	fdWaits     int // waits for a free file descriptor
 	sumRetried  bool
 	url         int // index into spec.URLs of the source in use
 	resolved    string
 	file        *os.File
-	hasher      hash.Hash
-	hashed      int64
-	hashing     bool
+	ops         *fileOps
 	unsynced    int64
 	lastSync    time.Time
 	syncing     bool
@@ -215,7 +215,7 @@ func New(root *os.Root, spec Spec, cfg *Config, notify func()) *Download {
 	}
 	return &Download{
 		spec: spec, cfg: cfg.withDefaults(), root: root, notify: notify, listed: listed,
-		size: -1, cancels: map[*Task]context.CancelFunc{}, finished: make(chan struct{}),
+		size: -1, cancels: map[*Task]context.CancelFunc{}, finished: make(chan struct{}), ops: &osOps,
 		conditional: spec.IfNoneMatch != "" || spec.IfModifiedSince != "",
 	}
 }
@@ -357,7 +357,7 @@ func (d *Download) NotModified() bool {
 func (d *Download) Validator() (etag, lastModified string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.etag, d.lastMod
+	return strongETag(d.etag), d.lastMod
 }
 
 // Sum returns the digest of the published file computed with Spec.Hash,

@@ -11,6 +11,8 @@ import (
 	"path"
 	"syscall"
 	"time"
+
+	dest "github.com/bulkdl/bulkdl/state"
 )
 
 // prepare opens the temporary file on the first probe and resumes from the
@@ -28,10 +30,10 @@ func (d *Download) prepare(t *Task) error {
 		// Creating the temporary file exclusively tells, in the same
 		// syscall, that there is no resume state to look for: directory
 		// operations are what many small files cost.
-		f, err := d.root.OpenFile(d.partName(), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err := d.ops.open(d.root, d.partName(), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		fresh := err == nil
 		if errors.Is(err, fs.ErrExist) {
-			f, err = d.root.OpenFile(d.partName(), os.O_RDWR, 0o600)
+			f, err = d.ops.open(d.root, d.partName(), os.O_RDWR, 0o600)
 		}
 		if err != nil {
 			return fmt.Errorf("opening %s: %w", d.partName(), err)
@@ -42,8 +44,12 @@ func (d *Download) prepare(t *Task) error {
 		}
 		d.lastSync = time.Now()
 	}
-	if d.spec.Hash != nil && d.hasher == nil {
-		d.hasher = d.spec.Hash()
+	if d.size > 0 && d.done.total() == d.size && len(d.segs) == 0 {
+		// A complete temporary file from an earlier run (killed while
+		// verifying or publishing): verify and publish it, fetch nothing.
+		t.seg = &segment{pos: d.size, end: d.size, task: t}
+		d.state = stateRunning
+		return nil
 	}
 	if len(d.segs) == 0 {
 		d.segs = []*segment{{pos: 0, end: -1}}
@@ -87,14 +93,31 @@ func (d *Download) resumeLocked() {
 	d.resumed.Store(kept)
 }
 
-func (d *Download) partName() string    { return d.spec.Path + PartSuffix }
-func (d *Download) journalName() string { return d.spec.Path + JournalSuffix }
+func (d *Download) partName() string    { return dest.TempStem(d.spec.Path) + PartSuffix }
+func (d *Download) journalName() string { return dest.TempStem(d.spec.Path) + JournalSuffix }
 
-// Suffixes of the files kept beside a file while it downloads.
+// Suffixes of the files kept beside a file while it downloads. A name too
+// long to take them is shortened first (see dest.TempStem).
 const (
-	PartSuffix    = ".bulkdl.part"
-	JournalSuffix = ".bulkdl.json"
+	PartSuffix    = dest.PartSuffix
+	JournalSuffix = dest.JournalSuffix
 )
+
+// mayResumeLocked reports whether bytes already written may be continued
+// by a request for the rest: only under a validator that If-Range and the
+// response can confirm (a strong ETag or a Last-Modified date), or when a
+// checksum will prove the whole at the end (and has not failed once).
+// Anything else restarts from zero: a broken stream is never continued on
+// trust.
+func (d *Download) mayResumeLocked() bool {
+	if d.noRange {
+		return false
+	}
+	if strongETag(d.etag) != "" || d.lastMod != "" {
+		return true
+	}
+	return d.spec.Sum != nil && !d.sumRetried
+}
 
 // learn records what the probe's response says about the file: its size,
 // validator and whether it can be split.
@@ -109,11 +132,11 @@ func (d *Download) learn(t *Task, resp *http.Response, size int64, ranged bool) 
 		return &fatalError{fmt.Errorf("%w: server says %d bytes, more than max_size %d", ErrSize, size, d.cfg.MaxSize)}
 	}
 	if fresh {
-		d.etag = strongETag(resp.Header.Get("ETag"))
+		d.etag = resp.Header.Get("ETag")
 		d.lastMod = resp.Header.Get("Last-Modified")
 		d.size = size
 		ce := resp.Header.Get("Content-Encoding")
-		d.splittable = ranged && size >= 0 && (d.etag != "" || d.lastMod != "") && (ce == "" || ce == "identity")
+		d.splittable = ranged && size >= 0 && (strongETag(d.etag) != "" || d.lastMod != "") && (ce == "" || ce == "identity")
 		if size >= 0 {
 			if err := preallocate(d.file, size); err != nil {
 				return &fatalError{fmt.Errorf("allocating %s (%d bytes): %w", d.spec.Path, size, err)}
@@ -145,11 +168,11 @@ func (t *Task) endOfStream(pos int64) {
 	d.removeSegLocked(t.seg)
 }
 
-// commit records that b, written at pos, is on disk. It returns the task's
-// new position and end, and stop when its segment is complete or its work
-// was taken away. This is the per-chunk path: one short critical section;
-// hashing and syncing happen outside it, by one task at a time.
-func (t *Task) commit(pos, n int64, b []byte) (newPos, end int64, stop bool) {
+// commit records that n bytes, written at pos, are on disk. It returns the
+// task's new position and end, and stop when its segment is complete or
+// its work was taken away. This is the per-chunk path: one short critical
+// section; syncing happens outside it, by one task at a time.
+func (t *Task) commit(pos, n int64) (newPos, end int64, stop bool) {
 	d := t.d
 	d.mu.Lock()
 	if t.gen != d.gen || d.restart != nil || d.err != nil {
@@ -166,10 +189,6 @@ func (t *Task) commit(pos, n int64, b []byte) (newPos, end int64, stop bool) {
 		d.done.add(pos, newPos)
 		s.pos = newPos
 	}
-	hashNow := d.hasher != nil && !d.hashing && d.hashed == pos && newPos > pos
-	if hashNow {
-		d.hashing = true
-	}
 	d.unsynced += n
 	var snap *journal
 	if !d.syncing && d.splittable && d.size > 0 &&
@@ -184,13 +203,6 @@ func (t *Task) commit(pos, n int64, b []byte) (newPos, end int64, stop bool) {
 	}
 	d.mu.Unlock()
 
-	if hashNow {
-		d.hasher.Write(b[:newPos-pos])
-		d.mu.Lock()
-		d.hashed = newPos
-		d.hashing = false
-		d.mu.Unlock()
-	}
 	if snap != nil {
 		d.checkpoint(snap)
 	}
@@ -200,9 +212,9 @@ func (t *Task) commit(pos, n int64, b []byte) (newPos, end int64, stop bool) {
 // checkpoint makes the data durable, then the journal that describes it:
 // the journal never claims bytes that a crash could lose.
 func (d *Download) checkpoint(j *journal) {
-	err := d.file.Sync()
+	err := d.ops.sync(d.file)
 	if err == nil {
-		err = writeJournal(d.root, d.journalName(), j)
+		err = d.ops.writeJournal(d.root, d.journalName(), j)
 	}
 	d.mu.Lock()
 	d.syncing = false
@@ -214,7 +226,7 @@ func (d *Download) checkpoint(j *journal) {
 }
 
 func (d *Download) journalLocked() *journal {
-	return &journal{Version: 1, URL: d.spec.URLs[0], Size: d.size, ETag: d.etag, LastModified: d.lastMod, Done: d.done.clone()}
+	return &journal{Version: journalVersion, URL: dest.URLDigest(d.spec.URLs[0]), Size: d.size, ETag: d.etag, LastModified: d.lastMod, Done: d.done.clone()}
 }
 
 func (d *Download) removeSegLocked(s *segment) {
@@ -294,7 +306,7 @@ func (d *Download) taskEnded(t *Task, err error, ctx context.Context) {
 		if re, ok := d.restart.(*restartError); ok && re.discard {
 			d.discardLocked()
 		}
-		d.err = fmt.Errorf("%s: interrupted", d.spec.Path)
+		d.err = fmt.Errorf("%s: %w", d.spec.Path, ErrInterrupted)
 		d.closeLocked(true)
 		d.mu.Unlock()
 	case d.restart != nil:
@@ -339,6 +351,20 @@ func (d *Download) restartLocked() {
 			return
 		}
 	}
+	if re.broken {
+		// Bytes were lost: this restart is a failed attempt, and retries
+		// bound them as they bound requests.
+		d.breaks++
+		if d.breaks > d.cfg.Retries {
+			d.err = fmt.Errorf("%s: %w (started over %d times)", d.spec.Path, unwrapKinds(re.reason), d.breaks-1)
+			d.discardLocked()
+			d.closeLocked(false)
+			return
+		}
+		wait := d.backoff(d.breaks)
+		d.notBefore = time.Now().Add(wait)
+		time.AfterFunc(wait, d.notify)
+	}
 	if re.single {
 		d.noRange = true
 	}
@@ -357,8 +383,6 @@ func (d *Download) discardLocked() {
 	d.splittable = false
 	d.written.Store(0)
 	d.resumed.Store(0)
-	d.hasher = nil
-	d.hashed = 0
 	if d.file != nil {
 		d.file.Truncate(0)
 	}
@@ -381,7 +405,7 @@ func (d *Download) closeLocked(keep bool) {
 	keep = keep && d.splittable && d.size > 0 && d.done.total() > 0
 	if d.file != nil {
 		if keep {
-			if d.file.Sync() == nil && writeJournal(d.root, d.journalName(), d.journalLocked()) == nil {
+			if d.ops.sync(d.file) == nil && d.ops.writeJournal(d.root, d.journalName(), d.journalLocked()) == nil {
 				d.journaled = true
 			}
 		}

@@ -6,7 +6,8 @@
 //
 // The store is an append-only log of JSON lines in DEST/.bulkdl/state.jsonl,
 // guarded by an exclusive flock on DEST/.bulkdl/lock so that one run at a
-// time writes it. Each record is written with one write(2) to a file opened
+// time writes it (shards of one split share the destination, each with its
+// own log; see Open). Each record is written with one write(2) to a file opened
 // with O_APPEND, so it survives SIGKILL at any moment; Sync makes the log
 // durable against power loss (a run calls it at the end). A torn last line
 // does not parse and is ignored, and a missing record only costs hashing
@@ -26,7 +27,6 @@ import (
 	"path"
 	"sort"
 	"sync"
-	"syscall"
 )
 
 // Dir is the directory under dest that holds bulkdl's state.
@@ -43,6 +43,7 @@ type Record struct {
 	Checksum     string `json:"c,omitempty"` // "algo:hex", verified when written
 	ETag         string `json:"e,omitempty"`
 	LastModified string `json:"l,omitempty"`
+	URL          string `json:"u,omitempty"` // URLDigest of the URL the validators came from
 	Deleted      bool   `json:"d,omitempty"` // the file was pruned
 }
 
@@ -51,54 +52,55 @@ type Store struct {
 	mu      sync.Mutex
 	logName string
 	root    *os.Root
-	lock    *os.File
+	locks   *lockSet
 	log     *os.File
 	records map[string]Record
 	// readOnly: opened by Read, without the lock; never written.
 	readOnly bool
 }
 
-// Open takes the destination's lock and loads its state. It fails with
-// ErrLocked at once, without waiting, if another run holds the lock. The
-// lock is an flock, so one left by a killed run is released by the kernel.
+// Open takes the destination's locks and loads its state. It fails with
+// ErrLocked at once, without waiting, if a run that may not run beside
+// this one holds them. The locks are flocks, so those of a killed run are
+// released by the kernel.
 //
-// name, if not empty, names a separate log and lock, such as
-// "shard-2-of-4": shards of one manifest write disjoint files into a shared
-// destination at the same time, each with its own state.
+// name, if not empty, names a separate log, "shard-K-of-N" for shard K of
+// a manifest split N ways: the shards of one split write disjoint files
+// into a shared destination at the same time, each with its own state. A
+// run of the whole manifest (name "") excludes every shard, and shards of
+// different splits exclude each other (see lockSet).
 func Open(root *os.Root, name string) (*Store, error) {
-	logName, lockName := Dir+"/state.jsonl", Dir+"/lock"
+	logName := Dir + "/state.jsonl"
+	k, n := 0, 0
 	if name != "" {
-		logName, lockName = Dir+"/state-"+name+".jsonl", Dir+"/lock-"+name
+		var ok bool
+		if k, n, ok = parseShardName(name); !ok {
+			return nil, fmt.Errorf("state: %q is not a shard name (shard-K-of-N)", name)
+		}
+		logName = Dir + "/state-" + name + ".jsonl"
 	}
 	if err := root.MkdirAll(Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
-	lock, err := root.OpenFile(lockName, os.O_RDWR|os.O_CREATE, 0o644)
+	locks, err := lock(root, k, n)
 	if err != nil {
-		return nil, fmt.Errorf("state: %w", err)
+		return nil, err
 	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lock.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, ErrLocked
-		}
-		return nil, fmt.Errorf("state: locking: %w", err)
-	}
-	s := &Store{root: root, lock: lock, records: map[string]Record{}, logName: logName}
+	s := &Store{root: root, locks: locks, records: map[string]Record{}, logName: logName}
 	lines, err := s.load()
 	if err != nil {
-		lock.Close()
+		locks.release()
 		return nil, err
 	}
 	if lines > 1000 && lines > 2*len(s.records) {
 		if err := s.compact(); err != nil {
-			lock.Close()
+			locks.release()
 			return nil, err
 		}
 	}
-	s.log, err = root.OpenFile(s.logName, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	s.log, err = openRegular(root, s.logName, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
-		lock.Close()
+		locks.release()
 		return nil, fmt.Errorf("state: %w", err)
 	}
 	return s, nil
@@ -106,7 +108,7 @@ func Open(root *os.Root, name string) (*Store, error) {
 
 // load reads the log; unparsable lines (a torn last write) are skipped.
 func (s *Store) load() (lines int, err error) {
-	f, err := s.root.Open(s.logName)
+	f, err := openRegular(s.root, s.logName, os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
@@ -139,7 +141,7 @@ func (s *Store) load() (lines int, err error) {
 	}
 	if last != '\n' && !s.readOnly {
 		// End a torn last line so that the next record starts clean.
-		if f, err := s.root.OpenFile(s.logName, os.O_WRONLY|os.O_APPEND, 0); err == nil {
+		if f, err := openRegular(s.root, s.logName, os.O_WRONLY|os.O_APPEND, 0); err == nil {
 			f.Write([]byte{'\n'})
 			f.Close()
 		}
@@ -151,7 +153,7 @@ func (s *Store) load() (lines int, err error) {
 // file, fsync, rename.
 func (s *Store) compact() error {
 	tmp := s.logName + ".tmp"
-	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := openRegular(s.root, tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
@@ -235,7 +237,7 @@ func (s *Store) Sync() error {
 func (s *Store) Close() error {
 	err := s.Sync()
 	s.log.Close()
-	s.lock.Close()
+	s.locks.release()
 	return err
 }
 

@@ -316,7 +316,7 @@ func (r *runner) fetch(ctx context.Context, rf *runFlags) int {
 	store, err := state.Open(root, rf.shard.name())
 	if errors.Is(err, state.ErrLocked) {
 		r.setupErr = fmt.Sprintf("another bulkdl run is using %s", m.Dest)
-		fmt.Fprintf(r.c.stderr, "bulkdl: another bulkdl run is using %s; nothing was done (exit %d). Wait for it, or give this run another -dest.\n", m.Dest, exitLocked)
+		fmt.Fprintf(r.c.stderr, "bulkdl: %v: %s; nothing was done (exit %d). Wait for it, or give this run another -dest.\n", err, m.Dest, exitLocked)
 		return exitLocked
 	}
 	if err != nil {
@@ -551,24 +551,33 @@ func decide(root *os.Root, store *state.Store, f *manifest.File, verify, skipExi
 		return actHash, rec
 	case f.Checksum.IsZero() && skipExisting:
 		return actTrust, rec
-	case f.Checksum.IsZero() && known && (rec.ETag != "" || rec.LastModified != ""):
+	case f.Checksum.IsZero() && known && (rec.ETag != "" || rec.LastModified != "") && rec.URL == state.URLDigest(f.URL):
+		// Validators belong to the URL that gave them: another URL for
+		// this path gets an unconditional request.
 		return actConditional, rec
 	}
 	return actFetch, rec
 }
 
 // record writes what bulkdl knows of file i, now at its path, to the store.
+// Validators are recorded with the digest of the URL that gave them.
 func (r *runner) record(i int, checksum, etag, lastMod string) {
 	p := r.m.Files[i].Path
 	size, mtime, err := state.Stat(r.root, p)
 	if err != nil {
 		return
 	}
-	r.store.Put(state.Record{Path: p, Size: size, ModTime: mtime, Checksum: checksum, ETag: etag, LastModified: lastMod})
+	rec := state.Record{Path: p, Size: size, ModTime: mtime, Checksum: checksum, ETag: etag, LastModified: lastMod}
+	if etag != "" || lastMod != "" {
+		rec.URL = state.URLDigest(r.m.Files[i].URL)
+	}
+	r.store.Put(rec)
 }
 
 // prune deletes files bulkdl recorded that the manifest no longer lists.
-// It never touches a file bulkdl did not create.
+// It never touches a file bulkdl did not create, nor one changed since
+// bulkdl wrote it (its size or modification time differ from the record):
+// that is someone's own content now.
 func (r *runner) prune() {
 	listed := make(map[string]bool, len(r.m.Files))
 	for i := range r.m.Files {
@@ -576,6 +585,17 @@ func (r *runner) prune() {
 	}
 	for _, p := range r.store.Paths() {
 		if listed[p] {
+			continue
+		}
+		rec, _ := r.store.Get(p)
+		size, mtime, err := state.Stat(r.root, p)
+		if err == nil && (size != rec.Size || mtime != rec.ModTime) {
+			fmt.Fprintf(r.c.stderr, "bulkdl: prune: kept %s: it changed since bulkdl wrote it\n", p)
+			r.store.Forget(p)
+			continue
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(r.c.stderr, "bulkdl: prune %s: %v\n", p, err)
 			continue
 		}
 		if err := r.root.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -621,7 +641,7 @@ func (s *source) Finished(k int, d *segdl.Download) {
 	failed := false
 	if err := d.Err(); err != nil {
 		res.status, res.err = "failed", redact.Escape(r.redact.Replace(err.Error()))
-		if strings.HasSuffix(res.err, ": interrupted") {
+		if errors.Is(err, segdl.ErrInterrupted) {
 			res.status = "pending"
 		} else {
 			r.failed++

@@ -6,9 +6,17 @@
 // response's bytes per second, wait before the first byte, and inject faults
 // chosen per request. It counts requests in flight (and the peak) and logs
 // every request, so tests can assert what the server saw.
+//
+// Faults change bytes, not only headers, so a downloader that trusts a
+// lying header writes wrong bytes a test can see: a shifted Content-Range
+// carries the bytes it names, a gzip range is really compressed, and a
+// file can be replaced by another version mid-download (PutAfter), with or
+// without new validators, by a server honouring or ignoring If-Range.
 package segdltest
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -28,6 +36,12 @@ type File struct {
 	ETag         string    // quoted, e.g. `"v1"`; W/ prefix for weak; "" for none
 	LastModified time.Time // zero for none
 	NoRange      bool      // ignore Range headers (answer 200 with the whole body)
+
+	IgnoreIfRange bool  // serve the range even when If-Range does not match
+	MaxRange      int64 // a 206 carries at most this many bytes; 0 = no cap
+	UnknownTotal  bool  // Content-Range "bytes a-b/*"
+	DropOn206     bool  // 206 responses carry no ETag and no Last-Modified
+	WeakOn206     bool  // 206 responses carry the ETag as a weak one
 }
 
 // FaultKind names a way a response goes wrong.
@@ -41,9 +55,10 @@ const (
 	Stall                 // send After bytes, then stop sending until the client gives up
 	WrongLength           // declare a Content-Length of Value more than is sent, send the real body
 	LongBody              // send Value extra bytes beyond the declared length
-	WrongRange            // answer 206 with a Content-Range shifted by Value bytes
+	WrongRange            // answer 206 with a Content-Range shifted by Value bytes, and the bytes it names
 	IgnoreRange           // answer 200 with the whole body
-	Gzip                  // add Content-Encoding: gzip to the response
+	Gzip                  // send the body gzip-compressed, with Content-Encoding: gzip and no Content-Length
+	WrongTotal            // answer 206 with the total of Data (another version) and its bytes
 	Status                // answer Code (e.g. 429, 503, 404) with Retry-After RetryAfter
 	Redirect              // answer 302 to Location
 	SlowHeaders           // wait Delay before sending the response headers
@@ -58,6 +73,7 @@ type Fault struct {
 	RetryAfter string
 	Location   string
 	Delay      time.Duration
+	Data       []byte // WrongTotal: the other version served
 }
 
 // Request is the log entry of one request.
@@ -115,6 +131,7 @@ type Server struct {
 
 	mu    sync.Mutex
 	files map[string]*File
+	later []swap
 	log   []Request
 
 	n, sent, conns atomic.Int64
@@ -144,6 +161,20 @@ func NewUnstartedServer() *Server {
 func (s *Server) Put(path string, f *File) {
 	s.mu.Lock()
 	s.files[path] = f
+	s.mu.Unlock()
+}
+
+type swap struct {
+	path string
+	n    int64
+	f    *File
+}
+
+// PutAfter serves f at path from the n-th request (1-based) on: a new
+// version that appears while a download runs.
+func (s *Server) PutAfter(path string, n int64, f *File) {
+	s.mu.Lock()
+	s.later = append(s.later, swap{path, n, f})
 	s.mu.Unlock()
 }
 
@@ -257,6 +288,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Host: r.Host, Proto: r.Proto, Header: r.Header.Clone(), Fault: fault.Kind})
+	kept := s.later[:0]
+	for _, sw := range s.later {
+		if n >= sw.n {
+			s.files[sw.path] = sw.f
+		} else {
+			kept = append(kept, sw)
+		}
+	}
+	s.later = kept
 	f := s.files[r.URL.Path]
 	s.mu.Unlock()
 
@@ -302,26 +342,37 @@ func sleep(r *http.Request, d time.Duration) bool {
 // serveFile serves f; leave is called once the last byte is flushed, when
 // the client may already be done with the request.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f *File, fault Fault, leave func()) {
-	size := int64(len(f.Data))
-	h := w.Header()
-	if f.ETag != "" {
-		h.Set("ETag", f.ETag)
+	data := f.Data
+	if fault.Kind == WrongTotal && fault.Data != nil {
+		data = fault.Data
 	}
-	if !f.LastModified.IsZero() {
-		h.Set("Last-Modified", f.LastModified.UTC().Format(http.TimeFormat))
+	size := int64(len(data))
+	h := w.Header()
+	setValidators := func(ranged bool) {
+		if ranged && f.DropOn206 {
+			return
+		}
+		if f.ETag != "" {
+			tag := f.ETag
+			if ranged && f.WeakOn206 && !strings.HasPrefix(tag, "W/") {
+				tag = "W/" + tag
+			}
+			h.Set("ETag", tag)
+		}
+		if !f.LastModified.IsZero() {
+			h.Set("Last-Modified", f.LastModified.UTC().Format(http.TimeFormat))
+		}
 	}
 	if !f.NoRange {
 		h.Set("Accept-Ranges", "bytes")
 	}
-	if fault.Kind == Gzip {
-		h.Set("Content-Encoding", "gzip")
-	}
 	if notModified(r, f) {
+		setValidators(false)
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	start, end, ranged := int64(0), size-1, false
-	if rh := r.Header.Get("Range"); rh != "" && !f.NoRange && fault.Kind != IgnoreRange && ifRangeOK(r, f) {
+	if rh := r.Header.Get("Range"); rh != "" && !f.NoRange && fault.Kind != IgnoreRange && (f.IgnoreIfRange || ifRangeOK(r, f)) {
 		a, b, ok := parseRange(rh, size)
 		if !ok {
 			h.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
@@ -329,26 +380,46 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, f *File, faul
 			return
 		}
 		start, end, ranged = a, b, true
+		if f.MaxRange > 0 && end-start+1 > f.MaxRange {
+			end = start + f.MaxRange - 1
+		}
 	}
-	length := end - start + 1
+	setValidators(ranged)
+	if ranged && fault.Kind == WrongRange {
+		// The range the header names, and its bytes: a server that
+		// answers another range than asked.
+		start = min(max(0, start+fault.Value), size-1)
+		end = min(max(start, end+fault.Value), size-1)
+	}
+	body := data[start : end+1]
+	if fault.Kind == Gzip {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write(body)
+		zw.Close()
+		body = buf.Bytes()
+		h.Set("Content-Encoding", "gzip")
+	}
+	length := int64(len(body))
 	declared := length
 	if fault.Kind == WrongLength {
 		declared += fault.Value
 	}
-	h.Set("Content-Length", strconv.FormatInt(declared, 10))
+	if fault.Kind != Gzip {
+		// Compressed on the fly: no Content-Length, as such servers send.
+		h.Set("Content-Length", strconv.FormatInt(declared, 10))
+	}
 	status := http.StatusOK
 	if ranged {
 		status = http.StatusPartialContent
-		cs := start
-		if fault.Kind == WrongRange {
-			cs += fault.Value
+		total := strconv.FormatInt(size, 10)
+		if f.UnknownTotal {
+			total = "*"
 		}
-		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", cs, cs+length-1, size))
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%s", start, end, total))
 	}
-	body := f.Data[start : end+1]
 	if fault.Kind == LongBody {
 		body = append(append([]byte(nil), body...), make([]byte, fault.Value)...)
-		h.Set("Content-Length", strconv.FormatInt(length, 10))
 	}
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {

@@ -1,0 +1,125 @@
+package manifest
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+)
+
+// maxDepth bounds how deeply arrays, inline tables and dotted keys nest. A
+// manifest needs two or three levels; the decoder's memory grows with the
+// square of the depth (a 32 KB file of dotted keys took 2.9 GB), so a
+// small file could otherwise exhaust it.
+const maxDepth = 16
+
+// readManifest reads at most maxManifest bytes of name, failing at the
+// first NUL byte (no TOML text has one; /dev/zero is all of them) and at
+// the size limit, so that no input makes it exhaust memory.
+func readManifest(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	chunk := make([]byte, 256<<10)
+	line := 1
+	for {
+		n, rerr := f.Read(chunk)
+		if i := bytes.IndexByte(chunk[:n], 0); i >= 0 {
+			line += bytes.Count(chunk[:i], []byte{'\n'})
+			return nil, Errors{{File: name, Line: line, Msg: "contains a NUL byte: not a TOML text file"}}
+		}
+		line += bytes.Count(chunk[:n], []byte{'\n'})
+		if buf.Len()+n > maxManifest {
+			return nil, Errors{{File: name, Msg: fmt.Sprintf("manifest is larger than %v, the limit: split it", Size(maxManifest))}}
+		}
+		buf.Write(chunk[:n])
+		if rerr == io.EOF {
+			return buf.Bytes(), nil
+		}
+		if rerr != nil {
+			return nil, fmt.Errorf("manifest: %w", rerr)
+		}
+	}
+}
+
+// checkDepth returns an error at the first place where arrays, inline
+// tables or dotted keys (a.b.c, [a.b.c]) nest deeper than maxDepth,
+// skipping strings and comments.
+func checkDepth(name string, data []byte) *Error {
+	var stack []byte // the open brackets
+	line, col := 1, 0
+	inKey, keyDots := true, 0 // in a key (before its '='), and its dots so far
+	at := func(what string) *Error {
+		return &Error{File: name, Line: line, Col: col, Msg: fmt.Sprintf("%s nest deeper than %d levels here; a manifest needs two or three", what, maxDepth)}
+	}
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		col++
+		switch c {
+		case '\n':
+			line, col = line+1, 0
+			if len(stack) == 0 {
+				inKey, keyDots = true, 0
+			}
+		case '#':
+			for i+1 < len(data) && data[i+1] != '\n' {
+				i++
+			}
+		case '"', '\'':
+			// A string: basic or literal, single- or multi-line.
+			delim := []byte{c}
+			if bytes.HasPrefix(data[i:], []byte{c, c, c}) {
+				delim = []byte{c, c, c}
+			}
+			j := i + len(delim)
+			for j < len(data) {
+				if c == '"' && data[j] == '\\' {
+					j += 2
+					continue
+				}
+				if bytes.HasPrefix(data[j:], delim) {
+					break
+				}
+				if data[j] == '\n' {
+					line, col = line+1, 0
+					if len(delim) == 1 {
+						break // unterminated: the decoder reports it
+					}
+				}
+				j++
+			}
+			i = j + len(delim) - 1
+		case '=':
+			inKey = false
+		case '.':
+			if inKey {
+				if keyDots++; keyDots >= maxDepth {
+					return at("dotted keys")
+				}
+			}
+		case '[', '{':
+			stack = append(stack, c)
+			if len(stack) > maxDepth {
+				return at("arrays and inline tables")
+			}
+			if c == '{' {
+				inKey, keyDots = true, 0
+			}
+		case ',':
+			if len(stack) > 0 && stack[len(stack)-1] == '{' {
+				inKey, keyDots = true, 0
+			}
+		case ']', '}':
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+			if c == '}' {
+				inKey = false
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,61 @@
+package segdl
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// fileOps are the file operations whose order makes a download durable:
+// data is written, then synced, and only then does a journal claim it or
+// a rename publish it. Downloads use osOps; tests replace them to observe
+// that order, or to fail one of them.
+type fileOps struct {
+	open         func(root *os.Root, name string, flag int, perm fs.FileMode) (*os.File, error)
+	writeAt      func(f *os.File, b []byte, off int64) (int, error)
+	sync         func(f *os.File) error
+	writeJournal func(root *os.Root, name string, j *journal) error
+	rename       func(root *os.Root, from, to string) error
+}
+
+var osOps = fileOps{
+	open:         openRegular,
+	writeAt:      (*os.File).WriteAt,
+	sync:         (*os.File).Sync,
+	writeJournal: writeJournal,
+	rename:       (*os.Root).Rename,
+}
+
+// openRegular opens name under root and fails, rather than block, unless
+// it is a regular file: a FIFO planted at a name bulkdl reads or writes
+// would otherwise hang the run beyond the reach of a signal.
+func openRegular(root *os.Root, name string, flag int, perm fs.FileMode) (*os.File, error) {
+	f, err := root.OpenFile(name, flag|oNonblock, perm)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err == nil && !st.Mode().IsRegular() {
+		err = &fs.PathError{Op: "open", Path: name, Err: errNotRegular}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+var errNotRegular = errors.New("not a regular file")
+
+// tooManyFiles reports whether err says the process or the system is out
+// of file descriptors: a condition that passes as other files finish, not
+// a failure of this file.
+func tooManyFiles(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
+}
+
+// fdWaitLimit bounds how often a download waits for a file descriptor.
+const fdWaitLimit = 30
+
+var errNoFD = errors.New("segdl: out of file descriptors")
