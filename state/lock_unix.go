@@ -1,23 +1,31 @@
-//go:build unix
+//go:build darwin || dragonfly || freebsd || illumos || linux || netbsd || openbsd
 
 package state
 
 import (
 	"errors"
+	"fmt"
 	"os"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
-// tryLock takes an flock on f, shared or exclusive, without waiting; a
-// lock f already holds is converted. Closing f releases it.
+// tryLock takes an flock(2) lock: LOCK_EX or LOCK_SH, always LOCK_NB.
 func tryLock(f *os.File, exclusive bool) error {
-	how := syscall.LOCK_SH
+	how := unix.LOCK_SH
 	if exclusive {
-		how = syscall.LOCK_EX
+		how = unix.LOCK_EX
 	}
-	err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
-	if errors.Is(err, syscall.EWOULDBLOCK) {
-		return errLockHeld
+	for {
+		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.EWOULDBLOCK):
+			return errLockHeld
+		}
+		return fmt.Errorf("state: flock %s: %w", f.Name(), err)
 	}
-	return err
 }

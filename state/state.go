@@ -5,7 +5,7 @@
 // validator; and -prune knows which files bulkdl created.
 //
 // The store is an append-only log of JSON lines in DEST/.bulkdl/state.jsonl,
-// guarded by an exclusive flock on DEST/.bulkdl/lock so that one run at a
+// guarded by an exclusive lock on DEST/.bulkdl/lock so that one run at a
 // time writes it (shards of one split share the destination, each with its
 // own log; see Open). Each record is written with one write(2) to a file opened
 // with O_APPEND, so it survives SIGKILL at any moment; Sync makes the log
@@ -61,8 +61,8 @@ type Store struct {
 
 // Open takes the destination's locks and loads its state. It fails with
 // ErrLocked at once, without waiting, if a run that may not run beside
-// this one holds them. The locks are flocks, so those of a killed run are
-// released by the kernel.
+// this one holds them. The locks are flocks (LockFileEx on Windows), so
+// those of a killed run are released by the kernel.
 //
 // name, if not empty, names a separate log, "shard-K-of-N" for shard K of
 // a manifest split N ways: the shards of one split write disjoint files

@@ -3,7 +3,6 @@ package state
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -97,45 +96,6 @@ func TestSecondOpenIsLocked(t *testing.T) {
 		t.Fatalf("Open after Close = %v", err)
 	}
 	s2.Close()
-}
-
-// TestLockOfAKilledProcessIsReleased holds the lock in a child process,
-// kills it with SIGKILL, and takes the lock.
-func TestLockOfAKilledProcessIsReleased(t *testing.T) {
-	if _, err := exec.LookPath("flock"); err != nil {
-		t.Skip("flock(1) not installed")
-	}
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, Dir), 0o755)
-	cmd := exec.Command("flock", "-o", filepath.Join(dir, Dir, "lock"), "sleep", "60")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	root, _ := os.OpenRoot(dir)
-	defer root.Close()
-	locked := false
-	for range 100 {
-		s, err := Open(root, "")
-		if errors.Is(err, ErrLocked) {
-			locked = true
-			break
-		}
-		if err == nil {
-			s.Close() // the child has not taken the lock yet
-		}
-		exec.Command("sleep", "0.02").Run()
-	}
-	if !locked {
-		cmd.Process.Kill()
-		t.Skip("could not observe the child's lock")
-	}
-	cmd.Process.Kill()
-	cmd.Wait()
-	s, err := Open(root, "")
-	if err != nil {
-		t.Fatalf("Open after the holder was killed = %v", err)
-	}
-	s.Close()
 }
 
 func TestNamedStoresAreSeparate(t *testing.T) {
