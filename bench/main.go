@@ -22,7 +22,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/bulkdl/bulkdl/segdl/segdltest"
@@ -513,7 +512,7 @@ func execute(argv []string, kill func() bool) execResult {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.Stdout = io.Discard
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		return execResult{err: err.Error()}
 	}
@@ -526,7 +525,7 @@ func execute(argv []string, kill func() bool) execResult {
 					return
 				case <-time.After(2 * time.Millisecond):
 					if kill() {
-						syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+						killGroup(cmd)
 						return
 					}
 				}

@@ -24,7 +24,7 @@ var osOps = fileOps{
 	writeAt:      (*os.File).WriteAt,
 	sync:         (*os.File).Sync,
 	writeJournal: writeJournal,
-	rename:       (*os.Root).Rename,
+	rename:       rename,
 }
 
 // openRegular opens name under root and fails, rather than block, unless

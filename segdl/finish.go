@@ -9,9 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"strconv"
-	"strings"
-	"sync"
 )
 
 // finish verifies the complete temporary file and publishes it with one
@@ -110,24 +107,6 @@ func (d *Download) publish(f *os.File) error {
 	return nil
 }
 
-// umask returns the process's file mode creation mask, read from
-// /proc/self/status (Linux 4.7+) because syscall.Umask can only be read by
-// setting it, which races with other goroutines creating files. It falls
-// back to 022.
-var umask = sync.OnceValue(func() fs.FileMode {
-	data, err := os.ReadFile("/proc/self/status")
-	if err == nil {
-		for _, line := range strings.Split(string(data), "\n") {
-			if v, ok := strings.CutPrefix(line, "Umask:"); ok {
-				if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
-					return fs.FileMode(m)
-				}
-			}
-		}
-	}
-	return 0o022
-})
-
 // Complete reports whether the file at spec.Path in root is already
 // complete: it has spec.Size bytes if a size is given, and its digest
 // matches spec.Sum. Without a Sum nothing can prove that, and it reports
@@ -156,11 +135,5 @@ func Complete(root *os.Root, spec Spec) (bool, error) {
 }
 
 // SyncDir fsyncs directory dir under root, making renames in it durable.
-func SyncDir(root *os.Root, dir string) error {
-	f, err := root.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
-}
+// On Windows, which cannot fsync a directory, it does nothing.
+func SyncDir(root *os.Root, dir string) error { return syncDir(root, dir) }

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path"
-	"syscall"
 	"time"
 
 	dest "github.com/bulkdl/bulkdl/state"
@@ -443,16 +442,4 @@ func (d *Download) limitBytes() int64 {
 		return d.cfg.MaxSize
 	}
 	return -1
-}
-
-// preallocate gives f its final size. fallocate reserves the blocks, so a
-// disk that cannot hold the file fails now with ENOSPC instead of part-way
-// through, and concurrent writers at scattered offsets find the blocks
-// already allocated. Filesystems without fallocate get a sparse file.
-func preallocate(f *os.File, size int64) error {
-	err := syscall.Fallocate(int(f.Fd()), 0, 0, size)
-	if err == nil || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
-		return err
-	}
-	return f.Truncate(size) // EOPNOTSUPP, ENOSYS, EINVAL: not supported here
 }

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -212,11 +211,8 @@ func TestDryRunFetchesNothing(t *testing.T) {
 }
 
 func TestSignalsStopAndKeepResumeState(t *testing.T) {
-	for _, c := range []struct {
-		sig  syscall.Signal
-		code int
-	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}} {
-		t.Run(c.sig.String(), func(t *testing.T) {
+	for _, c := range stopSignals {
+		t.Run(c.name, func(t *testing.T) {
 			srv, dir, _ := origin(t, 1, 4<<20, "")
 			srv.RatePerConn.Store(1 << 20)
 			report := filepath.Join(dir, "report.json")
@@ -224,11 +220,14 @@ func TestSignalsStopAndKeepResumeState(t *testing.T) {
 			cmd.Env = append(os.Environ(), "BULKDL_TEST_MAIN=1")
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
+			c.prepare(cmd)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(700 * time.Millisecond)
-			cmd.Process.Signal(c.sig)
+			if err := c.send(t, cmd.Process); err != nil {
+				t.Fatalf("sending %s: %v", c.name, err)
+			}
 			err := cmd.Wait()
 			if code := cmd.ProcessState.ExitCode(); code != c.code {
 				t.Fatalf("exit code %d (%v); want %d\n%s", code, err, c.code, stderr.String())
@@ -248,6 +247,14 @@ func TestSignalsStopAndKeepResumeState(t *testing.T) {
 			}
 		})
 	}
+}
+
+// stopSignal is one way to stop a run from outside (signals_*_test.go).
+type stopSignal struct {
+	name    string
+	code    int                                 // the exit code it must give
+	prepare func(*exec.Cmd)                     // before the run starts
+	send    func(*testing.T, *os.Process) error // while it runs
 }
 
 func readReport(t *testing.T, name string) Report {
