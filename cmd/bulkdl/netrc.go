@@ -4,31 +4,31 @@ import (
 	"encoding/base64"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 )
 
 // netrcCreds maps a host name to its "login:password" from a .netrc file.
 type netrcCreds map[string]string
 
-// loadNetrc reads $NETRC, else ~/.netrc. Like curl, it refuses a file that
-// other users can read or write. Only "machine" entries are used: a
-// "default" entry would send credentials to hosts the file does not name.
+// loadNetrc reads $NETRC, else ~/.netrc (on Windows: the first of .netrc
+// and _netrc in %HOME%, then %USERPROFILE%). Like curl, it refuses a file
+// that other users can read or write, where mode bits say so. Only
+// "machine" entries are used: a "default" entry would send credentials to
+// hosts the file does not name.
 func loadNetrc() (netrcCreds, error) {
 	name := os.Getenv("NETRC")
 	if name == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return nil, fmt.Errorf("netrc: %w", err)
+		var err error
+		if name, err = defaultNetrc(); err != nil {
+			return nil, err
 		}
-		name = filepath.Join(home, ".netrc")
 	}
 	st, err := os.Stat(name)
 	if err != nil {
 		return nil, fmt.Errorf("netrc = true, but %w", err)
 	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s can be read by other users (mode %04o); run chmod 600 %s", name, st.Mode().Perm(), name)
+	if err := netrcPrivate(name, st); err != nil {
+		return nil, err
 	}
 	data, err := os.ReadFile(name)
 	if err != nil {
