@@ -261,6 +261,8 @@ type Options struct {
 	// error, and leaves the reference unexpanded: validating a manifest
 	// (bulkdl check, a CI job without secrets) needs no secret's value.
 	UnsetEnv bool
+
+	plat *platform // the name rules of another OS, for tests; nil: this one's
 }
 
 // Load reads and validates the manifest at name with these options.
@@ -348,7 +350,11 @@ func (o Options) Parse(name string, data []byte) (*Manifest, error) {
 	}
 	ix := newLineIndex(data)
 	rest, batches := ix.split(batchSize)
-	v := &validator{name: name, ix: ix, seen: map[string]bool{}, opts: o}
+	plat := hostPlatform
+	if o.plat != nil {
+		plat = *o.plat
+	}
+	v := &validator{name: name, ix: ix, seen: map[string]bool{}, opts: o, plat: plat}
 	var raw rawManifest
 	md, err := toml.Decode(rest, &raw)
 	if err != nil {
@@ -373,6 +379,7 @@ func (o Options) Parse(name string, data []byte) (*Manifest, error) {
 		v.errs = append(v.errs, &Error{File: v.name, Msg: "no [[file]] entries; add at least one with a url"})
 	}
 	v.crossFiles()
+	v.checkNames()
 	v.unusedHosts()
 	if len(v.errs) > 0 {
 		sort.SliceStable(v.errs, func(i, j int) bool { return v.errs[i].Line < v.errs[j].Line })
@@ -417,6 +424,7 @@ type validator struct {
 	warns []*Error
 	m     *Manifest
 	opts  Options
+	plat  platform // which name rules are errors here
 }
 
 // at records an error at key in the table whose header is on line hdr.
