@@ -101,7 +101,7 @@ func (c *cli) run(args []string) int {
 		c.usageError(fs, "-progress-interval %v: want a positive duration such as 10s", rf.interval)
 		return exitUsage
 	}
-	rf.tty = c.stderr == os.Stderr && isatty.IsTerminal(os.Stderr.Fd())
+	rf.tty = c.stderr == os.Stderr && (isatty.IsTerminal(os.Stderr.Fd()) || isatty.IsCygwinTerminal(os.Stderr.Fd()))
 	rf.stamps = !rf.tty
 	if set := flagsSet(fs); set["timestamps"] {
 		rf.stamps = rf.timestamps
@@ -327,6 +327,13 @@ func (r *runner) fetch(ctx context.Context, rf *runFlags) int {
 	r.store = store
 
 	mode := outputMode(rf.progress, rf.tty, os.Getenv("TERM"), rf.verbose || rf.stamps, rf.quiet)
+	if mode == "bar" && rf.tty {
+		restore, ok := enableVT(os.Stderr)
+		defer restore()
+		if !ok {
+			mode = "plain" // a Windows console without escape sequences
+		}
+	}
 	disp := newDisplay(r, mode, rf.interval)
 	disp.quiet = rf.quiet
 	r.onFail = disp.failed
