@@ -101,7 +101,7 @@ func TestPublishOntoAFileHeldForGood(t *testing.T) {
 	}
 	defer reader.Close()
 	if root.Rename("probe", "f") == nil {
-		t.Skip("this OS replaces a file that is open (POSIX rename; Wine does not enforce Windows sharing rules)")
+		t.Skip("this OS replaces a file that is open (POSIX rename)")
 	}
 	os.WriteFile(filepath.Join(dir, "f.part"), []byte("new"), 0o644)
 	start := time.Now()
