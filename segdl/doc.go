@@ -118,7 +118,8 @@
 // # Platforms
 //
 // The guarantees hold on Linux, macOS, the BSDs and Windows; how differs,
-// one small function per OS (prealloc_*.go, publish_*.go, umask_*.go):
+// one small function per OS (prealloc_*.go, syncdir_*.go, umask_*.go, and
+// renames through internal/robustio):
 //
 //   - Preallocation. fallocate (Linux), F_PREALLOCATE (macOS) and
 //     posix_fallocate (FreeBSD's UFS; ZFS refuses it) reserve the blocks,

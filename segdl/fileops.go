@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
+
+	"github.com/bulkdl/bulkdl/internal/robustio"
 )
 
 // fileOps are the file operations whose order makes a download durable:
@@ -24,7 +26,7 @@ var osOps = fileOps{
 	writeAt:      (*os.File).WriteAt,
 	sync:         (*os.File).Sync,
 	writeJournal: writeJournal,
-	rename:       rename,
+	rename:       robustio.Rename,
 }
 
 // openRegular opens name under root and fails, rather than block, unless

@@ -27,6 +27,8 @@ import (
 	"path"
 	"sort"
 	"sync"
+
+	"github.com/bulkdl/bulkdl/internal/robustio"
 )
 
 // Dir is the directory under dest that holds bulkdl's state.
@@ -175,7 +177,7 @@ func (s *Store) compact() error {
 		err = cerr
 	}
 	if err == nil {
-		err = s.root.Rename(tmp, s.logName)
+		err = robustio.Rename(s.root, tmp, s.logName)
 	}
 	if err != nil {
 		s.root.Remove(tmp)

@@ -1,4 +1,4 @@
-package segdl
+package robustio
 
 import (
 	"errors"
@@ -8,9 +8,9 @@ import (
 
 var errBusy = errors.New("busy")
 
-// TestRetryBusy: a busy error is retried until it clears or about total
+// TestRetry: a busy error is retried until it clears or about total
 // has been waited; any other error and success end at once.
-func TestRetryBusy(t *testing.T) {
+func TestRetry(t *testing.T) {
 	errOther := errors.New("other")
 	cases := []struct {
 		name      string
@@ -41,7 +41,7 @@ func TestRetryBusy(t *testing.T) {
 				}
 				waited += d
 			}
-			err := retryBusy(op, func(err error) bool { return errors.Is(err, errBusy) }, 2*time.Second, sleep)
+			err := retry(op, func(err error) bool { return errors.Is(err, errBusy) }, 2*time.Second, sleep)
 			if !errors.Is(err, c.wantErr) || (c.wantErr == nil) != (err == nil) {
 				t.Errorf("err = %v; want %v", err, c.wantErr)
 			}
