@@ -21,6 +21,10 @@
 //   - state: what bulkdl wrote into a destination (for cheap reruns and
 //     -prune) and the lock that allows one run at a time. The CLI would
 //     otherwise do two jobs.
+//   - internal/robustio: a rename that waits, briefly, for Windows to let go
+//     of a file another program holds; segdl publishes and state compacts
+//     through it. internal/winetest: the test-only switch that lets the
+//     Windows tests run under Wine (build tag winetest).
 //   - cmd/bulkdl-origin: a loopback origin over segdltest for the demo and
 //     the benchmarks; bench: the benchmark against aria2c, curl, wget2, axel.
 //   - examples: manifests and recipes to copy.
