@@ -68,3 +68,21 @@ func TestSyncDir(t *testing.T) {
 		}
 	}
 }
+
+// TestUmask: umask is the mask the OS applies to new files, read without
+// changing it (on Windows, no mask: Go reports 0666 for a writable file).
+func TestUmask(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "f")
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY, 0o666)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	st, err := os.Stat(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := st.Mode().Perm(), 0o666&^umask(); got != want {
+		t.Errorf("a file created 0666 has mode %o; umask() = %o predicts %o", got, umask(), want)
+	}
+}
