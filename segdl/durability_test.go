@@ -248,7 +248,7 @@ func TestFIFOAtTheJournalIsNotWaitedOn(t *testing.T) {
 	srv.PutBytes("/f", data)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "out.bin"+PartSuffix), []byte("old"), 0o600)
-	if err := syscall.Mkfifo(filepath.Join(dir, "out.bin"+JournalSuffix), 0o600); err != nil {
+	if err := mkfifo(filepath.Join(dir, "out.bin"+JournalSuffix), 0o600); err != nil {
 		t.Skip("no FIFOs here:", err)
 	}
 	r := fetch(t, dir, Spec{URLs: []string{srv.URLOf("/f")}}, testConfig(), 2)

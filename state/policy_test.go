@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -78,7 +77,7 @@ func TestShardsOfOneSplitStartTogether(t *testing.T) {
 func TestFIFOIsRefusedNotWaitedOn(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, Dir), 0o755)
-	if err := syscall.Mkfifo(filepath.Join(dir, Dir, "state.jsonl"), 0o644); err != nil {
+	if err := mkfifo(filepath.Join(dir, Dir, "state.jsonl"), 0o644); err != nil {
 		t.Skip("no FIFOs here:", err)
 	}
 	root, _ := os.OpenRoot(dir)
