@@ -11,7 +11,9 @@ var errLockHeld = errors.New("state: lock held")
 // with other shared locks. It fails with an error wrapping errLockHeld when
 // another open file holds a conflicting lock. Closing f releases the lock,
 // and so does the end of the process that holds it, however it ends: the
-// kernel drops the locks of a killed process.
+// kernel drops the locks of a killed process. To change a lock, close f
+// and lock a new handle: a second tryLock on the same f converts an flock
+// but adds a second lock with LockFileEx.
 //
 // The lock is only as good as the filesystem's: on some network
 // filesystems (NFS without a lock manager, CIFS mounted with nobrl, Lustre

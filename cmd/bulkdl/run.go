@@ -136,7 +136,9 @@ func (c *cli) run(args []string) int {
 	}
 
 	// First SIGINT/SIGTERM: stop starting work, cancel requests, keep
-	// resume state, exit 130/143. A second one exits at once.
+	// resume state, exit 130/143. A second one exits at once. On Windows
+	// Go delivers Ctrl-C and Ctrl-Break as os.Interrupt, and closing the
+	// console, log-off and shutdown as SIGTERM.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sigs := make(chan os.Signal, 2)
