@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 
 	"github.com/bulkdl/bulkdl/segdl"
 )
@@ -85,8 +86,13 @@ func (b *breaker) Do(req *http.Request) (*http.Response, error) {
 }
 
 // connectFailure reports whether err means that no connection to the host
-// could be made: dialing failed (refused, unreachable, DNS, timeout).
+// could be made: dialing failed (refused, unreachable, DNS, timeout). A
+// dial that failed for want of file descriptors on this side says nothing
+// of the host, and does not count.
 func connectFailure(err error) bool {
 	var op *net.OpError
+	if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+		return false
+	}
 	return errors.As(err, &op) && op.Op == "dial"
 }

@@ -16,12 +16,16 @@ import (
 	"github.com/bulkdl/bulkdl/segdl/segdltest"
 )
 
-// fakeDoer answers per host: refused, or 200.
-type fakeDoer struct{ refuse map[string]bool }
+// fakeDoer answers per host: refused, out of file descriptors (a dial
+// that failed on this side), or 200.
+type fakeDoer struct{ refuse, noFiles map[string]bool }
 
 func (f *fakeDoer) Do(req *http.Request) (*http.Response, error) {
 	if f.refuse[req.URL.Host] {
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	}
+	if f.noFiles[req.URL.Host] {
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("socket", syscall.EMFILE)}
 	}
 	return &http.Response{StatusCode: 200, Body: http.NoBody}, nil
 }
@@ -59,6 +63,20 @@ func TestBreakerTripsOnlyOnConnectionFailuresInARow(t *testing.T) {
 	}
 	if want := []string{"dead:80 3", "flaky:80 3"}; fmt.Sprint(trips) != fmt.Sprint(want) {
 		t.Errorf("onTrip calls = %q; want %q, once per host", trips, want)
+	}
+}
+
+// A dial that fails for want of file descriptors says nothing of the host:
+// it is ours to wait out (segdl parks the file), never a reason to give up
+// on the host's remaining files.
+func TestBreakerIgnoresOurOwnShortage(t *testing.T) {
+	f := &fakeDoer{noFiles: map[string]bool{"busy:80": true}}
+	b := newBreaker(f, 3, func(host string, n int) { t.Errorf("host %s found down after %d EMFILE dials", host, n) })
+	req, _ := http.NewRequest("GET", "http://busy:80/x", nil)
+	for range 10 {
+		if _, err := b.Do(req); errors.Is(err, segdl.ErrHostDown) {
+			t.Fatalf("request after EMFILE dials = %v; want the host still tried", err)
+		}
 	}
 }
 
