@@ -63,5 +63,17 @@ bench: build
 bench-quick: build
 	$(GO) run ./bench -quick -out $${TMPDIR:-/tmp}/bulkdl-bench-quick.md
 
+.PHONY: dist release-check
+
+# The release archives and checksums.txt in dist/, with the Go toolchain
+# alone, offline and reproducibly (tools/dist); VERSION=1.2.0 to stamp one.
+dist:
+	$(GO) run ./tools/dist -out dist $(if $(VERSION),-version $(VERSION))
+
+# goreleaser check and a snapshot release (not in CI: GoReleaser takes ~3 min
+# to install); also checks that make dist builds the same binaries.
+release-check:
+	./scripts/release-check.sh
+
 clean:
-	rm -rf $(BIN) demo bench/work
+	rm -rf $(BIN) demo bench/work dist
