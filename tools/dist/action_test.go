@@ -197,3 +197,80 @@ func mustAbs(t *testing.T, p string) string {
 	}
 	return a
 }
+
+// TestActionPicksTheRunnersArchive gives the script a release whose every
+// archive holds a stand-in bulkdl (a shell script that records its
+// arguments), so that the choice of archive, its unpacking (zip for
+// Windows) and the command line are checked for every runner on this one.
+func TestActionPicksTheRunnersArchive(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	for _, tool := range []string{"curl", "unzip"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s", tool)
+		}
+	}
+	dir := t.TempDir()
+	stub := func(platform string) []byte {
+		return []byte("#!/bin/sh\nif [ \"$1\" = version ]; then echo 'bulkdl " + testVersion + "'; echo 'platform " + platform + "'; exit 0; fi\n" +
+			"printf '%s\\n' " + platform + " \"$@\" > \"$STUB_ARGS\"\n")
+	}
+	files := map[string][]byte{}
+	var sums strings.Builder
+	for _, target := range targets {
+		goos, goarch, _ := strings.Cut(target, "/")
+		name := archiveFor(goos, goarch)
+		exe := "bulkdl"
+		if goos == "windows" {
+			exe += ".exe"
+		}
+		src := filepath.Join(dir, target, exe)
+		os.MkdirAll(filepath.Dir(src), 0o755)
+		if err := os.WriteFile(src, stub(target), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		entries := []entry{{name: exe, src: src, mode: 0o755}}
+		if goos == "windows" {
+			err = writeZip(&buf, entries, time.Time{})
+		} else {
+			err = writeTarGz(&buf, entries, time.Time{})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = buf.Bytes()
+		fmt.Fprintf(&sums, "%x  %s\n", sha256.Sum256(buf.Bytes()), name)
+	}
+	files["checksums.txt"] = []byte(sums.String())
+	site := releaseSite(t, []string{"download/v" + testVersion}, files)
+	cases := []struct{ runnerOS, runnerArch, want string }{
+		{"Linux", "X64", "linux/amd64"},
+		{"Linux", "ARM64", "linux/arm64"},
+		{"macOS", "ARM64", "darwin/arm64"},
+		{"macOS", "X64", "darwin/amd64"},
+		{"Windows", "X64", "windows/amd64"},
+		{"Windows", "ARM64", "windows/arm64"},
+	}
+	for _, c := range cases {
+		t.Run(c.runnerOS+" "+c.runnerArch, func(t *testing.T) {
+			work := t.TempDir()
+			argsFile := filepath.Join(work, "args")
+			cmd := exec.Command(bash, mustAbs(t, filepath.Join("..", "..", "scripts", "action.sh")))
+			cmd.Dir = work
+			cmd.Env = append(os.Environ(), "BULKDL_RELEASE_URL="+site.URL, "RUNNER_OS="+c.runnerOS, "RUNNER_ARCH="+c.runnerArch,
+				"RUNNER_TEMP="+t.TempDir(), "GITHUB_OUTPUT=", "GITHUB_PATH=", "STUB_ARGS="+argsFile,
+				"INPUT_VERSION="+testVersion, "INPUT_MANIFEST=ci/my manifest.toml", "INPUT_ARGS= -c 16  -shard 0/4 ", "INPUT_REPORT=out/report.json")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("action.sh: %v\n%s", err, out)
+			}
+			got, _ := os.ReadFile(argsFile)
+			want := c.want + "\nrun\n-report\nout/report.json\n-c\n16\n-shard\n0/4\nci/my manifest.toml\n"
+			if string(got) != want {
+				t.Errorf("ran %q; want %q", got, want)
+			}
+		})
+	}
+}
