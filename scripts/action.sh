@@ -122,7 +122,7 @@ if [ -n "${GITHUB_PATH:-}" ]; then
 	echo "$dir/bin" >>"$GITHUB_PATH"
 fi
 
-read -r -a flags <<<"${INPUT_ARGS:-}"
+read -r -d "" -a flags <<<"${INPUT_ARGS:-}" || true # all lines, no globbing
 cmd=("$bin" run)
 if [ -n "$report" ]; then
 	cmd+=(-report "$report")

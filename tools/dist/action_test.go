@@ -262,7 +262,7 @@ func TestActionPicksTheRunnersArchive(t *testing.T) {
 			cmd.Dir = work
 			cmd.Env = append(os.Environ(), "BULKDL_RELEASE_URL="+site.URL, "RUNNER_OS="+c.runnerOS, "RUNNER_ARCH="+c.runnerArch,
 				"RUNNER_TEMP="+t.TempDir(), "GITHUB_OUTPUT=", "GITHUB_PATH=", "STUB_ARGS="+argsFile,
-				"INPUT_VERSION="+testVersion, "INPUT_MANIFEST=ci/my manifest.toml", "INPUT_ARGS= -c 16  -shard 0/4 ", "INPUT_REPORT=out/report.json")
+				"INPUT_VERSION="+testVersion, "INPUT_MANIFEST=ci/my manifest.toml", "INPUT_ARGS= -c 16\n  -shard 0/4 ", "INPUT_REPORT=out/report.json")
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("action.sh: %v\n%s", err, out)
 			}
