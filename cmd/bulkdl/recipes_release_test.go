@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -317,8 +318,8 @@ func TestKubernetesWiring(t *testing.T) {
 		if got := flagValue(args, "-dest"); got == "" || got != mp[dataVol] {
 			t.Errorf("%s: -dest %q; the claim is mounted at %q", x.cmd, got, mp[dataVol])
 		}
-		mf := args[len(args)-1]
-		dir, key := filepath.Dir(mf), filepath.Base(mf)
+		mf := args[len(args)-1] // a path in the container
+		dir, key := path.Dir(mf), path.Base(mf)
 		if dir != mp[configVol] || cm.str("data", key) == "" {
 			t.Errorf("%s reads %s; the ConfigMap (keys %v) is mounted at %s", x.cmd, mf, cm.get("data").keys, mp[configVol])
 		}

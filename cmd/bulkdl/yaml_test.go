@@ -50,6 +50,7 @@ func (n *yamlNode) strs(path ...string) []string {
 func parseYAMLDocs(t *testing.T, text string) []*yamlNode {
 	t.Helper()
 	var docs []*yamlNode
+	text = strings.ReplaceAll(text, "\r\n", "\n")
 	for _, doc := range strings.Split(text, "\n---\n") {
 		p := &yamlParser{t: t, lines: strings.Split(doc, "\n")}
 		p.skip()

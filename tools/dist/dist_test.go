@@ -40,6 +40,15 @@ func buildRelease(out string, targets ...string) error {
 	return nil
 }
 
+// needGo skips a test that builds when there is no go command (as for
+// the test binary built for Windows and run under Wine).
+func needGo(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath(goCmd()); err != nil {
+		t.Skip("no go command to build with")
+	}
+}
+
 func goCmd() string {
 	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
 		return p
@@ -59,6 +68,7 @@ var hostRelease struct {
 
 func hostDist(t *testing.T) string {
 	t.Helper()
+	needGo(t)
 	hostRelease.once.Do(func() {
 		hostRelease.dir, hostRelease.err = os.MkdirTemp("", "bulkdl-dist-test-")
 		if hostRelease.err == nil {
@@ -216,6 +226,7 @@ func TestWindowsZipRunsUnderWine(t *testing.T) {
 	if err != nil {
 		t.Skip("wine is not installed (see .ci/run)")
 	}
+	needGo(t)
 	dir := t.TempDir()
 	if err := buildRelease(dir, "windows/amd64"); err != nil {
 		t.Fatal(err)
