@@ -349,7 +349,7 @@ func TestRecipesParseAsYAML(t *testing.T) {
 	if err != nil || exec.Command(py, "-c", "import yaml").Run() != nil {
 		t.Skip("no python3 with yaml")
 	}
-	files := []string{"action.yml", ".goreleaser.yaml", "examples/ci/github-actions.yml", "examples/k8s/indexed-job.yaml", "examples/k8s/verify-job.yaml"}
+	files := []string{"action.yml", ".goreleaser.yaml", ".github/workflows/release.yml", "examples/ci/github-actions.yml", "examples/k8s/indexed-job.yaml", "examples/k8s/verify-job.yaml"}
 	for _, f := range files {
 		out, err := exec.Command(py, "-c", "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1]))), default=str))", filepath.Join(repoRoot, f)).CombinedOutput()
 		if err != nil {

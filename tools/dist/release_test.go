@@ -175,3 +175,19 @@ func TestDockerfile(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseWorkflow checks the workflow that publishes a release: the
+// GoReleaser that make release-check was tried with, and go.mod's Go, so
+// that make dist at the tag rebuilds the same binaries.
+func TestReleaseWorkflow(t *testing.T) {
+	wf := readRoot(t, ".github/workflows/release.yml")
+	script := readRoot(t, "scripts/release-check.sh")
+	for key, want := range map[string]string{"version": "v2.13.0", "go-version-file": "go.mod", "args": "release --clean"} {
+		if got := yamlValues(wf, key); !slices.Contains(got, want) {
+			t.Errorf("release.yml %s: %v; want %s", key, got, want)
+		}
+	}
+	if !strings.Contains(script, "goreleaser/v2@v2.13.0") {
+		t.Errorf("scripts/release-check.sh installs another GoReleaser than the release workflow runs")
+	}
+}
