@@ -8,7 +8,8 @@
 # Inputs come from the environment, as action.yml passes them:
 #   INPUT_MANIFEST  the manifest to run (required)
 #   INPUT_VERSION   a release such as 1.2.0 or v1.2.0, or latest; empty: the
-#                   action's ref (ACTION_REF) when it is a full version, else latest
+#                   action's ref (ACTION_REF) when it is a full version (v1.2.0),
+#                   else latest, which for a major ref (v1) must be of that major
 #   INPUT_ARGS      flags for `bulkdl run`, split on white space
 #   INPUT_REPORT    where to write the JSON report; empty for none
 #   BULKDL_RELEASE_URL  where releases live (default the GitHub releases of
@@ -28,11 +29,13 @@ manifest=${INPUT_MANIFEST:-}
 base=${BULKDL_RELEASE_URL:-https://github.com/bulkdl/bulkdl/releases}
 base=${base%/}
 
-version=${INPUT_VERSION:-}
+version=${INPUT_VERSION:-} major=
 if [ -z "$version" ]; then
 	version=latest
 	if [[ ${ACTION_REF:-} =~ ^v[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
 		version=$ACTION_REF
+	elif [[ ${ACTION_REF:-} =~ ^v([0-9]+)$ ]]; then
+		major=${BASH_REMATCH[1]} # @v1: the latest release, if it is a 1.x
 	fi
 fi
 version=${version#v}
@@ -84,6 +87,11 @@ line=$(grep -m 1 -E "^[0-9a-f]{64}  bulkdl_[0-9A-Za-z.+-]+_${os}_${arch}\.${ext}
 	die "bulkdl $version has no archive for $os/$arch (runner $runner_os/$runner_arch) in $url/checksums.txt"
 want=${line%% *}
 name=${line##* }
+release=${name#bulkdl_}
+release=${release%_"${os}"_"${arch}".*}
+if [ -n "$major" ] && [ "${release%%.*}" != "$major" ]; then
+	die "bulkdl/bulkdl@v$major: the latest release is $release, of another major version; set the version input to a $major.x release, or use bulkdl/bulkdl@v${release%%.*}"
+fi
 fetch "$url/$name" "$dir/$name"
 got=$(sha256 "$dir/$name")
 if [ "$got" != "$want" ]; then

@@ -114,6 +114,8 @@ func TestAction(t *testing.T) {
 			files: map[string][]byte{name: archive, "checksums.txt": sums}, wantRun: true},
 		{name: "a major-version ref means latest", env: []string{"ACTION_REF=v1"}, dir: latest,
 			files: map[string][]byte{name: archive, "checksums.txt": sums}, wantRun: true},
+		{name: "a major-version ref never runs another major", env: []string{"ACTION_REF=v2"}, dir: latest,
+			files: map[string][]byte{name: archive, "checksums.txt": sums}, wantCode: 1, wantStderr: "the latest release is " + testVersion + ", of another major version"},
 		{name: "latest finds the archive through checksums.txt", dir: latest,
 			files: map[string][]byte{name: archive, "checksums.txt": sums}, wantRun: true},
 		{name: "an archive that does not match checksums.txt is never run", env: []string{"INPUT_VERSION=" + testVersion},
