@@ -115,8 +115,20 @@ func sorted(names []string) string {
 func TestDistIsReproducible(t *testing.T) {
 	first := hostDist(t)
 	second := t.TempDir()
+	// What an earlier run of another version, and GoReleaser, left there.
+	stale := filepath.Join(second, "bulkdl_0.0.1_linux_amd64.tar.gz")
+	theirs := filepath.Join(second, "bulkdl_linux_amd64_v1", "bulkdl")
+	os.MkdirAll(filepath.Dir(theirs), 0o755)
+	for _, f := range []string{stale, theirs} {
+		if err := os.WriteFile(f, []byte("old"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := buildRelease(second, hostTarget); err != nil {
 		t.Fatal(err)
+	}
+	if fileExists(stale) || !fileExists(theirs) {
+		t.Errorf("after a run, the stale archive exists: %v, GoReleaser's build exists: %v; want false, true", fileExists(stale), fileExists(theirs))
 	}
 	for _, name := range []string{"checksums.txt", archiveFor(runtime.GOOS, runtime.GOARCH)} {
 		a, err1 := os.ReadFile(filepath.Join(first, name))

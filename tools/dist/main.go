@@ -54,7 +54,7 @@ type release struct {
 func main() {
 	r := &release{goCmd: "go", log: os.Stderr}
 	flag.StringVar(&r.root, "C", ".", "the repository root")
-	flag.StringVar(&r.out, "out", "dist", "output directory (its bulkdl_* archives and checksums.txt are replaced)")
+	flag.StringVar(&r.out, "out", "dist", "output directory (its bulkdl_*.tar.gz, bulkdl_*.zip and checksums.txt are replaced)")
 	flag.StringVar(&r.version, "version", "", "version to stamp, without or with a leading v (default: HEAD's v* tag, else devel)")
 	flag.StringVar(&r.commit, "commit", "", "commit to stamp (default: git rev-parse HEAD)")
 	date := flag.String("date", "", "commit date, RFC 3339 (default: HEAD's committer date)")
@@ -139,8 +139,11 @@ func (r *release) build() error {
 	if err := os.MkdirAll(r.out, 0o755); err != nil {
 		return fmt.Errorf("dist: %w", err)
 	}
-	old, _ := filepath.Glob(filepath.Join(r.out, "bulkdl_*"))
-	for _, f := range append(old, filepath.Join(r.out, "checksums.txt")) {
+	// Archives of an earlier run, never anything else (GoReleaser's
+	// directories may share dist/).
+	old, _ := filepath.Glob(filepath.Join(r.out, "bulkdl_*.tar.gz"))
+	zips, _ := filepath.Glob(filepath.Join(r.out, "bulkdl_*.zip"))
+	for _, f := range append(append(old, zips...), filepath.Join(r.out, "checksums.txt")) {
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("dist: %w", err)
 		}
