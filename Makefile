@@ -30,14 +30,17 @@ cross:
 
 # The windows/amd64 tests under Wine: a smoke test of the Windows build,
 # not Windows (README). .ci/wine/setup installs Wine (as root, on Debian)
-# and prepares its prefix; the winetest tag is for this target only.
+# and prepares its prefix; the winetest tag is for this target only. Then
+# the release zip's bulkdl.exe (make dist) runs under Wine.
 test-wine:
 	@for d in $$(git ls-files '*_test.go' ':!vendor' | xargs -n1 dirname | sort -u); do \
 		[ -f $$d/winetest_test.go ] || { echo "test-wine: $$d has tests but no winetest_test.go (see internal/winetest)"; exit 1; }; \
 	done
 	@prefix=$$(./.ci/wine/setup | tail -n 1) && \
 	WINEPREFIX=$$prefix WINEDEBUG=-all GOOS=windows GOARCH=amd64 CGO_ENABLED=0 \
-		$(GO) test -count=1 -tags winetest -ldflags=-checklinkname=0 -exec wine ./...
+		$(GO) test -count=1 -tags winetest -ldflags=-checklinkname=0 -exec wine ./... && \
+	WINEPREFIX=$$prefix WINEDEBUG=-all BULKDL_REQUIRE_WINE=1 \
+		$(GO) test -count=1 -run TestWindowsZipRunsUnderWine ./tools/dist
 
 # Short fuzz runs of every parser; FUZZTIME=5m for longer ones.
 FUZZTIME ?= 10s

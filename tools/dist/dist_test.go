@@ -236,7 +236,10 @@ func TestLinuxArchiveRuns(t *testing.T) {
 func TestWindowsZipRunsUnderWine(t *testing.T) {
 	wine, err := exec.LookPath("wine")
 	if err != nil {
-		t.Skip("wine is not installed (see .ci/run)")
+		if os.Getenv("BULKDL_REQUIRE_WINE") == "1" { // make test-wine
+			t.Fatal("wine is not installed")
+		}
+		t.Skip("wine is not installed (make test-wine installs it)")
 	}
 	needGo(t)
 	dir := t.TempDir()
