@@ -20,11 +20,12 @@ lint:
 
 # Every platform a release is built for, without cgo: go build, and go vet,
 # which also type-checks the tests. About 20 s with a warm build cache.
+# -trimpath as make dist builds, so that dist reuses the compiled packages.
 CROSS ?= windows/amd64 windows/arm64 darwin/arm64 darwin/amd64 freebsd/amd64 linux/amd64 linux/arm64
 cross:
 	@for t in $(CROSS); do \
 		echo "cross: $$t"; \
-		GOOS=$${t%/*} GOARCH=$${t#*/} CGO_ENABLED=0 $(GO) build ./... || exit 1; \
+		GOOS=$${t%/*} GOARCH=$${t#*/} CGO_ENABLED=0 $(GO) build -trimpath ./... || exit 1; \
 		GOOS=$${t%/*} GOARCH=$${t#*/} CGO_ENABLED=0 $(GO) vet ./... || exit 1; \
 	done
 
