@@ -28,4 +28,8 @@
 //   - cmd/bulkdl-origin: a loopback origin over segdltest for the demo and
 //     the benchmarks; bench: the benchmark against aria2c, curl, wget2, axel.
 //   - examples: manifests and recipes to copy.
+//   - tools/dist: builds the release archives and checksums.txt (make dist)
+//     as .goreleaser.yaml does, with the Go toolchain alone; its tests also
+//     check the GitHub Action's script (scripts/action.sh, action.yml) and
+//     the Dockerfile.
 package bulkdl

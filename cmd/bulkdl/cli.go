@@ -43,7 +43,7 @@ func commands() []command {
 		{"check", "[flags] MANIFEST...", "validate manifests and print the plan, without network traffic", (*cli).check},
 		{"verify", "[flags] MANIFEST...", "check every file in dest against the manifest's size and checksum, offline", (*cli).verify},
 		{"init", "[-i URLS] [URL...]", "print a manifest made from a URL list, to grow from", (*cli).init},
-		{"version", "", "print the version", (*cli).version},
+		{"version", "", "print the version, commit, Go version and platform", (*cli).version},
 		{"help", "[COMMAND]", "show help", (*cli).help},
 	}
 }
@@ -54,8 +54,11 @@ func (c *cli) main(args []string) int {
 		return exitUsage
 	}
 	name := args[0]
-	if name == "-h" || name == "-help" || name == "--help" {
+	switch name {
+	case "-h", "-help", "--help":
 		name = "help"
+	case "-version", "--version":
+		name = "version"
 	}
 	for _, cmd := range commands() {
 		if cmd.name == name {
@@ -80,23 +83,6 @@ func (c *cli) help(args []string) int {
 	}
 	c.usage(c.stdout)
 	return exitOK
-}
-
-func (c *cli) version(args []string) int {
-	fs := c.flagSet("version", "")
-	if code, ok := c.parse(fs, args, 0); !ok {
-		return code
-	}
-	fmt.Fprintln(c.stdout, "bulkdl", moduleVersion())
-	return exitOK
-}
-
-// moduleVersion is the module version bulkdl was built at, or "devel".
-func moduleVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
 }
 
 func (c *cli) flagSet(name, args string) *flag.FlagSet {

@@ -56,7 +56,7 @@ func runRecipe(t *testing.T, dir, manifest string, args []string, subst map[stri
 func TestCIRecipe(t *testing.T) {
 	const secret = "ci-secret-41"
 	t.Setenv("MIRROR_TOKEN", secret)
-	args := recipeCommand(t, "ci/github-actions.yml")
+	args := actionCommand(t)
 	srv, dir, data := origin(t, 4, 64<<10, "")
 	srv.Fault = nil
 	// The recipe's manifest, pointed at the loopback origin.
@@ -84,17 +84,23 @@ func TestCIRecipe(t *testing.T) {
 }
 
 func TestKubernetesRecipe(t *testing.T) {
-	args := recipeCommand(t, "k8s/indexed-job.yaml")
+	args := jobArgs(t)
 	_, dir, _ := origin(t, 12, 4<<10, "")
 	dest := filepath.Join(dir, "shared")
 	for k := range 4 {
 		code, stderr := runRecipe(t, dir, filepath.Join(dir, "m.toml"), args,
-			map[string]string{"${JOB_COMPLETION_INDEX}": fmt.Sprint(k), "/data": dest})
+			map[string]string{"$(JOB_COMPLETION_INDEX)": fmt.Sprint(k), "/data": dest})
 		if code != 0 {
 			t.Fatalf("pod %d: %q = %d: %s", k, args, code, stderr)
 		}
 	}
-	if code, _, stderr := bulkdl("verify", "-dest", dest, filepath.Join(dir, "m.toml")); code != 0 {
-		t.Errorf("verify of the union of the shards = %d: %s", code, stderr)
+	_, verify := jobContainer(t, "examples/k8s/verify-job.yaml", "bulkdl-datasets-verify")
+	if code, stderr := runRecipe(t, dir, filepath.Join(dir, "m.toml"), verify.strs("args"), map[string]string{"/data": dest}); code != 0 {
+		t.Errorf("the verify Job on the union of the shards = %d: %s", code, stderr)
+	}
+	// A missing file fails the verify Job.
+	os.Remove(filepath.Join(dest, "f3.bin"))
+	if code, _ := runRecipe(t, dir, filepath.Join(dir, "m.toml"), verify.strs("args"), map[string]string{"/data": dest}); code != 1 {
+		t.Errorf("the verify Job with a file missing = %d; want 1", code)
 	}
 }
