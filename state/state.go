@@ -59,6 +59,8 @@ type Store struct {
 	records map[string]Record
 	// readOnly: opened by Read, without the lock; never written.
 	readOnly bool
+	// keep, if set, selects the paths load keeps (ReadPaths).
+	keep func(p string) bool
 }
 
 // Open takes the destination's locks and loads its state. It fails with
@@ -126,7 +128,7 @@ func (s *Store) load() (lines int, err error) {
 			last = line[len(line)-1]
 			lines++
 			var rec Record
-			if json.Unmarshal(bytes.TrimSpace(line), &rec) == nil && rec.Path != "" {
+			if json.Unmarshal(bytes.TrimSpace(line), &rec) == nil && rec.Path != "" && (s.keep == nil || s.keep(rec.Path)) {
 				if rec.Deleted {
 					delete(s.records, rec.Path)
 				} else {

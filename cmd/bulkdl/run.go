@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -486,7 +487,7 @@ func (r *runner) spec(i int) segdl.Spec {
 // checksum it is fetched conditionally on its recorded validator, or
 // trusted with skip_existing, or fetched again.
 func (r *runner) plan(ctx context.Context, rf *runFlags) []int {
-	var hash []int
+	var hash, unsure []int
 	todo := make([]int, 0, len(r.m.Files))
 	skip := make([]bool, len(r.m.Files))
 	for i := range r.m.Files {
@@ -497,7 +498,8 @@ func (r *runner) plan(ctx context.Context, rf *runFlags) []int {
 			continue
 		}
 		r.inShard++
-		switch act, rec := decide(r.root, r.store, f, rf.verify, r.m.Settings.SkipExisting); act {
+		act, rec := decide(r.root, r.store, f, rf.verify, r.m.Settings.SkipExisting)
+		switch act {
 		case actSkip, actTrust:
 			skip[i] = true
 		case actHash:
@@ -505,7 +507,22 @@ func (r *runner) plan(ctx context.Context, rf *runFlags) []int {
 		case actConditional:
 			r.conditional[i] = rec
 		}
+		if act == actHash || act == actFetch {
+			unsure = append(unsure, i)
+		}
 	}
+	// Records of other runs into dest (shards of another split) may spare
+	// these a hash or a fetch; adopted into this run's own log, they spare
+	// the next run of this shard reading other logs.
+	for i, v := range vouchFromOthers(r.root, rf.shard, r.m, unsure, rf.verify, r.m.Settings.SkipExisting) {
+		r.store.Put(v.rec)
+		if v.act == actSkip {
+			skip[i] = true
+		} else {
+			r.conditional[i] = v.rec
+		}
+	}
+	hash = slices.DeleteFunc(hash, func(i int) bool { return skip[i] })
 	eachParallel(ctx, hash, func(i int) {
 		if ok, _ := segdl.Complete(r.root, r.spec(i)); ok {
 			skip[i] = true
@@ -546,7 +563,7 @@ const (
 
 // decide says what a run does with f, from what is at its path and what
 // the state log recorded of it; rec is the record for actConditional.
-func decide(root *os.Root, store *state.Store, f *manifest.File, verify, skipExisting bool) (action, state.Record) {
+func decide(root *os.Root, store records, f *manifest.File, verify, skipExisting bool) (action, state.Record) {
 	size, mtime, err := state.Stat(root, f.Path)
 	if err != nil {
 		return actFetch, state.Record{} // not there
@@ -701,15 +718,27 @@ func (c *cli) dryRun(m *manifest.Manifest, rf *runFlags) int {
 	}
 	counts := map[action]int{}
 	n := 0
+	acts := make([]action, len(m.Files))
+	var unsure []int
+	for i := range m.Files {
+		if root != nil && rf.shard.has(m.Files[i].Path) {
+			acts[i], _ = decide(root, store, &m.Files[i], rf.verify, m.Settings.SkipExisting)
+			if acts[i] == actHash || acts[i] == actFetch {
+				unsure = append(unsure, i)
+			}
+		}
+	}
+	if root != nil {
+		for i, v := range vouchFromOthers(root, rf.shard, m, unsure, rf.verify, m.Settings.SkipExisting) {
+			acts[i] = v.act
+		}
+	}
 	for i := range m.Files {
 		f := &m.Files[i]
 		if !rf.shard.has(f.Path) {
 			continue
 		}
-		act := actFetch
-		if root != nil {
-			act, _ = decide(root, store, f, rf.verify, m.Settings.SkipExisting)
-		}
+		act := acts[i]
 		word := words[act]
 		if act == actFetch && root != nil {
 			if _, serr := root.Stat(f.Path); serr == nil {

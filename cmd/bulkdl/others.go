@@ -1,0 +1,107 @@
+package main
+
+import (
+	"os"
+
+	"github.com/bulkdl/bulkdl/manifest"
+	"github.com/bulkdl/bulkdl/state"
+)
+
+// records is where decide looks up what bulkdl recorded of a path: this
+// run's own state, or one record another run wrote (one).
+type records interface {
+	Get(p string) (state.Record, bool)
+}
+
+var (
+	_ records = (*state.Store)(nil)
+	_ records = one{}
+)
+
+// one is a single record, as records.
+type one struct{ rec state.Record }
+
+func (o one) Get(p string) (state.Record, bool) { return o.rec, o.rec.Path == p }
+
+// vouch is what a record of another run lets this run do with a file.
+type vouch struct {
+	act action // actSkip or actConditional
+	rec state.Record
+}
+
+// vouchFromOthers looks, for the files at idx (those this run's own state
+// did not spare a hash or a fetch), for a record that another run (a
+// shard of another split, or a run of the whole manifest) wrote into
+// dest, and returns what such a record lets this run do instead: skip a
+// file with a checksum without hashing it, or fetch one without a
+// checksum conditionally. After a change of -shard N, the files that
+// shards of the old split completed are found here.
+//
+// A record from another log is trusted exactly as far as this run's own:
+// bulkdl writes one only after it published and verified the file at its
+// path, and decide accepts it only if the size and mtime at the path are
+// still the recorded ones, and its checksum is the manifest's (or, for a
+// conditional request, its validators came from this file's URL). Which
+// process wrote it, and whether that process still runs, does not enter
+// into that argument, so the logs are read without their locks (a line
+// being appended at that moment is torn and skipped). See docs/sharding.md.
+//
+// Only the logs that can hold a record of these paths are read: shard K
+// of a split N records only the paths that hash to K modulo N, so a
+// shard of the new split reads N_old/gcd(N_old, N_new) of the old
+// split's logs (one when N doubles), and keeps only the records of its
+// own files in memory. A log that cannot be read costs hashing or
+// fetching its files, as before.
+func vouchFromOthers(root *os.Root, own shardFlag, m *manifest.Manifest, idx []int, verify, skipExisting bool) map[int]vouch {
+	need := map[string]bool{}
+	for _, i := range idx {
+		if _, _, err := state.Stat(root, m.Files[i].Path); err == nil {
+			need[m.Files[i].Path] = true
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	logs, _ := state.Logs(root)
+	found := map[string][]state.Record{}
+	for _, name := range logs {
+		k, n, ok := state.ShardOf(name)
+		if !ok || name == own.name() || !mayHold(shardFlag{uint64(k), uint64(n)}, need) {
+			continue
+		}
+		st, err := state.ReadPaths(root, name, func(p string) bool { return need[p] })
+		if err != nil {
+			continue
+		}
+		for _, p := range st.Paths() {
+			rec, _ := st.Get(p)
+			found[p] = append(found[p], rec)
+		}
+	}
+	out := map[int]vouch{}
+	for _, i := range idx {
+		f := &m.Files[i]
+		for _, rec := range found[f.Path] {
+			if act, rec := decide(root, one{rec}, f, verify, skipExisting); act == actSkip || act == actConditional {
+				out[i] = vouch{act, rec}
+				break
+			}
+		}
+	}
+	return out
+}
+
+// mayHold reports whether the log of shard s can hold a record of one of
+// the paths: a shard records only its own files; a run of the whole
+// manifest (s.n == 0) any.
+func mayHold(s shardFlag, paths map[string]bool) bool {
+	if s.n <= 1 {
+		return true
+	}
+	for p := range paths {
+		if s.has(p) {
+			return true
+		}
+	}
+	return false
+}
