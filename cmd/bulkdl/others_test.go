@@ -78,7 +78,7 @@ func TestWhatAnotherShardsRecordVouchesFor(t *testing.T) {
 		{"a record of another checksum is hashed", true, old, func(r *state.Record) { r.Checksum = "sha256:" + strings.Repeat("0", 64) }, nil, "verify (hash it)"},
 		{"a torn last line is not trusted", true, old, nil, func(l []byte) []byte { return l[:len(l)-2] }, "verify (hash it)"},
 		{"validators of this url allow a conditional request", false, old, func(r *state.Record) { r.Checksum, r.ETag, r.URL = "", `"v1"`, state.URLDigest(url) }, nil, "fetch if changed"},
-		{"validators of another url do not", false, old, func(r *state.Record) { r.Checksum, r.ETag, r.URL = "", `"v1"`, state.URLDigest(url + "?v=2") }, nil, "fetch (exists"},
+		{"validators of another url do not", false, old, func(r *state.Record) { r.Checksum, r.ETag, r.URL = "", `"v1"`, state.URLDigest(url+"?v=2") }, nil, "fetch (exists"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
