@@ -42,6 +42,7 @@ func commands() []command {
 		{"run", "[flags] MANIFEST|-|URL...", "download every file the manifest lists (or URLs, or -i a URL list)", (*cli).run},
 		{"check", "[flags] MANIFEST...", "validate manifests and print the plan, without network traffic", (*cli).check},
 		{"verify", "[flags] MANIFEST...", "check every file in dest against the manifest's size and checksum, offline", (*cli).verify},
+		{"report", "merge [-o FILE] REPORT...", "merge the JSON reports of a split's shards into one, with totals", (*cli).report},
 		{"init", "[-i URLS] [URL...]", "print a manifest made from a URL list, to grow from", (*cli).init},
 		{"version", "", "print the version, commit, Go version and platform", (*cli).version},
 		{"help", "[COMMAND]", "show help", (*cli).help},

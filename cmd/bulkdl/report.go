@@ -19,6 +19,8 @@ type Report struct {
 	Version     int          `json:"version"`
 	Command     string       `json:"command"` // run or verify
 	Manifest    string       `json:"manifest"`
+	Shard       string       `json:"shard,omitempty"` // K/N, with -shard
+	Merged      *ReportMerge `json:"merged,omitempty"` // bulkdl report merge
 	Dest        string       `json:"dest"`
 	Started     time.Time    `json:"started"`
 	Duration    float64      `json:"duration_seconds"`
@@ -61,6 +63,7 @@ type ReportFile struct {
 	Size         int64   `json:"size"`
 	Checksum     string  `json:"checksum,omitempty"`
 	Status       string  `json:"status"`
+	Shard        string  `json:"shard,omitempty"` // merged reports: the shard that wrote this entry
 	Attempts     int64   `json:"attempts"`
 	BytesFetched int64   `json:"bytes_fetched"`
 	Duration     float64 `json:"duration_seconds"`
@@ -71,7 +74,7 @@ type ReportFile struct {
 // then a rename.
 func writeReport(name string, r *runner, interrupted bool) error {
 	r.mu.Lock()
-	rep := Report{Version: 1, Command: r.command, Manifest: r.m.Name, Dest: r.m.Dest, Started: r.started.UTC().Round(time.Millisecond),
+	rep := Report{Version: 1, Command: r.command, Manifest: r.m.Name, Shard: r.shard.String(), Dest: r.m.Dest, Started: r.started.UTC().Round(time.Millisecond),
 		Duration: time.Since(r.started).Seconds(), Interrupted: interrupted, ExitCode: r.exitCode, Error: r.setupErr,
 		Hosts: []ReportHost{}, Files: make([]ReportFile, 0, r.inShard)}
 	for i := range r.m.Files {
@@ -132,8 +135,8 @@ func writeReport(name string, r *runner, interrupted bool) error {
 
 // bareReport writes the report of a run that could not start: no
 // manifest to describe (a usage or manifest error), only why.
-func bareReport(name, command, manifestName string, code int, msg string) error {
-	return saveReport(name, &Report{Version: 1, Command: command, Manifest: manifestName, Started: time.Now().UTC().Round(time.Millisecond),
+func bareReport(name, command, manifestName, shard string, code int, msg string) error {
+	return saveReport(name, &Report{Version: 1, Command: command, Manifest: manifestName, Shard: shard, Started: time.Now().UTC().Round(time.Millisecond),
 		ExitCode: code, Error: msg, Hosts: []ReportHost{}, Files: []ReportFile{}})
 }
 

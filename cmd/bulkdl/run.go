@@ -125,7 +125,7 @@ func (c *cli) run(args []string) int {
 			} else if len(rf.urls) > 0 {
 				name = urlArgsName
 			}
-			bareReport(rf.report, "run", name, exitUsage, "the manifest or a flag is not valid; nothing was fetched (the log says why)")
+			bareReport(rf.report, "run", name, rf.shard.String(), exitUsage, "the manifest or a flag is not valid; nothing was fetched (the log says why)")
 		}
 		return exitUsage
 	}
@@ -162,6 +162,7 @@ func (c *cli) run(args []string) int {
 	}()
 
 	r := newRunner(m, c)
+	r.shard = rf.shard
 	r.signal = func() int {
 		if sig, ok := caught.Load().(os.Signal); ok {
 			return signalCode(sig)
@@ -197,7 +198,8 @@ type runner struct {
 	// or If-Modified-Since; written by plan before the run starts.
 	conditional map[int]state.Record
 	pruned      int
-	inShard     int // files this run is responsible for
+	inShard     int       // files this run is responsible for
+	shard       shardFlag // -shard, for the report
 
 	mu      sync.Mutex
 	active  map[int]*segdl.Download

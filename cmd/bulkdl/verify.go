@@ -58,7 +58,7 @@ func (c *cli) verify(args []string) int {
 // verifyManifest verifies one manifest's files and writes its report.
 func (c *cli) verifyManifest(m *manifest.Manifest, shard shardFlag, report string) int {
 	r := newRunner(m, c)
-	r.command, r.started = "verify", time.Now()
+	r.command, r.started, r.shard = "verify", time.Now(), shard
 	if report != "" {
 		if err := checkReportPath(report); err != nil {
 			fmt.Fprintf(c.stderr, "bulkdl verify: %v\n", err)
