@@ -19,7 +19,7 @@ type Report struct {
 	Version     int          `json:"version"`
 	Command     string       `json:"command"` // run or verify
 	Manifest    string       `json:"manifest"`
-	Shard       string       `json:"shard,omitempty"` // K/N, with -shard
+	Shard       string       `json:"shard,omitempty"`  // K/N, with -shard
 	Merged      *ReportMerge `json:"merged,omitempty"` // bulkdl report merge
 	Dest        string       `json:"dest"`
 	Started     time.Time    `json:"started"`
