@@ -1,9 +1,15 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
+	"path"
+	"sort"
 
 	"github.com/bulkdl/bulkdl/manifest"
+	"github.com/bulkdl/bulkdl/redact"
 	"github.com/bulkdl/bulkdl/state"
 )
 
@@ -104,4 +110,97 @@ func mayHold(s shardFlag, paths map[string]bool) bool {
 		}
 	}
 	return false
+}
+
+// othersToPrune returns, by path, the records that other runs wrote into
+// dest of files that the manifest no longer lists (listed is false) and
+// that this run owns now: after N changes, the shard that owns such a
+// path prunes it, as the shard that wrote it would have. It reads every
+// log that can hold a path of this shard (see overlaps).
+func othersToPrune(root *os.Root, own shardFlag, listed map[string]bool) map[string][]state.Record {
+	logs, _ := state.Logs(root)
+	out := map[string][]state.Record{}
+	for _, name := range logs {
+		k, n, ok := state.ShardOf(name)
+		if !ok || name == own.name() || !overlaps(own, uint64(k), uint64(n)) {
+			continue
+		}
+		st, err := state.ReadPaths(root, name, func(p string) bool { return !listed[p] && own.has(p) })
+		if err != nil {
+			continue
+		}
+		for _, p := range st.Paths() {
+			rec, _ := st.Get(p)
+			out[p] = append(out[p], rec)
+		}
+	}
+	return out
+}
+
+// overlaps reports whether shard k of n (n == 0: a run of the whole
+// manifest) and s can own a path in common: by the Chinese remainder
+// theorem, when k and s.k agree modulo gcd(n, s.n).
+func overlaps(s shardFlag, k, n uint64) bool {
+	if n <= 1 || s.n <= 1 {
+		return true
+	}
+	a, b := n, s.n
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return k%a == s.k%a
+}
+
+// unchanged reports whether the file at p is there, and whether it is
+// still the one one of recs describes (same size and modification time).
+func unchanged(root *os.Root, p string, recs []state.Record) (same, exists bool) {
+	size, mtime, err := state.Stat(root, p)
+	if err != nil {
+		return false, !errors.Is(err, fs.ErrNotExist)
+	}
+	for _, rec := range recs {
+		if rec.Size == size && rec.ModTime == mtime {
+			return true, true
+		}
+	}
+	return false, true
+}
+
+// pruneOthers prunes what othersToPrune finds: a file still as one of its
+// records describes it is deleted; one changed since is someone's own now
+// and is kept (without a word: the record is another run's and stays, so
+// every run would say it again).
+func (r *runner) pruneOthers(listed map[string]bool) {
+	for p, recs := range othersToPrune(r.root, r.shard, listed) {
+		if same, _ := unchanged(r.root, p, recs); !same {
+			continue
+		}
+		if err := r.root.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(r.c.stderr, "bulkdl: prune %s: %v\n", p, err)
+			continue
+		}
+		r.store.Forget(p)
+		r.pruned++
+		r.dirs.add(path.Dir(p))
+	}
+}
+
+// dryPruneOthers prints what pruneOthers would delete, and counts it.
+func (c *cli) dryPruneOthers(root *os.Root, store records, own shardFlag, listed map[string]bool) int {
+	found := othersToPrune(root, own, listed)
+	paths := make([]string, 0, len(found))
+	for p := range found {
+		if _, mine := store.Get(p); !mine {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	n := 0
+	for _, p := range paths {
+		if same, _ := unchanged(root, p, found[p]); same {
+			fmt.Fprintf(c.stdout, "prune\t%s (bulkdl wrote it, as another shard; the manifest no longer lists it)\n", redact.Escape(p))
+			n++
+		}
+	}
+	return n
 }

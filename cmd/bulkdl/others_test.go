@@ -186,3 +186,73 @@ func TestOnlyLogsThatCanHoldAPathAreRead(t *testing.T) {
 		}
 	}
 }
+
+// TestPruneAfterNChanges drops two files from a manifest run as 2 shards,
+// changes one of them by hand, and prunes as 3 shards: the shard that now
+// owns a dropped file deletes it if bulkdl's record (another shard's)
+// still describes it, and keeps it otherwise.
+func TestPruneAfterNChanges(t *testing.T) {
+	srv, dir, _ := origin(t, 8, 1000, "")
+	m := filepath.Join(dir, "m.toml")
+	for k := range 2 {
+		if code, _, e := bulkdl("run", "-shard", fmt.Sprintf("%d/2", k), m); code != 0 {
+			t.Fatalf("shard %d/2 = %d: %s", k, code, e)
+		}
+	}
+	text, _ := os.ReadFile(m)
+	cut := strings.Index(string(text), "[[file]]\nurl = \""+srv.URLOf("/f6.bin"))
+	os.WriteFile(m, text[:cut], 0o644)
+	mine := filepath.Join(dir, "out", "f7.bin")
+	os.WriteFile(mine, []byte("the user's own now"), 0o644)
+
+	var plan string
+	for k := range 3 {
+		_, out, _ := bulkdl("run", "-dry-run", "-prune", "-shard", fmt.Sprintf("%d/3", k), m)
+		plan += out
+	}
+	if !strings.Contains(plan, "prune\tf6.bin") || strings.Contains(plan, "prune\tf7.bin") {
+		t.Errorf("dry runs -prune after N changed:\n%s\nwant f6.bin pruned, f7.bin kept", plan)
+	}
+	for k := range 3 {
+		if code, _, e := bulkdl("run", "-prune", "-shard", fmt.Sprintf("%d/3", k), m); code != 0 {
+			t.Fatalf("shard %d/3 -prune = %d: %s", k, code, e)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "f6.bin")); err == nil {
+		t.Error("f6.bin, no longer listed, was not pruned after N changed")
+	}
+	if got, _ := os.ReadFile(mine); string(got) != "the user's own now" {
+		t.Error("-prune deleted a file changed since bulkdl wrote it")
+	}
+	for i := range 6 {
+		if _, err := os.Stat(filepath.Join(dir, "out", fmt.Sprintf("f%d.bin", i))); err != nil {
+			t.Errorf("f%d.bin, listed, is gone: %v", i, err)
+		}
+	}
+	// A second pass prunes nothing more and says nothing.
+	for k := range 3 {
+		if code, _, e := bulkdl("run", "-prune", "-shard", fmt.Sprintf("%d/3", k), m); code != 0 || strings.Contains(e, "pruned") && !strings.Contains(e, "0 pruned") {
+			t.Errorf("second -prune pass, shard %d/3 = %d: %s", k, code, e)
+		}
+	}
+}
+
+func TestOverlaps(t *testing.T) {
+	for _, c := range [][2]uint64{{4, 8}, {8, 4}, {6, 4}, {3, 4}, {16, 16}, {5, 1}} {
+		s, n := c[0], c[1]
+		for k := range s {
+			for j := range n {
+				want := false
+				for i := range 5000 {
+					if p := fmt.Sprintf("p%d", i); (shardFlag{k, s}).has(p) && (shardFlag{j, n}).has(p) {
+						want = true
+						break
+					}
+				}
+				if got := overlaps(shardFlag{k, s}, j, n); got != want {
+					t.Errorf("overlaps(%d/%d, %d/%d) = %v; want %v", k, s, j, n, got, want)
+				}
+			}
+		}
+	}
+}

@@ -634,6 +634,7 @@ func (r *runner) prune() {
 		r.pruned++
 		r.dirs.add(path.Dir(p))
 	}
+	r.pruneOthers(listed)
 }
 
 // source adapts the runner to scheduler.Source over the files to fetch.
@@ -767,6 +768,7 @@ func (c *cli) dryRun(m *manifest.Manifest, rf *runFlags) int {
 			fmt.Fprintf(c.stdout, "prune\t%s (bulkdl wrote it; the manifest no longer lists it)\n", redact.Escape(p))
 			pruned++
 		}
+		pruned += c.dryPruneOthers(root, store, rf.shard, listed)
 	}
 	fmt.Fprintf(c.stdout, "dry run: %d file(s) into %s: %d to fetch, %d to fetch if changed, %d to hash, %d to skip",
 		n, m.Dest, counts[actFetch], counts[actConditional], counts[actHash], counts[actSkip]+counts[actTrust])
