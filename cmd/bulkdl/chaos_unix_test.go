@@ -117,14 +117,16 @@ func TestShardsUnderChaos(t *testing.T) {
 		}
 		size, n := int64(len(f.data)), phase1["/"+f.path]
 		total, totalServed = total+size, totalServed+n
-		// A kill loses, per connection, the read chunk being filled (at
-		// this rate a chunk takes 2 s, longer than the checkpoint interval,
-		// so every chunk is checkpointed) and what the server had sent
-		// into the socket. Unkilled, a file is served once, plus what a
-		// connection reads past a split point before it sees it: up to a
-		// read chunk. Without resume, a kill would cost everything fetched.
+		// A kill loses, per connection, the read chunk being filled and
+		// what the server had sent into the socket, and per file at most
+		// one chunk committed but not yet checkpointed (at this rate a
+		// chunk takes 2 s to fill, longer than the checkpoint interval, so
+		// only a chunk another connection committed within that second can
+		// be). Unkilled, a file is served once, plus what a connection
+		// reads past a split point before it sees it: up to a read chunk.
+		// Without resume, a kill would cost everything fetched.
 		k := int64(killed[shardOf(f.path, 16)])
-		allowed := size + k*perFile*(chunk+64<<10) + chunk + 16<<10
+		allowed := size + k*(perFile*(chunk+64<<10)+chunk) + chunk + 16<<10
 		if n != size {
 			t.Logf("%s: %d bytes served for %d (%.2fx), %d kill(s) of its shard", f.path, n, size, float64(n)/float64(size), k)
 		}
