@@ -10,6 +10,7 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -103,8 +104,66 @@ func TestShardsUnderChaos(t *testing.T) {
 
 	// Phase 1: 16 shards at once, with evictions.
 	writeManifest(oldFiles)
-	kills := runSplit(t, 16, m, dir, rng, 6, maxKills, backoffLim)
+	// At each kill: what the journal of each file of the shard in flight
+	// claims (checkpointed, and so never to be fetched again), and the
+	// bytes served for it so far.
+	type kill struct{ done, served, attempt int64 }
+	var killMu sync.Mutex
+	atKill := map[string][]kill{}
+	mark := map[string]int64{} // bytes served for the file when its shard's attempt started
+	onKilled := func(k uint64) {
+		killMu.Lock()
+		defer killMu.Unlock()
+		for _, f := range files[:oldFiles] {
+			if shardOf(f.path, 16) != k {
+				continue
+			}
+			n := served["/"+f.path].Load()
+			attempt := n - mark[f.path]
+			mark[f.path] = n
+			if _, err := os.Stat(filepath.Join(dest, f.path)); err == nil || attempt == 0 {
+				continue // complete, or not started
+			}
+			var j struct{ Done [][2]int64 }
+			if raw, err := os.ReadFile(filepath.Join(dest, f.path+state.JournalSuffix)); err == nil {
+				json.Unmarshal(raw, &j)
+			}
+			var done int64
+			for _, r := range j.Done {
+				done += r[1] - r[0]
+			}
+			atKill[f.path] = append(atKill[f.path], kill{done, n, attempt})
+		}
+	}
+	kills := runSplit(t, 16, m, dir, rng, 6, maxKills, backoffLim, onKilled)
 	phase1 := snapshot()
+	// Resume, exactly: after a file's last kill, the rerun fetches what
+	// its journal did not claim, plus what a split point can overshoot;
+	// and a kill of an attempt that had received 3 chunks of a file finds
+	// them checkpointed in part (a chunk is checkpointed once it is
+	// written, and the last second's may not be).
+	checkpointed := 0
+	for p, ks := range atKill {
+		size := int64(len(files[0].data))
+		for _, f := range files {
+			if f.path == p {
+				size = int64(len(f.data))
+			}
+		}
+		last := ks[len(ks)-1]
+		if after := phase1["/"+p] - last.served; after > size-last.done+chunk+80<<10 {
+			t.Errorf("%s: %d bytes served after its shard's last kill, for %d its journal had not claimed: a rerun fetched again what was checkpointed", p, after, size-last.done)
+		}
+		for _, k := range ks {
+			if k.done > 0 {
+				checkpointed++
+			}
+			if k.attempt >= 3*chunk+64<<10 && k.done == 0 {
+				t.Errorf("%s: killed after %d bytes of an attempt, its journal claimed none: progress is not checkpointed", p, k.attempt)
+			}
+		}
+	}
+	t.Logf("phase 1: %d kill(s) caught %d file(s) in flight, %d with checkpointed progress", len(kills), len(atKill), checkpointed)
 	killed := map[uint64]int{}
 	for _, k := range kills {
 		killed[k]++
@@ -145,7 +204,7 @@ func TestShardsUnderChaos(t *testing.T) {
 	// no byte (a request only for those without a checksum, answered 304).
 	writeManifest(oldFiles + newFiles)
 	requests := len(srv.Requests())
-	runSplit(t, 8, m, dir, rng, 0, 0, 0)
+	runSplit(t, 8, m, dir, rng, 0, 0, 0, nil)
 	phase2 := snapshot()
 	for i, f := range files {
 		n := phase2["/"+f.path] - phase1["/"+f.path]
@@ -192,10 +251,11 @@ func TestShardsUnderChaos(t *testing.T) {
 
 // runSplit runs the n shards of a split at once, each a bulkdl process
 // with its own report, kills shards at nkills random moments (at most
-// maxKills times each) and restarts a killed shard at most backoff times.
+// maxKills times each) and restarts a killed shard at most backoff times,
+// calling onKilled, if set, between a kill and the restart.
 // It fails the test unless every shard ends with exit 0 and none was ever
 // refused the dest (exit 75). It returns the shards killed, once a kill.
-func runSplit(t *testing.T, n uint64, m, dir string, rng *rand.Rand, nkills, maxKills, backoff int) []uint64 {
+func runSplit(t *testing.T, n uint64, m, dir string, rng *rand.Rand, nkills, maxKills, backoff int, onKilled func(k uint64)) []uint64 {
 	t.Helper()
 	type shard struct {
 		mu      sync.Mutex
@@ -238,6 +298,9 @@ func runSplit(t *testing.T, n uint64, m, dir string, rng *rand.Rand, nkills, max
 				s.running = false
 				var ee *exec.ExitError
 				if errors.As(err, &ee) && code == -1 && len(s.codes) <= backoff {
+					if onKilled != nil {
+						onKilled(k) // the process is gone; its rerun not started
+					}
 					start(k, s) // the Job controller reruns the evicted pod
 					s.mu.Unlock()
 					continue
