@@ -135,7 +135,41 @@ func TestShardsUnderChaos(t *testing.T) {
 			atKill[f.path] = append(atKill[f.path], kill{done, n, attempt})
 		}
 	}
-	kills := runSplit(t, 16, m, dir, rng, 6, maxKills, backoffLim, onKilled)
+	// Kills at random moments, and kills of random big files when a
+	// random part of them has come in (so that some progress must have
+	// been checkpointed).
+	var plan []killer
+	at := make([]time.Duration, 3)
+	for i := range at {
+		at[i] = 300*time.Millisecond + time.Duration(rng.Int64N(int64(3*time.Second)))
+	}
+	sort.Slice(at, func(i, j int) bool { return at[i] < at[j] })
+	for _, d := range at {
+		k := rng.Uint64N(16)
+		plan = append(plan, func(t0 time.Time) (uint64, bool) {
+			time.Sleep(time.Until(t0.Add(d)))
+			return k, true
+		})
+	}
+	for range 3 {
+		f := files[4*rng.IntN(oldFiles/4)] // a 1.5 MiB file
+		part := int64(len(f.data)) * (40 + rng.Int64N(40)) / 100
+		plan = append(plan, func(time.Time) (uint64, bool) {
+			for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				if _, err := os.Stat(filepath.Join(dest, f.path)); err == nil {
+					return 0, false // complete before its moment came
+				}
+				killMu.Lock()
+				got := served["/"+f.path].Load() - mark[f.path]
+				killMu.Unlock()
+				if got >= part {
+					return shardOf(f.path, 16), true
+				}
+			}
+			return 0, false
+		})
+	}
+	kills := runSplit(t, 16, m, dir, plan, maxKills, backoffLim, onKilled)
 	phase1 := snapshot()
 	// Resume, exactly: after a file's last kill, the rerun fetches what
 	// its journal did not claim, plus what a split point can overshoot;
@@ -204,7 +238,7 @@ func TestShardsUnderChaos(t *testing.T) {
 	// no byte (a request only for those without a checksum, answered 304).
 	writeManifest(oldFiles + newFiles)
 	requests := len(srv.Requests())
-	runSplit(t, 8, m, dir, rng, 0, 0, 0, nil)
+	runSplit(t, 8, m, dir, nil, 0, 0, nil)
 	phase2 := snapshot()
 	for i, f := range files {
 		n := phase2["/"+f.path] - phase1["/"+f.path]
@@ -249,13 +283,17 @@ func TestShardsUnderChaos(t *testing.T) {
 	t.Logf("phase 2: bytes served / bytes of new files = %d / %d", servedNew, newBytes)
 }
 
+// killer waits for the moment of a kill, t0 being the start of the
+// split, and names the shard to kill (ok false: none).
+type killer func(t0 time.Time) (k uint64, ok bool)
+
 // runSplit runs the n shards of a split at once, each a bulkdl process
-// with its own report, kills shards at nkills random moments (at most
-// maxKills times each) and restarts a killed shard at most backoff times,
+// with its own report, kills shards when kills say (at most maxKills
+// times each) and restarts a killed shard at most backoff times,
 // calling onKilled, if set, between a kill and the restart.
 // It fails the test unless every shard ends with exit 0 and none was ever
 // refused the dest (exit 75). It returns the shards killed, once a kill.
-func runSplit(t *testing.T, n uint64, m, dir string, rng *rand.Rand, nkills, maxKills, backoff int, onKilled func(k uint64)) []uint64 {
+func runSplit(t *testing.T, n uint64, m, dir string, kills []killer, maxKills, backoff int, onKilled func(k uint64)) []uint64 {
 	t.Helper()
 	type shard struct {
 		mu      sync.Mutex
@@ -320,14 +358,11 @@ func runSplit(t *testing.T, n uint64, m, dir string, rng *rand.Rand, nkills, max
 		}
 	})
 	var killed []uint64
-	at := make([]time.Duration, nkills)
-	for i := range at {
-		at[i] = 300*time.Millisecond + time.Duration(rng.Int64N(int64(5*time.Second)))
-	}
-	sort.Slice(at, func(i, j int) bool { return at[i] < at[j] })
-	for _, d := range at {
-		time.Sleep(time.Until(t0.Add(d)))
-		k := rng.Uint64N(n)
+	for _, next := range kills {
+		k, ok := next(t0)
+		if !ok {
+			continue
+		}
 		s := shards[k]
 		s.mu.Lock()
 		if s.running && s.kills < maxKills {
