@@ -89,3 +89,14 @@ func TestReportMerge(t *testing.T) {
 		t.Errorf("merge without shard 2/4 = %d, %q; want %d, naming it, exit_code 1", code, stderr, exitFailed)
 	}
 }
+
+// TestReportMergeGolden merges two fixed shard reports: sums, the earliest
+// start to the latest end, hosts folded, files sorted with their shard.
+func TestReportMergeGolden(t *testing.T) {
+	dir := filepath.Join("testdata", "merge")
+	code, out, stderr := bulkdl("report", "merge", filepath.Join(dir, "shard-1.json"), filepath.Join(dir, "shard-0.json"))
+	if code != exitFailed {
+		t.Errorf("merge = %d; want %d (a shard failed, one was interrupted): %s", code, exitFailed, stderr)
+	}
+	golden(t, "merge.golden", []byte(out))
+}

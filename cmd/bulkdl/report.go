@@ -19,14 +19,14 @@ type Report struct {
 	Version     int          `json:"version"`
 	Command     string       `json:"command"` // run or verify
 	Manifest    string       `json:"manifest"`
-	Shard       string       `json:"shard,omitempty"`  // K/N, with -shard
-	Merged      *ReportMerge `json:"merged,omitempty"` // bulkdl report merge
+	Shard       string       `json:"shard,omitempty"` // K/N, with -shard
 	Dest        string       `json:"dest"`
 	Started     time.Time    `json:"started"`
 	Duration    float64      `json:"duration_seconds"`
 	Interrupted bool         `json:"interrupted"`
 	ExitCode    int          `json:"exit_code"`
-	Error       string       `json:"error,omitempty"` // why the run could not start
+	Error       string       `json:"error,omitempty"`  // why the run could not start
+	Merged      *ReportMerge `json:"merged,omitempty"` // bulkdl report merge
 	Totals      ReportTotals `json:"totals"`
 	Hosts       []ReportHost `json:"hosts"`
 	Files       []ReportFile `json:"files"`
