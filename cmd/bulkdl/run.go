@@ -484,7 +484,8 @@ func (r *runner) spec(i int) segdl.Spec {
 // plan decides for each file of this shard what the run does, and returns
 // the files to fetch in manifest order; the others are marked skipped. A
 // file at its path is skipped without reading it when bulkdl recorded it
-// as verified and its size and mtime are unchanged; otherwise it is hashed
+// as verified (in this run's log, or in another shard's: vouchFromOthers)
+// and its size and mtime are unchanged; otherwise it is hashed
 // (several files at once) if the manifest gives a checksum. Without a
 // checksum it is fetched conditionally on its recorded validator, or
 // trusted with skip_existing, or fetched again.
