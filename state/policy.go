@@ -89,8 +89,13 @@ func (l *lockSet) split(root *os.Root, n int) error {
 		// exclusive lock is released and a shared one taken afresh
 		// rather than converted, which not every platform's locks do;
 		// whoever names the split in between is read below.
-		if err := f.Truncate(0); err == nil {
-			_, err = f.WriteAt([]byte(strconv.Itoa(n)), 0)
+		// One write of a fixed width, then a truncate that changes
+		// nothing unless an older file was longer: a kill at any point
+		// leaves the old N or the new one, never an empty file that
+		// would refuse every shard until the lock is retaken.
+		_, err := f.WriteAt(splitRecord(n), 0)
+		if err == nil {
+			err = f.Truncate(int64(len(splitRecord(n))))
 		}
 		f.Close()
 		if err != nil {
@@ -127,6 +132,9 @@ func (l *lockSet) split(root *os.Root, n int) error {
 	l.files = append(l.files, f)
 	return nil
 }
+
+// splitRecord is what lock-split holds: N, padded to a fixed width.
+func splitRecord(n int) []byte { return fmt.Appendf(nil, "%20d\n", n) }
 
 // parseShardName parses "shard-K-of-N".
 func parseShardName(name string) (k, n int, ok bool) {

@@ -99,3 +99,28 @@ func TestFIFOIsRefusedNotWaitedOn(t *testing.T) {
 		t.Fatal("Open blocked on a FIFO")
 	}
 }
+
+// What an earlier split left in lock-split, a longer N or a file cut short
+// by a kill, never refuses the next split once no shard holds the lock.
+func TestLockSplitRewritesWhatItFinds(t *testing.T) {
+	for _, old := range []string{"", "16", "1234567890123456789012345678901234567890\n"} {
+		root, _ := os.OpenRoot(t.TempDir())
+		if err := root.MkdirAll(Dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := root.WriteFile(Dir+"/lock-split", []byte(old), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		a, err := Open(root, "shard-0-of-4")
+		if err != nil {
+			t.Fatalf("lock-split holding %q: Open(shard-0-of-4) = %v", old, err)
+		}
+		b, err := Open(root, "shard-3-of-4")
+		if err != nil {
+			t.Fatalf("lock-split holding %q: second shard of the split = %v; want it to run", old, err)
+		}
+		b.Close()
+		a.Close()
+		root.Close()
+	}
+}
