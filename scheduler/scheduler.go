@@ -46,7 +46,8 @@ type Source interface {
 	Host(i int) string
 	// Start creates file i's download. notify must be passed to segdl.New.
 	Start(i int, notify func()) *segdl.Download
-	// Finished is called once when file i's download has ended.
+	// Finished is called once when file i's download has ended, from
+	// Run's goroutine.
 	Finished(i int, d *segdl.Download)
 }
 
@@ -62,6 +63,7 @@ type Scheduler struct {
 	hosts    map[string]*host
 	ready    hostHeap // hosts with files waiting and (probably) room
 	running  []*file
+	finished []*file // ended, to report from Run
 	inFlight int
 }
 
@@ -230,7 +232,8 @@ func (s *Scheduler) poke() {
 
 // Run downloads every file of src and returns when all have ended, or,
 // once ctx is done, when every running request has stopped. It returns
-// ctx.Err() if it was interrupted.
+// ctx.Err() if it was interrupted; a download that ends after that (its
+// batch still being published) is not reported.
 func (s *Scheduler) Run(ctx context.Context, src Source) error {
 	s.mu.Lock()
 	for i := range src.Len() {
@@ -245,9 +248,10 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 	s.mu.Unlock()
 
 	var wg sync.WaitGroup
-	defer wg.Wait()
 	for {
 		if ctx.Err() != nil {
+			wg.Wait()
+			s.report(src)
 			return ctx.Err()
 		}
 		s.mu.Lock()
@@ -263,12 +267,14 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 			go func() {
 				defer wg.Done()
 				t.Run(ctx)
-				s.ended(src, t, f, h)
+				s.ended(f, h)
 			}()
 		}
 		idle := s.inFlight == 0 && len(s.running) == 0 && s.ready.Len() == 0
 		s.mu.Unlock()
+		s.report(src)
 		if idle {
+			wg.Wait()
 			return nil
 		}
 		select {
@@ -295,7 +301,7 @@ func (s *Scheduler) nextLocked(src Source) (*segdl.Task, *file, *host) {
 			heap.Fix(&s.ready, 0)
 		}
 		f := &file{i: i}
-		f.d = src.Start(i, s.poke)
+		f.d = src.Start(i, func() { s.notified(f) })
 		s.running = append(s.running, f)
 		if t := f.d.Claim(); t != nil {
 			return t, f, h
@@ -328,7 +334,7 @@ func (s *Scheduler) nextLocked(src Source) (*segdl.Task, *file, *host) {
 
 // ended accounts for a finished task and reports its file once the
 // download has ended.
-func (s *Scheduler) ended(src Source, t *segdl.Task, f *file, h *host) {
+func (s *Scheduler) ended(f *file, h *host) {
 	s.mu.Lock()
 	s.inFlight--
 	h.inFlight--
@@ -336,25 +342,53 @@ func (s *Scheduler) ended(src Source, t *segdl.Task, f *file, h *host) {
 	if h.inFlight < h.cap && len(h.pending) > 0 && h.heapIdx < 0 {
 		heap.Push(&s.ready, h)
 	}
-	report := false
-	select {
-	case <-f.d.Done():
-		if !f.ended && f.active == 0 {
-			f.ended, report = true, true
-			for k, x := range s.running {
-				if x == f {
-					s.running = append(s.running[:k], s.running[k+1:]...)
-					break
-				}
-			}
-		}
-	default:
+	s.endedLocked(f)
+	s.mu.Unlock()
+	s.poke()
+}
+
+// notified is the notify function of file f's download: it may have work
+// to claim, or may have ended after its last task returned (a Publisher
+// ends downloads in batches, with no task running).
+func (s *Scheduler) notified(f *file) {
+	s.mu.Lock()
+	if f.d != nil {
+		s.endedLocked(f)
 	}
 	s.mu.Unlock()
-	if report {
+	s.poke()
+}
+
+// endedLocked queues f's report if its download has ended and none of its
+// tasks runs.
+func (s *Scheduler) endedLocked(f *file) {
+	if f.ended || f.active > 0 {
+		return
+	}
+	select {
+	case <-f.d.Done():
+	default:
+		return
+	}
+	f.ended = true
+	for k, x := range s.running {
+		if x == f {
+			s.running = append(s.running[:k], s.running[k+1:]...)
+			break
+		}
+	}
+	s.finished = append(s.finished, f)
+}
+
+// report calls src.Finished for the files that ended, in Run's goroutine.
+func (s *Scheduler) report(src Source) {
+	s.mu.Lock()
+	fin := s.finished
+	s.finished = nil
+	s.mu.Unlock()
+	for _, f := range fin {
 		src.Finished(f.i, f.d)
 	}
-	s.poke()
 }
 
 // hostHeap orders hosts by the manifest index of their next file.

@@ -278,3 +278,44 @@ func TestWaitingForRetryAfterFreesTheConnection(t *testing.T) {
 		t.Errorf("throttled host saw %d requests; want the 429 and one retry after Retry-After", n)
 	}
 }
+
+// TestFilesWaitingToBePublishedHoldNoConnection: a Publisher that flushes
+// only once every file has joined its batch can finish only if a verified
+// file gives its connection back while it waits; and each file is
+// reported once it is published, before Run returns.
+func TestFilesWaitingToBePublishedHoldNoConnection(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	files := serve(srv, "f", 12, 4<<10)
+	dir := t.TempDir()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	var mu sync.Mutex
+	published := 0
+	pub := segdl.NewPublisher(root, segdl.PublisherConfig{Wait: time.Hour, Max: len(files), Published: func(ds []*segdl.Download) {
+		mu.Lock()
+		published += len(ds)
+		mu.Unlock()
+	}})
+	defer pub.Close()
+	s := New(Config{Connections: 2, PerHost: 2})
+	src := &testSource{t: t, root: root, files: files, errs: map[int]error{},
+		cfg: &segdl.Config{Client: segdl.NewClient(http.DefaultTransport), Publisher: pub}}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := s.Run(ctx, src); err != nil {
+		t.Fatalf("Run = %v; want every file published (a waiting file held its connection?)", err)
+	}
+	if len(src.order) != len(files) || published != len(files) {
+		t.Fatalf("%d files reported, %d published; want %d", len(src.order), published, len(files))
+	}
+	for i, f := range files {
+		got, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("f%05d", i)))
+		if err != nil || sha256.Sum256(got) != sha256.Sum256(f.data) {
+			t.Errorf("file %d: bytes on disk differ (%v)", i, err)
+		}
+	}
+}

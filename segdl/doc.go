@@ -14,8 +14,10 @@
 //	commit:  record progress; every SyncBytes or SyncInterval: fsync data,
 //	         then the journal
 //	finish:  size check, hash the file as it is on disk, compare the
-//	         checksum, fsync, rename PATH.bulkdl.part -> PATH, fsync the
-//	         directory
+//	         checksum
+//	publish: make the data durable, rename PATH.bulkdl.part -> PATH, fsync
+//	         the directory, then Done; with a Publisher, for a batch of
+//	         files at once (one syncfs on Linux, one fsync per directory)
 //
 // A request that fails is retried from its last written byte, with full
 // jitter exponential backoff or the server's Retry-After (a value too
@@ -41,9 +43,15 @@
 //     matched appears at PATH; an older file there stays untouched until
 //     the rename replaces it. The checksum is of the bytes on disk, read
 //     back after the last write, not of the bytes as they arrived.
-//     Temporary files are created 0600 and the published file gets 0644
-//     less the umask (on Windows, which has no mode bits, both get what
-//     the directory's ACL passes on).
+//     Temporary files are created with the published file's mode, 0644
+//     less the umask (one resumed from an older run is given it before the
+//     rename; on Windows, which has no mode bits, both get what the
+//     directory's ACL passes on).
+//   - A file's data is durable before its rename, and its rename is durable
+//     (its directory fsynced) before Done closes or Publisher.Published
+//     hears of it: a crash or power loss can lose a rename, never leave a
+//     partial file at PATH. With a Publisher the file waits (holding no
+//     connection) up to PublisherConfig.Wait to share one flush with others.
 //   - Bytes are continued by a later request only under a validator that
 //     can vouch for them: every ranged request carries If-Range with the
 //     strong ETag, else Last-Modified (never a weak ETag), and every

@@ -93,6 +93,16 @@ var errNotModified = errors.New("segdl: not modified")
 
 var bufPool sync.Pool
 
+// getBuf returns a buffer of size bytes from bufPool; put it back after use.
+func getBuf(size int) *[]byte {
+	bp, _ := bufPool.Get().(*[]byte)
+	if bp == nil || len(*bp) != size {
+		b := make([]byte, size)
+		bp = &b
+	}
+	return bp
+}
+
 // Run fetches the task's range, retrying as Config says, and returns when
 // the range is complete, the download cannot go on, or ctx is done. The
 // last task of a download to return verifies and publishes the file.
@@ -117,11 +127,7 @@ func (t *Task) run(ctx context.Context) error {
 			return &fatalError{err}
 		}
 	}
-	bp, _ := bufPool.Get().(*[]byte)
-	if bp == nil || len(*bp) != d.cfg.ChunkSize {
-		b := make([]byte, d.cfg.ChunkSize)
-		bp = &b
-	}
+	bp := getBuf(d.cfg.ChunkSize)
 	defer bufPool.Put(bp)
 	t.buf = *bp
 	attempts := t.seg.attempts
@@ -652,8 +658,8 @@ func (d *Download) do(ctx context.Context, rawurl string, extra http.Header) (*h
 	if err != nil {
 		return nil, "", &fatalError{fmt.Errorf("bad url %q", redact.URL(rawurl))}
 	}
-	chain := []string{redact.URL(u.String())}
-	seen := map[string]bool{u.String(): true}
+	var chain []string       // for messages; built at the first redirect,
+	var seen map[string]bool // so that a plain request pays for neither
 	for hop := 0; ; hop++ {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 		if err != nil {
@@ -691,6 +697,10 @@ func (d *Download) do(ctx context.Context, rawurl string, extra http.Header) (*h
 		loc := resp.Header.Get("Location")
 		io.CopyN(io.Discard, resp.Body, 4<<10)
 		resp.Body.Close()
+		if chain == nil {
+			chain = []string{redact.URL(u.String())}
+			seen = map[string]bool{u.String(): true}
+		}
 		if loc == "" {
 			return nil, "", &fatalError{fmt.Errorf("%w: %d without Location after %s", ErrRedirect, resp.StatusCode, strings.Join(chain, " -> "))}
 		}

@@ -238,16 +238,62 @@ func TestFileModes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := st.Mode().Perm(); m != 0o600 {
-		t.Errorf("temporary file mode = %o; want 600", m)
+	want := 0o644 &^ umask()
+	if m := st.Mode().Perm(); m != want {
+		t.Errorf("temporary file mode = %o; want %o, the published file's", m, want)
 	}
+	// An earlier bulkdl created its temporary files 0600: resuming one
+	// publishes it with the right mode all the same.
+	os.Chmod(filepath.Join(dir, "out.bin"+PartSuffix), 0o600)
 	srv.RatePerConn.Store(0)
 	r := fetch(t, dir, Spec{URLs: []string{srv.URLOf("/f")}}, testConfig(), 2)
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
 	st, _ = os.Stat(filepath.Join(dir, "out.bin"))
-	if m := st.Mode().Perm(); m&^0o644 != 0 {
-		t.Errorf("published file mode = %o; want at most 644", m)
+	if m := st.Mode().Perm(); m != want {
+		t.Errorf("published file mode = %o; want %o", m, want)
+	}
+	if r.d.Progress().Resumed == 0 {
+		t.Error("the second run did not resume; the test checks nothing")
+	}
+}
+
+// TestResumeFileNotPreallocated: a file below two MinSegments is not
+// preallocated, so a journal written part-way must not describe a file
+// shorter than its size, or the next run could not resume it.
+func TestResumeFileNotPreallocated(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.RatePerConn.Store(512 << 10)
+	data := segdltest.Content(3, 1<<20)
+	srv.PutBytes("/f", data)
+	dir := t.TempDir()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	cfg := testConfig()
+	cfg.MinSegment = 4 << 20 // 1 MiB is below two of them: one stream, no fallocate
+	cfg.SyncBytes = 64 << 10
+	wake := make(chan struct{}, 1)
+	d := New(root, Spec{URLs: []string{srv.URLOf("/f")}, Path: "out.bin", Size: -1}, cfg, func() { poke(wake) })
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	drive(ctx, d, wake, 1)
+	cancel()
+	if _, err := os.Stat(filepath.Join(dir, "out.bin"+JournalSuffix)); err != nil {
+		t.Fatalf("no journal after an interrupted download: %v", err)
+	}
+	srv.RatePerConn.Store(0)
+	r := fetch(t, dir, withSum(Spec{URLs: []string{srv.URLOf("/f")}}, data), cfg, 1)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if sha(r.data) != sha(data) {
+		t.Fatal("wrong bytes at the path")
+	}
+	if r.d.Progress().Resumed == 0 {
+		t.Error("the second run started over; want it to resume from the journal")
 	}
 }

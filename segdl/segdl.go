@@ -3,6 +3,7 @@ package segdl
 import (
 	"context"
 	"hash"
+	"io/fs"
 	"math"
 	"net/http"
 	"net/url"
@@ -67,12 +68,9 @@ type Config struct {
 	// other hosts could use. Default 1s.
 	ParkAfter time.Duration
 
-	// SyncDir, if set, is called with the directory (relative to the root)
-	// of each published file instead of fsyncing it there and then; the
-	// caller must fsync it later, e.g. once per directory at the end of a
-	// run. The file itself is always fsynced before its rename, so a crash
-	// in between can lose the rename, never leave a partial file.
-	SyncDir func(dir string)
+	// Publisher, if set, publishes verified files in batches (see
+	// Publisher); nil publishes each file alone when it is verified.
+	Publisher *Publisher
 
 	// MaxSize fails a file larger than this many bytes before it is
 	// written on; 0 = unlimited.
@@ -136,10 +134,11 @@ type Spec struct {
 type state int
 
 const (
-	stateNew     state = iota // needs a probe
-	stateProbing              // the probe is waiting for headers
-	stateRunning              // ranges are being fetched
-	stateDone                 // published
+	stateNew        state = iota // needs a probe
+	stateProbing                 // the probe is waiting for headers
+	stateRunning                 // ranges are being fetched
+	statePublishing              // verified, waiting for its batch to be published
+	stateDone                    // published
 	stateFailed
 )
 
@@ -182,6 +181,9 @@ type Download struct {
 	resolved    string
 	file        *os.File
 	ops         *fileOps
+	resumedFile bool        // file was created by an earlier run
+	sized       bool        // file has its full size (preallocated)
+	stat        fs.FileInfo // of the verified file
 	unsynced    int64
 	lastSync    time.Time
 	syncing     bool
@@ -366,6 +368,17 @@ func (d *Download) Sum() []byte {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.sum
+}
+
+// ModTime returns the modification time of the verified file, from the
+// fstat that verified it (publishing keeps it), or the zero time.
+func (d *Download) ModTime() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stat == nil {
+		return time.Time{}
+	}
+	return d.stat.ModTime()
 }
 
 // Progress is a snapshot of a download's counters.

@@ -28,8 +28,15 @@ func (d *Download) prepare(t *Task) error {
 		}
 		// Creating the temporary file exclusively tells, in the same
 		// syscall, that there is no resume state to look for: directory
-		// operations are what many small files cost.
-		f, err := d.ops.open(d.root, d.partName(), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		// operations are what many small files cost. It is created with
+		// the published file's mode (0644 less the umask), which saves a
+		// chmod per file; its bytes are the same public bytes.
+		unlock := func() {}
+		if p := d.cfg.Publisher; p != nil {
+			unlock = p.lockDir(path.Dir(d.spec.Path))
+		}
+		f, err := d.ops.open(d.root, d.partName(), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		unlock()
 		fresh := err == nil
 		if errors.Is(err, fs.ErrExist) {
 			f, err = d.ops.open(d.root, d.partName(), os.O_RDWR, 0o600)
@@ -38,6 +45,7 @@ func (d *Download) prepare(t *Task) error {
 			return fmt.Errorf("opening %s: %w", d.partName(), err)
 		}
 		d.file = f
+		d.resumedFile = !fresh
 		if !fresh {
 			d.resumeLocked()
 		}
@@ -80,6 +88,7 @@ func (d *Download) resumeLocked() {
 		return
 	}
 	d.journaled = true
+	d.sized = true // the journal matched the file's size
 	d.size, d.etag, d.lastMod, d.splittable = j.Size, j.ETag, j.LastModified, true
 	for _, r := range j.Done {
 		d.done.add(r[0], r[1])
@@ -136,13 +145,17 @@ func (d *Download) learn(t *Task, resp *http.Response, size int64, ranged bool) 
 		d.size = size
 		ce := resp.Header.Get("Content-Encoding")
 		d.splittable = ranged && size >= 0 && (strongETag(d.etag) != "" || d.lastMod != "") && (ce == "" || ce == "identity")
-		if size >= 0 {
+		if size >= 2*d.cfg.MinSegment {
+			// Worth a syscall only for files written in several pieces
+			// or at scattered offsets: a small file's one write fails
+			// with ENOSPC as early as fallocate would.
 			if err := preallocate(d.file, size); err != nil {
 				return &fatalError{fmt.Errorf("allocating %s (%d bytes): %w", d.spec.Path, size, err)}
 			}
-			if t.seg.end < 0 {
-				t.seg.end = size
-			}
+			d.sized = true
+		}
+		if size >= 0 && t.seg.end < 0 {
+			t.seg.end = size
 		}
 	}
 	if d.state == stateProbing {
@@ -211,7 +224,10 @@ func (t *Task) commit(pos, n int64) (newPos, end int64, stop bool) {
 // checkpoint makes the data durable, then the journal that describes it:
 // the journal never claims bytes that a crash could lose.
 func (d *Download) checkpoint(j *journal) {
-	err := d.ops.sync(d.file)
+	err := d.sizeForJournal(j.Size)
+	if err == nil {
+		err = d.ops.sync(d.file)
+	}
 	if err == nil {
 		err = d.ops.writeJournal(d.root, d.journalName(), j)
 	}
@@ -222,6 +238,26 @@ func (d *Download) checkpoint(j *journal) {
 	d.journaled = d.journaled || err == nil
 	d.mu.Unlock()
 	_ = err // a failed checkpoint only costs re-fetching after a crash
+}
+
+// sizeForJournal gives a file that was not preallocated its full size
+// (sparse) before a journal describes it: a resume matches the journal's
+// size with the file's.
+func (d *Download) sizeForJournal(size int64) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.sizeForJournalLocked(size)
+}
+
+func (d *Download) sizeForJournalLocked(size int64) error {
+	if d.sized || size <= 0 {
+		return nil
+	}
+	if err := d.file.Truncate(size); err != nil {
+		return err
+	}
+	d.sized = true
+	return nil
 }
 
 func (d *Download) journalLocked() *journal {
@@ -385,6 +421,7 @@ func (d *Download) discardLocked() {
 	if d.file != nil {
 		d.file.Truncate(0)
 	}
+	d.sized = false
 	d.removeJournalLocked()
 }
 
@@ -404,7 +441,7 @@ func (d *Download) closeLocked(keep bool) {
 	keep = keep && d.splittable && d.size > 0 && d.done.total() > 0
 	if d.file != nil {
 		if keep {
-			if d.ops.sync(d.file) == nil && d.ops.writeJournal(d.root, d.journalName(), d.journalLocked()) == nil {
+			if d.sizeForJournalLocked(d.size) == nil && d.ops.sync(d.file) == nil && d.ops.writeJournal(d.root, d.journalName(), d.journalLocked()) == nil {
 				d.journaled = true
 			}
 		}

@@ -227,6 +227,32 @@ func (s *Store) Put(r Record) error {
 	return nil
 }
 
+// PutAll records rs in one write: a batch of files published together
+// costs one write to the log.
+func (s *Store) PutAll(rs []Record) error {
+	var buf []byte
+	for _, r := range rs {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		buf = append(append(buf, b...), '\n')
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.log.Write(buf); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	for _, r := range rs {
+		if r.Deleted {
+			delete(s.records, r.Path)
+		} else {
+			s.records[r.Path] = r
+		}
+	}
+	return nil
+}
+
 // Forget records that path no longer exists.
 func (s *Store) Forget(p string) error { return s.Put(Record{Path: p, Deleted: true}) }
 

@@ -117,3 +117,18 @@ func TestNamedStoresAreSeparate(t *testing.T) {
 		t.Error("shards share records")
 	}
 }
+
+func TestPutAllWritesOneLinePerRecord(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := open(t, dir)
+	s.PutAll([]Record{{Path: "a", Size: 1}, {Path: "b", Size: 2, ETag: `"x"`}, {Path: "a", Size: 3}})
+	s.Close()
+	s, _ = open(t, dir)
+	defer s.Close()
+	if r, ok := s.Get("a"); !ok || r.Size != 3 {
+		t.Errorf("Get(a) = %+v, %v; want the later record of the batch", r, ok)
+	}
+	if r, ok := s.Get("b"); !ok || r.ETag != `"x"` {
+		t.Errorf("Get(b) = %+v, %v; want it recorded", r, ok)
+	}
+}

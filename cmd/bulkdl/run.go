@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -202,8 +203,11 @@ type runner struct {
 	shard       shardFlag // -shard, for the report
 
 	mu      sync.Mutex
+	tot     totals // of results, for the display
+	totOK   bool   // tot is up to date (from the plan on)
 	active  map[int]*segdl.Download
-	done    []int // finished, in order, for the display
+	index   map[*segdl.Download]int // the file of each active download
+	done    []int                   // finished, in order, for the display
 	failed  int
 	fetched int64 // bytes received over the network by finished files
 	sched   *scheduler.Scheduler
@@ -269,12 +273,19 @@ type fileResult struct {
 }
 
 func newRunner(m *manifest.Manifest, c *cli) *runner {
-	r := &runner{m: m, c: c, command: "run", signal: func() int { return 0 }, active: map[int]*segdl.Download{}, conditional: map[int]state.Record{},
+	r := &runner{m: m, c: c, command: "run", signal: func() int { return 0 }, active: map[int]*segdl.Download{}, index: map[*segdl.Download]int{}, conditional: map[int]state.Record{},
 		results: make([]fileResult, len(m.Files)), hosts: make([]string, len(m.Files))}
 	r.addSecrets(m.Secrets())
 	r.addSecrets(proxySecrets())
+	hosts := map[string]string{} // one string per host, not per file
 	for i := range m.Files {
-		r.hosts[i] = segdl.HostPort(m.Files[i].URL)
+		h := segdl.HostPort(m.Files[i].URL)
+		if s, ok := hosts[h]; ok {
+			h = s
+		} else {
+			hosts[h] = h
+		}
+		r.hosts[i] = h
 		r.results[i].status = "pending"
 		r.results[i].size = m.Files[i].Size
 	}
@@ -410,23 +421,38 @@ func (r *runner) fetch(ctx context.Context, rf *runFlags) int {
 		ChunkSize:     chunk,
 		OnThrottle:    r.sched.OnThrottle,
 		OnSuccess:     r.sched.OnSuccess,
-		SyncDir:       r.dirs.add,
+		// Verified files are made durable and renamed in batches: one
+		// flush and one fsync per directory for many small files. Their
+		// state records are written, one write a batch, once their
+		// renames are durable.
+		Publisher: segdl.NewPublisher(root, segdl.PublisherConfig{Published: r.published}),
 	}
 	if rf.verbose {
 		r.cfg.OnRetry = func(p string, attempt, retries int, wait time.Duration, err error) {
 			disp.log(fmt.Sprintf("retry: %s: attempt %d of %d in %v: %s", p, attempt+1, retries+1, wait.Round(time.Millisecond), r.redact.Replace(err.Error())))
 		}
 	}
-	// One fsync per directory at the end, not one per file: with many
-	// small files that halves the syncs a run waits for.
-	defer r.dirs.sync(root)
+	defer r.dirs.sync(root) // directories pruned files left
 
 	todo := r.plan(ctx, rf)
+	// Decoding a large manifest leaves garbage several times its size;
+	// give it back before the run instead of carrying it as peak RSS.
+	// The run's heap is then mostly the manifest and the files' results,
+	// which live to the end: collecting at 1.5x that, not 2x, keeps a
+	// 100,000-file run under 150 MiB for no measurable CPU. GOGC, if set,
+	// decides.
+	debug.FreeOSMemory()
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(50))
+	}
 	if mode == "plain" {
 		disp.line(r.startLine(len(todo), budgetText(m, rf.perHostFollows)))
 	}
 	disp.start()
 	err = r.sched.Run(ctx, &source{r: r, todo: todo})
+	// Interrupted: the files verified by then are published, and reported.
+	r.cfg.Publisher.Close()
+	r.settle()
 	disp.stop()
 
 	interrupted := err != nil
@@ -550,6 +576,9 @@ func (r *runner) plan(ctx context.Context, rf *runFlags) []int {
 		}
 		r.done = append(r.done, i)
 	}
+	r.mu.Lock()
+	r.tot, r.totOK = tally(r.results), true
+	r.mu.Unlock()
 	return todo
 }
 
@@ -653,18 +682,70 @@ func (s *source) Start(k int, notify func()) *segdl.Download {
 	d := segdl.New(r.root, r.spec(i), r.cfg, notify)
 	r.mu.Lock()
 	r.active[i] = d
+	r.index[d] = i
 	r.results[i].start = time.Now()
 	r.mu.Unlock()
 	return d
 }
 
-func (s *source) Finished(k int, d *segdl.Download) {
-	i := s.todo[k]
-	r := s.r
+func (s *source) Finished(k int, d *segdl.Download) { s.r.finished(s.todo[k], d) }
+
+// settle reports the downloads that ended after the scheduler returned
+// (published by the Publisher's last batch).
+func (r *runner) settle() {
+	r.mu.Lock()
+	var ended []*segdl.Download
+	for _, d := range r.active {
+		select {
+		case <-d.Done():
+			ended = append(ended, d)
+		default:
+		}
+	}
+	r.mu.Unlock()
+	for _, d := range ended {
+		r.mu.Lock()
+		i := r.index[d]
+		r.mu.Unlock()
+		r.finished(i, d)
+	}
+}
+
+// published records a batch of files whose renames are durable, in one
+// write to the state log.
+func (r *runner) published(ds []*segdl.Download) {
+	recs := make([]state.Record, 0, len(ds))
+	r.mu.Lock()
+	for _, d := range ds {
+		i, ok := r.index[d]
+		if !ok {
+			continue
+		}
+		f := &r.m.Files[i]
+		algo := "sha256"
+		if !f.Checksum.IsZero() {
+			algo = f.Checksum.Algo
+		}
+		etag, lastMod := d.Validator()
+		rec := state.Record{Path: f.Path, Size: d.Progress().Size, ModTime: d.ModTime().UnixNano(),
+			Checksum: algo + ":" + hex.EncodeToString(d.Sum()), ETag: etag, LastModified: lastMod}
+		if etag != "" || lastMod != "" {
+			rec.URL = state.URLDigest(f.URL) // the validators belong to this URL
+		}
+		recs = append(recs, rec)
+	}
+	r.mu.Unlock()
+	r.store.PutAll(recs)
+}
+
+// finished accounts for file i's ended download.
+func (r *runner) finished(i int, d *segdl.Download) {
 	p := d.Progress()
 	r.mu.Lock()
 	delete(r.active, i)
+	delete(r.index, d)
 	res := &r.results[i]
+	r.tot.add(res, -1)
 	res.attempts, res.fetched, res.duration = p.Requests, p.Received, time.Since(res.start)
 	r.fetched += p.Received
 	r.done = append(r.done, i)
@@ -683,16 +764,8 @@ func (s *source) Finished(k int, d *segdl.Download) {
 	} else {
 		res.status, res.sum, res.size = "downloaded", d.Sum(), p.Size
 	}
-	status, sum := res.status, res.sum
+	r.tot.add(res, 1)
 	r.mu.Unlock()
-	if status == "downloaded" {
-		algo := "sha256"
-		if !r.m.Files[i].Checksum.IsZero() {
-			algo = r.m.Files[i].Checksum.Algo
-		}
-		etag, lastMod := d.Validator()
-		r.record(i, algo+":"+hex.EncodeToString(sum), etag, lastMod)
-	}
 	if failed && r.onFail != nil {
 		r.onFail(i)
 	}

@@ -1,0 +1,285 @@
+package segdl
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"sync"
+	"time"
+)
+
+// Publisher publishes verified files in batches, so that many small files
+// share the cost of making them durable. A verified file waits in the
+// publisher at most Wait (or until Max files wait); then, for the whole
+// batch, in this order:
+//
+//  1. the data and inodes of every file are made durable (one syncfs(2)
+//     on Linux, elsewhere one fsync per file, issued together);
+//  2. each temporary file is renamed to its path;
+//  3. each directory that received a rename is fsynced, once;
+//  4. Published is called with the files published;
+//  5. each download's Done is closed.
+//
+// So a crash or power loss at any moment can lose a rename, never leave a
+// partial file at a path, and nothing reports a file done (or records it)
+// before its rename is durable. While a file waits it holds no connection.
+//
+// Create one with NewPublisher, set it as Config.Publisher, and Close it
+// once no download runs. Without a Publisher each file is published alone
+// by its last task, in the same order.
+type Publisher struct {
+	root      *os.Root
+	wait      time.Duration
+	max       int
+	published func([]*Download)
+	ops       publishOps
+
+	mu     sync.Mutex
+	room   sync.Cond // signalled when a flush takes the queue
+	queue  []*Download
+	timer  *time.Timer
+	closed bool
+
+	flushing sync.Mutex // one batch at a time; the next one gathers meanwhile
+
+	dirsMu sync.Mutex
+	dirs   map[string]*sync.Mutex // per directory, see lockDir
+}
+
+// lockDir serializes creating and renaming files in dir among the
+// downloads that share p. The kernel serializes them anyway, under the
+// directory's lock, and a create can hold that lock a long time (ext4
+// searching for a free inode); waiters then spin on it in the kernel,
+// burning a CPU. Waiting here parks the goroutine instead.
+func (p *Publisher) lockDir(dir string) (unlock func()) {
+	p.dirsMu.Lock()
+	m := p.dirs[dir]
+	if m == nil {
+		if p.dirs == nil {
+			p.dirs = map[string]*sync.Mutex{}
+		}
+		m = &sync.Mutex{}
+		p.dirs[dir] = m
+	}
+	p.dirsMu.Unlock()
+	m.Lock()
+	return m.Unlock
+}
+
+// PublisherConfig configures a Publisher. Zero values mean the defaults.
+type PublisherConfig struct {
+	// Wait is the longest a verified file waits for others to share its
+	// flush; default 20ms. A batch also waits for the previous one.
+	Wait time.Duration
+	// Max files in one batch (each holds an open file); default 256.
+	Max int
+	// Published, if set, is called with each batch's published downloads
+	// once their renames are durable, before their Done channels close.
+	Published func([]*Download)
+}
+
+// NewPublisher returns a publisher of files under root.
+func NewPublisher(root *os.Root, cfg PublisherConfig) *Publisher {
+	if cfg.Wait <= 0 {
+		cfg.Wait = 20 * time.Millisecond
+	}
+	if cfg.Max <= 0 {
+		cfg.Max = 256
+	}
+	p := &Publisher{root: root, wait: cfg.Wait, max: cfg.Max, published: cfg.Published, ops: osPublishOps{&osOps}}
+	p.room.L = &p.mu
+	return p
+}
+
+// add queues d, verified, for the next batch. While Max files wait and a
+// batch is being published, it waits too, in the download's last task,
+// holding its connection: downloads do not outrun the disk by more than
+// two batches, and the open files stay bounded.
+func (p *Publisher) add(d *Download) {
+	p.mu.Lock()
+	for len(p.queue) >= p.max && !p.closed {
+		p.room.Wait()
+	}
+	if p.closed {
+		p.mu.Unlock()
+		p.publish([]*Download{d})
+		return
+	}
+	p.queue = append(p.queue, d)
+	switch {
+	case len(p.queue) >= p.max && p.timer != nil:
+		p.timer.Reset(0)
+	case len(p.queue) == 1:
+		p.timer = time.AfterFunc(p.wait, p.flush)
+	}
+	p.mu.Unlock()
+}
+
+// flush publishes what is queued; it runs on the timer's goroutine.
+func (p *Publisher) flush() {
+	p.flushing.Lock()
+	defer p.flushing.Unlock()
+	p.mu.Lock()
+	batch := p.queue
+	p.queue = nil
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
+	p.room.Broadcast()
+	p.mu.Unlock()
+	if len(batch) > 0 {
+		p.publish(batch)
+	}
+}
+
+// Close publishes every file still waiting and returns when they are
+// published. Files verified after Close are published one at a time.
+func (p *Publisher) Close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.flush()
+}
+
+// publishOps are the file operations whose order publishing keeps; a test
+// replaces them to watch that order.
+type publishOps interface {
+	// syncFiles makes files durable; stats are their fstat results. One
+	// error per file, nil when durable.
+	syncFiles(files []*os.File, stats []fs.FileInfo) []error
+	rename(root *os.Root, from, to string) error
+	syncDir(root *os.Root, dir string) error
+}
+
+// osPublishOps publish with a download's file operations (fileOps): the
+// same sync and rename (retried on Windows) as a file published alone.
+type osPublishOps struct{ f *fileOps }
+
+func (o osPublishOps) syncFiles(files []*os.File, stats []fs.FileInfo) []error {
+	return syncFiles(files, stats, o.f.sync)
+}
+func (o osPublishOps) rename(root *os.Root, from, to string) error {
+	return o.f.rename(root, from, to)
+}
+func (osPublishOps) syncDir(root *os.Root, dir string) error { return syncDir(root, dir) }
+
+// syncEach fsyncs every file, several at once: a device serves concurrent
+// flushes together. It is the portable way to make a batch durable.
+func syncEach(files []*os.File, fsync func(*os.File) error) []error {
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for range min(len(files), 16) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				errs[i] = fsync(files[i])
+			}
+		}()
+	}
+	for i := range files {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return errs
+}
+
+// publish publishes batch, verified downloads whose temporary files are
+// open: durable data, renames, durable directories, then done.
+func (p *Publisher) publish(batch []*Download) {
+	root, ops, published := p.root, p.ops, p.published
+	files := make([]*os.File, len(batch))
+	stats := make([]fs.FileInfo, len(batch))
+	errs := make([]error, len(batch))
+	for i, d := range batch {
+		d.mu.Lock()
+		files[i], stats[i] = d.file, d.stat
+		resumed := d.resumedFile
+		d.mu.Unlock()
+		if resumed {
+			// Created by an earlier run, maybe with another mode.
+			errs[i] = files[i].Chmod(0o644 &^ umask())
+		}
+	}
+	for i, err := range ops.syncFiles(files, stats) {
+		if errs[i] == nil {
+			errs[i] = err
+		}
+	}
+	dirs := map[string]bool{}
+	for i, d := range batch {
+		if errs[i] != nil {
+			continue
+		}
+		d.mu.Lock()
+		d.file = nil
+		d.mu.Unlock()
+		if err := files[i].Close(); err != nil {
+			errs[i] = err
+			continue
+		}
+		unlock := p.lockDir(path.Dir(d.spec.Path))
+		err := ops.rename(root, d.partName(), d.spec.Path)
+		unlock()
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		dirs[path.Dir(d.spec.Path)] = true
+	}
+	for dir := range dirs {
+		// A failed directory sync leaves a complete, verified file at its
+		// path whose rename a power loss could undo; it is not failed.
+		_ = ops.syncDir(root, dir)
+	}
+	ok := batch[:0:0]
+	for i, d := range batch {
+		if errs[i] != nil {
+			d.failPublish(errs[i], files[i])
+			continue
+		}
+		d.mu.Lock()
+		d.removeJournalLocked()
+		d.mu.Unlock()
+		ok = append(ok, d)
+	}
+	if published != nil && len(ok) > 0 {
+		published(ok)
+	}
+	for _, d := range ok {
+		d.mu.Lock()
+		d.state = stateDone
+		close(d.finished)
+		d.mu.Unlock()
+		d.notify()
+	}
+}
+
+// failPublish ends a download whose publishing failed with err. Its
+// temporary file is kept for a later run when it can be resumed.
+func (d *Download) failPublish(err error, f *os.File) {
+	d.mu.Lock()
+	defer func() {
+		d.mu.Unlock()
+		d.notify()
+	}()
+	d.err = fmt.Errorf("%s: %w", d.spec.Path, err)
+	if d.file == nil && f != nil {
+		// Closed, and its data durable, before the rename failed.
+		keep := d.splittable && d.size > 0
+		if keep && writeJournal(d.root, d.journalName(), d.journalLocked()) == nil {
+			d.journaled = true
+		} else if !keep {
+			d.root.Remove(d.partName())
+		}
+		d.state = stateFailed
+		close(d.finished)
+		return
+	}
+	d.closeLocked(!errors.Is(err, ErrSize))
+}

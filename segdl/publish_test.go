@@ -1,0 +1,217 @@
+package segdl
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bulkdl/bulkdl/segdl/segdltest"
+)
+
+// opLog records the file operations of publishing, in order, and what was
+// true of the files when each happened.
+type opLog struct {
+	t    *testing.T
+	real publishOps
+
+	mu      sync.Mutex
+	events  []string
+	synced  map[string]bool // temporary files whose data was made durable
+	renamed map[string]bool // final paths renamed into place
+	durable map[string]bool // final paths whose directory was fsynced since
+	downs   []*Download
+}
+
+func newOpLog(t *testing.T) *opLog {
+	return &opLog{t: t, real: osPublishOps{&osOps}, synced: map[string]bool{}, renamed: map[string]bool{}, durable: map[string]bool{}}
+}
+
+func (l *opLog) log(format string, args ...any) {
+	l.events = append(l.events, fmt.Sprintf(format, args...))
+}
+
+func (l *opLog) syncFiles(files []*os.File, stats []fs.FileInfo) []error {
+	errs := l.real.syncFiles(files, stats)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var names []string
+	for i, f := range files {
+		if errs[i] == nil {
+			l.synced[path.Base(f.Name())] = true
+			names = append(names, path.Base(f.Name()))
+		}
+	}
+	slices.Sort(names)
+	l.log("sync %s", strings.Join(names, " "))
+	return errs
+}
+
+func (l *opLog) rename(root *os.Root, from, to string) error {
+	l.mu.Lock()
+	if !l.synced[path.Base(from)] {
+		l.t.Errorf("%s renamed to %s before its data was made durable", from, to)
+	}
+	l.mu.Unlock()
+	err := l.real.rename(root, from, to)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err == nil {
+		l.renamed[to] = true
+		l.log("rename %s", to)
+	}
+	return err
+}
+
+func (l *opLog) syncDir(root *os.Root, dir string) error {
+	err := l.real.syncDir(root, dir)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for p := range l.renamed {
+		if path.Dir(p) == dir {
+			l.durable[p] = true
+		}
+	}
+	l.log("syncdir %s", dir)
+	return err
+}
+
+// published is the Publisher's Published hook: every file it is given
+// must have a durable rename, and none may be reported done yet.
+func (l *opLog) published(ds []*Download) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var names []string
+	for _, d := range ds {
+		if !l.durable[d.spec.Path] {
+			l.t.Errorf("%s recorded as published before its rename was durable", d.spec.Path)
+		}
+		select {
+		case <-d.Done():
+			l.t.Errorf("%s reported done before the Published hook ran", d.spec.Path)
+		default:
+		}
+		names = append(names, d.spec.Path)
+	}
+	slices.Sort(names)
+	l.log("published %s", strings.Join(names, " "))
+}
+
+// done is called from a download's notify: once Done is closed, its
+// rename must be durable.
+func (l *opLog) done(d *Download) {
+	select {
+	case <-d.Done():
+	default:
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if d.Err() == nil && !l.durable[d.spec.Path] {
+		l.t.Errorf("%s reported done before its rename was durable", d.spec.Path)
+	}
+}
+
+func TestPublisherOrder(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	dir := t.TempDir()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	l := newOpLog(t)
+	// A long wait, so that every file joins one batch.
+	// Eight files: the batch is large enough for syncfs on Linux.
+	paths := []string{"a/1.bin", "a/2.bin", "b/3.bin", "4.bin", "a/5.bin", "b/6.bin", "7.bin", "8.bin"}
+	p := NewPublisher(root, PublisherConfig{Wait: 10 * time.Second, Max: len(paths), Published: l.published})
+	p.ops = l
+	cfg := testConfig()
+	cfg.Publisher = p
+
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	downs := make([]*Download, len(paths))
+	for i, p := range paths {
+		data := segdltest.Content(uint64(i), 10<<10)
+		srv.PutBytes("/"+p, data)
+		wake := make(chan struct{}, 1)
+		var d *Download
+		d = New(root, withSum(Spec{URLs: []string{srv.URLOf("/" + p)}, Path: p, Size: -1}, data), cfg,
+			func() { l.done(d); poke(wake) })
+		downs[i] = d
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			drive(ctx, d, wake, 2)
+		}()
+	}
+	wg.Wait()
+	p.Close()
+	for i, d := range downs {
+		if err := d.Err(); err != nil {
+			t.Fatalf("%s: %v", paths[i], err)
+		}
+		got, err := os.ReadFile(dir + "/" + paths[i])
+		if err != nil || sha(got) != sha(segdltest.Content(uint64(i), 10<<10)) {
+			t.Errorf("%s: wrong bytes at the path (%v)", paths[i], err)
+		}
+	}
+	var parts, renames, published []string
+	for _, p := range paths {
+		parts = append(parts, path.Base(p)+PartSuffix)
+		renames = append(renames, "rename "+p)
+		published = append(published, p)
+	}
+	slices.Sort(parts)
+	slices.Sort(published)
+	want := append([]string{"sync " + strings.Join(parts, " ")}, renames...)
+	want = append(want, "syncdir ., syncdir a, syncdir b", "published "+strings.Join(published, " "))
+	got := normalize(l.events, paths)
+	if !slices.Equal(got, want) {
+		t.Errorf("publishing order:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	assertNoLitter(t, dir)
+}
+
+// normalize sorts each run of renames into manifest order and joins each
+// run of directory syncs sorted: their order within a run does not matter.
+func normalize(events, order []string) []string {
+	var out, run []string
+	kind := ""
+	flush := func() {
+		switch kind {
+		case "rename":
+			slices.SortFunc(run, func(a, b string) int {
+				return slices.Index(order, a[len("rename "):]) - slices.Index(order, b[len("rename "):])
+			})
+			out = append(out, run...)
+		case "syncdir":
+			slices.Sort(run)
+			out = append(out, strings.Join(run, ", "))
+		}
+		run, kind = nil, ""
+	}
+	for _, e := range events {
+		k, _, _ := strings.Cut(e, " ")
+		if k != kind {
+			flush()
+		}
+		if k == "rename" || k == "syncdir" {
+			kind = k
+			run = append(run, e)
+			continue
+		}
+		out = append(out, e)
+	}
+	flush()
+	return out
+}
