@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -44,8 +45,8 @@ func (l *opLog) syncFiles(files []*os.File, stats []fs.FileInfo) []error {
 	var names []string
 	for i, f := range files {
 		if errs[i] == nil {
-			l.synced[path.Base(f.Name())] = true
-			names = append(names, path.Base(f.Name()))
+			l.synced[filepath.Base(f.Name())] = true
+			names = append(names, filepath.Base(f.Name()))
 		}
 	}
 	slices.Sort(names)
