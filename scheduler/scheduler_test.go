@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -70,7 +71,7 @@ func run(t *testing.T, cfg Config, files []testFile, tweak func(*segdl.Config)) 
 		Retries:     5,
 		ChunkSize:   32 << 10,
 		BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond, MaxRetryAfter: 10 * time.Millisecond,
-		Limiter: s.Limiter, OnThrottle: s.OnThrottle, OnSuccess: s.OnSuccess,
+		Limiter: s.Limiter, OnSuccess: s.OnSuccess,
 	}
 	if tweak != nil {
 		tweak(scfg)
@@ -317,5 +318,113 @@ func TestFilesWaitingToBePublishedHoldNoConnection(t *testing.T) {
 		if err != nil || sha256.Sum256(got) != sha256.Sum256(f.data) {
 			t.Errorf("file %d: bytes on disk differ (%v)", i, err)
 		}
+	}
+}
+
+// TestRedirectsAreChargedToTheirTarget: every file's URL redirects to a
+// target whose cap is 2 and which refuses a third request in flight.
+// Probes and redirect hops are charged to the host they go to, so the
+// target never sees more than its cap.
+func TestRedirectsAreChargedToTheirTarget(t *testing.T) {
+	origin, target := segdltest.NewServer(), segdltest.NewServer()
+	defer origin.Close()
+	defer target.Close()
+	target.RatePerConn.Store(1 << 20)
+	target.MaxInFlight = 2
+	origin.Fault = func(r *http.Request, _ int64) segdltest.Fault {
+		return segdltest.Fault{Kind: segdltest.Redirect, Location: target.URLOf(r.URL.Path)}
+	}
+	files := serve(target, "f", 8, 96<<10) // too small to split: no abandoned responses
+	for i := range files {
+		u, _ := url.Parse(files[i].url)
+		files[i].url = origin.URLOf(u.Path)
+	}
+	targetHost := target.Listener.Addr().String()
+	cfg := Config{Connections: 8, PerHost: 8, HostCap: func(h string) int {
+		if h == targetHost {
+			return 2
+		}
+		return 0
+	}}
+	run(t, cfg, files, nil)
+	if st := target.Stats(); st.Refused > 0 || st.PeakInFlight != 2 {
+		t.Errorf("target with connections = 2: %d requests refused for a third in flight, peak %d; want 0 refused, peak 2", st.Refused, st.PeakInFlight)
+	}
+}
+
+// TestPushbackConverges: an origin refuses anything beyond 4 requests in
+// flight with 503 and Retry-After. The host's cap settles on the 4 it
+// accepts, not below, and the refusals stay within the budget.
+func TestPushbackConverges(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.MaxInFlight = 4
+	srv.RefuseRetryAfter = "1"
+	srv.RatePerConn.Store(2 << 20)
+	_, s, _ := run(t, Config{Connections: 12, PerHost: 12, PerFile: 12}, serve(srv, "f", 6, 1<<20), nil)
+	st := srv.Stats()
+	hs := s.Hosts()
+	if st.Refused > 12 {
+		t.Errorf("%d requests refused; want at most the budget, 12", st.Refused)
+	}
+	if len(hs) != 1 || hs[0].MinCap < 3 || hs[0].Cap > 5 {
+		t.Errorf("hosts = %+v; want the cap to settle near the 4 the origin accepts", hs)
+	}
+	if st.PeakInFlight != 4 {
+		t.Errorf("origin peak = %d; want the 4 it accepts used", st.PeakInFlight)
+	}
+}
+
+// TestAbandonedResponsesLeaveNoGhosts: in a run that splits ranges all the
+// time, an origin that enforces the budget as its own limit refuses
+// nothing: a response cut short by a split closes its connection at once,
+// before the next request is sent.
+func TestAbandonedResponsesLeaveNoGhosts(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.MaxInFlight = 4
+	srv.RatePerConn.Store(4 << 20)
+	srv.Fault = func(_ *http.Request, n int64) segdltest.Fault {
+		// Uneven first-byte delays make ranges end at different times:
+		// each end is a split, each split an abandoned response.
+		return segdltest.Fault{Kind: segdltest.SlowHeaders, Delay: time.Duration(n%5) * 15 * time.Millisecond}
+	}
+	run(t, Config{Connections: 4, PerHost: 4, PerFile: 4}, serve(srv, "f", 2, 4<<20), nil)
+	st := srv.Stats()
+	splits := 0
+	for _, r := range srv.Requests() {
+		if !strings.HasPrefix(r.Header.Get("Range"), "bytes=0-") {
+			splits++
+		}
+	}
+	if st.Refused > 0 {
+		t.Errorf("origin limited to the budget of 4 refused %d requests; want none", st.Refused)
+	}
+	if splits < 6 {
+		t.Errorf("%d ranges split off; want a split-heavy run", splits)
+	}
+}
+
+// TestLargeFileSplitEarly: a large file followed by many small ones gets
+// more connections before the small files have all started, so that it
+// does not end alone after them.
+func TestLargeFileSplitEarly(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.RatePerConn.Store(4 << 20)
+	srv.Latency = time.Millisecond
+	files := append(serve(srv, "big", 1, 2<<20), serve(srv, "small", 40, 32<<10)...)
+	run(t, Config{Connections: 4, PerHost: 4, PerFile: 4}, files, nil)
+	split, lastSmall := -1, -1
+	for k, r := range srv.Requests() {
+		switch {
+		case r.Path == "/big0" && !strings.HasPrefix(r.Header.Get("Range"), "bytes=0-") && split < 0:
+			split = k
+		case strings.HasPrefix(r.Path, "/small"):
+			lastSmall = k
+		}
+	}
+	if split < 0 || split > lastSmall {
+		t.Errorf("first range of the large file after the start at request %d, last small file at %d; want the large file split before the small files have all started", split, lastSmall)
 	}
 }

@@ -296,7 +296,7 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 	reqCtx = httptrace.WithClientTrace(reqCtx, &httptrace.ClientTrace{
 		GotConn: func(info httptrace.GotConnInfo) { conn = info.Conn },
 	})
-	resp, hostport, err := d.do(reqCtx, src, hdr)
+	resp, hostport, err := d.do(reqCtx, t.slot, src, hdr)
 	if err != nil {
 		if certError(err) {
 			return 0, &fatalError{err} // no retry makes a certificate valid
@@ -652,8 +652,9 @@ func CredentialHeader(name string) bool {
 
 // do sends a GET for rawurl with extra headers, following redirects itself.
 // Every hop's headers come from headersFor, the one place that decides what
-// a host may see. It returns the final response and its host:port.
-func (d *Download) do(ctx context.Context, rawurl string, extra http.Header) (*http.Response, string, error) {
+// a host may see, and every hop is charged to its host through slot. It
+// returns the final response and its host:port.
+func (d *Download) do(ctx context.Context, slot Slot, rawurl string, extra http.Header) (*http.Response, string, error) {
 	u, err := url.Parse(rawurl)
 	if err != nil {
 		return nil, "", &fatalError{fmt.Errorf("bad url %q", redact.URL(rawurl))}
@@ -673,6 +674,11 @@ func (d *Download) do(ctx context.Context, rawurl string, extra http.Header) (*h
 		if d.cfg.UserAgent != "" {
 			req.Header.Set("User-Agent", d.cfg.UserAgent)
 		}
+		if slot != nil {
+			if err := slot.Send(ctx, hostPort(u)); err != nil {
+				return nil, "", err
+			}
+		}
 		d.requests.Add(1)
 		resp, err := d.cfg.Client.Do(req)
 		if err != nil {
@@ -683,6 +689,9 @@ func (d *Download) do(ctx context.Context, rawurl string, extra http.Header) (*h
 				ue.URL = redact.URL(ue.URL)
 			}
 			return nil, "", err
+		}
+		if slot != nil {
+			slot.Answered(resp.StatusCode)
 		}
 		switch resp.StatusCode {
 		case 301, 302, 303, 307, 308:

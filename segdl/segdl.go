@@ -26,6 +26,21 @@ type Limiter interface {
 	WaitN(ctx context.Context, n int) error
 }
 
+// Slot is the place a Task's connection holds in a scheduler's per-host
+// caps. A Task given one (Task.SetSlot) tells it about each request it
+// sends, redirect hops and retries included, so that every request is
+// charged to the host it is sent to, and about each answer, so that the
+// scheduler learns what a host accepts.
+type Slot interface {
+	// Send is called before each request and redirect hop with the
+	// host:port it goes to. It returns once that host has room for one
+	// more request, or with ctx's error.
+	Send(ctx context.Context, hostport string) error
+	// Answered is called with the status code of each response, redirects
+	// included, as soon as its headers arrive.
+	Answered(code int)
+}
+
 // Config governs downloads. The zero value of each field means the
 // documented default.
 type Config struct {
@@ -229,6 +244,7 @@ type Task struct {
 	gen   int
 	probe bool
 	buf   []byte // one per running task, from a pool
+	slot  Slot   // nil: no scheduler charges requests
 
 	consumed bool // the current response was read to its end
 }
@@ -272,6 +288,10 @@ func (d *Download) Claim() *Task {
 	return d.assign(s)
 }
 
+// SetSlot gives the task the slot its requests are charged to; call it
+// before Run.
+func (t *Task) SetSlot(s Slot) { t.slot = s }
+
 func (d *Download) assign(s *segment) *Task {
 	t := &Task{d: d, seg: s, gen: d.gen}
 	s.task = t
@@ -303,6 +323,18 @@ func (d *Download) Want() int64 {
 		return big.end - big.pos
 	}
 	return 0
+}
+
+// Left returns the bytes of the file still to fetch, or 0 while its size
+// is unknown.
+func (d *Download) Left() int64 {
+	d.mu.Lock()
+	size := d.size
+	d.mu.Unlock()
+	if size < 0 {
+		return 0
+	}
+	return max(0, size-d.written.Load())
 }
 
 // claimableLocked reports whether work may be handed out now: no restart
