@@ -124,7 +124,7 @@ func (g *Gauge) Peak() int64 { return g.peak.Load() }
 // Stats are the server's counters.
 type Stats struct {
 	Requests     int64 `json:"requests"`
-	Connections  int64 `json:"connections"` // TCP connections accepted
+	Connections  int64 `json:"connections"`    // TCP connections accepted
 	PeakInFlight int64 `json:"peak_in_flight"` // of the requests not refused
 	BytesSent    int64 `json:"bytes_sent"`
 	Refused      int64 `json:"refused"` // by MaxInFlight
