@@ -43,6 +43,13 @@ type scenario struct {
 	tools      []tool
 	killAt     float64 // resume scenario: SIGKILL when this fraction was served, then rerun
 	capRate    float64 // rate-cap scenario: the cap, to report achieved/cap
+	// maxInFlight makes the origin refuse requests beyond it with 503 and
+	// Retry-After: 1 (pushback scenario).
+	maxInFlight int64
+	// budget is the connection budget, for the lower bound: the bytes at
+	// budget (or maxInFlight) x rate, plus one first-byte latency per file
+	// spread over the budget.
+	budget int
 }
 
 // tool is one way to run a scenario: argv built from the origin's URL.
@@ -65,6 +72,7 @@ type result struct {
 	rss       int64 // KiB
 	peak      int64
 	sent      int64
+	refused   int64
 	ok        bool
 	note      string
 }
@@ -157,7 +165,7 @@ func scenarios() []scenario {
 	return []scenario{
 		{
 			name: "mixed", desc: fmt.Sprintf("%d files (2 large + small), 8 MB/s per connection, 20 ms latency, budget 8", len(mixed)),
-			files: mixed, rate: 8e6, latency: 20 * time.Millisecond,
+			files: mixed, rate: 8e6, latency: 20 * time.Millisecond, budget: 8,
 			tools: []tool{tBulkdl(8, ""), tAria("aria2c -j4 -x2", 4, 2, ""), tAria("aria2c -j2 -x4", 2, 4, ""), tCurlPar(8, ""), tWget2(8, ""), tAxel(8)},
 		},
 		{
@@ -186,11 +194,42 @@ func scenarios() []scenario {
 			tools: []tool{tBulkdl(8, ""), tAria("aria2c -x8 -c", 1, 8, "continue"), tCurlResume()},
 		},
 		{
+			name: "pushback", desc: fmt.Sprintf("%d files of %d MB, 4 MB/s per connection; the origin answers 503 + Retry-After: 1 beyond 4 in flight; budget 12", scale(6, 3), scale(8, 2)),
+			files: gen("push", scale(6, 3), scale(8e6, 2e6), 9), rate: 4e6, maxInFlight: 4, budget: 12,
+			tools: []tool{tBulkdl(12, ""), tAria("aria2c -j6 -x2", 6, 2, "retry")},
+		},
+		tailScenario("tail-big-first", "1 x 64 MiB, then 200 x 256 KiB", append(gen("tbf", 1, scale(64*mib, 4*mib), 10), gen("tbfs", scale(200, 20), 256<<10, 11)...), 20*time.Millisecond),
+		tailScenario("tail-big-last", "200 x 256 KiB, then 1 x 64 MiB", append(gen("tbls", scale(200, 20), 256<<10, 12), gen("tbl", 1, scale(64*mib, 4*mib), 13)...), 20*time.Millisecond),
+		tailScenario("tail-several-big", "4 x 32 MiB among 100 x 256 KiB", interleave(gen("tsb", 4, scale(32*mib, 2*mib), 14), gen("tsbs", scale(100, 20), 256<<10, 15)), 20*time.Millisecond),
+		tailScenario("tail-latency", "2 x 64 MiB + 100 x 256 KiB, 80 ms first-byte latency", append(gen("tlb", 2, scale(64*mib, 4*mib), 16), gen("tls", scale(100, 20), 256<<10, 17)...), 80*time.Millisecond),
+		{
 			name: "faults", desc: "10 x 4 MiB + 40 x 64 KiB; 30% of responses cut short, 15% answered 503",
 			files: append(gen("fbig", 10, 4*mib, 7), gen("fsmall", 40, 64<<10, 8)...), fault: randomFaults(0.3, 0.15),
 			tools: []tool{tBulkdl(8, "retries = 20"), tAria("aria2c -j4 -x2", 4, 2, "retry"), tCurlPar(8, "retry"), tWget2(8, "retry")},
 		},
 	}
+}
+
+// tailScenario is a shape of large and small files at 8 MB/s per
+// connection under a budget of 8, measured against its lower bound: does
+// everything end together?
+func tailScenario(name, shape string, files []file, latency time.Duration) scenario {
+	return scenario{
+		name: name, desc: fmt.Sprintf("%s, 8 MB/s per connection, %v latency, budget 8", shape, latency),
+		files: files, rate: 8e6, latency: latency, budget: 8,
+		tools: []tool{tBulkdl(8, ""), tAria("aria2c -j4 -x2", 4, 2, "")},
+	}
+}
+
+// interleave spreads the large files evenly among the small ones.
+func interleave(large, small []file) []file {
+	var out []file
+	step := len(small) / len(large)
+	for i, f := range large {
+		out = append(out, f)
+		out = append(out, small[i*step:min((i+1)*step, len(small))]...)
+	}
+	return append(out, small[len(large)*step:]...)
 }
 
 // randomFaults cuts a share of responses short and answers another share
@@ -397,8 +436,25 @@ func runScenario(w io.Writer, s *scenario) {
 				m.cpu.Seconds(), m.cpu.Seconds()/max(base.cpu.Seconds(), 1e-3), rss, m.peak, correct)
 		}
 	}
-	if s.rate > 0 && s.killAt == 0 {
-		fmt.Fprintf(w, "\nPhysical limit: %d bytes / (budget x %.0f MB/s) = %.2fs.\n", total, float64(s.rate)/1e6, float64(total)/(8*float64(s.rate)))
+	if s.budget > 0 && s.rate > 0 {
+		conns := s.budget
+		if s.maxInFlight > 0 {
+			conns = int(s.maxInFlight)
+		}
+		bound := float64(total)/(float64(conns)*float64(s.rate)) + float64(len(s.files))*s.latency.Seconds()/float64(s.budget)
+		fmt.Fprintf(w, "\nLower bound: %d bytes / (%d connections x %.0f MB/s) + %d x %v latency / budget %d = %.2fs. Lower bound / wall:", total, conns, float64(s.rate)/1e6, len(s.files), s.latency, s.budget, bound)
+		for _, name := range order {
+			m := summarize(results[name])
+			fmt.Fprintf(w, " %s %.2f;", name, bound/m.wall.Seconds())
+		}
+		fmt.Fprintln(w)
+		if s.maxInFlight > 0 {
+			fmt.Fprintf(w, "Refusals (503 beyond %d in flight):", s.maxInFlight)
+			for _, name := range order {
+				fmt.Fprintf(w, " %s %d;", name, summarize(results[name]).refused)
+			}
+			fmt.Fprintln(w)
+		}
 	}
 }
 
@@ -406,6 +462,7 @@ type summary struct {
 	wall, cpu time.Duration
 	rss, peak int64
 	sent      int64
+	refused   int64
 	okCount   int
 	note      string
 }
@@ -421,11 +478,12 @@ func summarize(rs []result) summary {
 		return v[len(v)/2]
 	}
 	s := summary{
-		wall: time.Duration(med(func(r result) float64 { return float64(r.wall) })),
-		cpu:  time.Duration(med(func(r result) float64 { return float64(r.cpu) })),
-		rss:  int64(med(func(r result) float64 { return float64(r.rss) })),
-		peak: int64(med(func(r result) float64 { return float64(r.peak) })),
-		sent: int64(med(func(r result) float64 { return float64(r.sent) })),
+		wall:    time.Duration(med(func(r result) float64 { return float64(r.wall) })),
+		cpu:     time.Duration(med(func(r result) float64 { return float64(r.cpu) })),
+		rss:     int64(med(func(r result) float64 { return float64(r.rss) })),
+		peak:    int64(med(func(r result) float64 { return float64(r.peak) })),
+		sent:    int64(med(func(r result) float64 { return float64(r.sent) })),
+		refused: int64(med(func(r result) float64 { return float64(r.refused) })),
 	}
 	for _, r := range rs {
 		if r.ok {
@@ -443,6 +501,7 @@ func runOnce(s *scenario, t tool) result {
 	srv.RatePerConn.Store(s.rate)
 	srv.Latency = s.latency
 	srv.Fault = s.fault
+	srv.MaxInFlight, srv.RefuseRetryAfter = s.maxInFlight, "1"
 	for _, f := range s.files {
 		srv.Put("/"+f.name, &segdltest.File{Data: f.data, ETag: fmt.Sprintf(`"%x"`, f.sum[:8]), LastModified: time.Unix(1700000000, 0)})
 	}
@@ -479,7 +538,7 @@ func runOnce(s *scenario, t tool) result {
 	}
 	res.wall = time.Since(start)
 	st := srv.Stats()
-	res.peak, res.sent = st.PeakInFlight, st.BytesSent
+	res.peak, res.sent, res.refused = st.PeakInFlight, st.BytesSent, st.Refused
 	res.ok = res.note == ""
 	for _, f := range s.files {
 		got, err := os.ReadFile(filepath.Join(ws.out, f.name))
