@@ -17,6 +17,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"math"
@@ -76,6 +77,7 @@ type Scheduler struct {
 	inFlight int
 	pending  int        // files not started yet
 	sizes    sizeSample // sizes of the files that ended last
+	cands    []cand     // nextLocked's, kept to spare allocations
 }
 
 type host struct {
@@ -402,30 +404,23 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 // share of the work left: were it left to one connection, it would end
 // alone after everything else.
 func (s *Scheduler) nextLocked(src Source) (*segdl.Task, *file, *host) {
-	var best *file
-	var bestWant, left int64
-	var bestHost *host
+	var left int64
+	cands := s.cands[:0]
 	for _, f := range s.running {
 		left += f.d.Left()
 		if f.active >= s.cfg.PerFile {
 			continue
 		}
-		w := f.d.Want()
-		if w <= bestWant {
-			continue
+		if w := f.d.Want(); w > 0 {
+			cands = append(cands, cand{f, w})
 		}
-		h := s.hostLocked(f.d.Host())
-		if h.full() {
-			continue
-		}
-		best, bestWant, bestHost = f, w, h
 	}
-	if best != nil && s.ready.Len() > 0 && bestWant != math.MaxInt64 {
+	s.cands = cands
+	slices.SortFunc(cands, func(a, b cand) int { return cmp.Compare(b.want, a.want) })
+	if len(cands) > 0 && s.ready.Len() > 0 {
 		left += int64(s.pending) * s.sizes.median()
-		if bestWant > left/int64(s.cfg.Connections) {
-			if t := best.d.Claim(); t != nil {
-				return t, best, bestHost
-			}
+		if t, f, h := s.claimRunningLocked(left / int64(s.cfg.Connections)); t != nil {
+			return t, f, h
 		}
 	}
 	for s.ready.Len() > 0 {
@@ -449,13 +444,32 @@ func (s *Scheduler) nextLocked(src Source) (*segdl.Task, *file, *host) {
 			return t, f, h
 		}
 	}
-	if best != nil {
-		if t := best.d.Claim(); t != nil {
-			return t, best, bestHost
+	return s.claimRunningLocked(0)
+}
+
+// cand is a running file that could use another connection.
+type cand struct {
+	f    *file
+	want int64
+}
+
+// claimRunningLocked claims work from the running file that wants the most,
+// above over bytes, from a source whose host has room.
+func (s *Scheduler) claimRunningLocked(over int64) (*segdl.Task, *file, *host) {
+	for _, c := range s.cands {
+		if c.want <= over || c.want == math.MaxInt64 && over > 0 {
+			break
+		}
+		if t := c.f.d.ClaimFrom(s.room); t != nil {
+			return t, c.f, s.hostLocked(t.Host())
 		}
 	}
 	return nil, nil, nil
 }
+
+// room reports whether hostport has room for one more request; s.mu is
+// held.
+func (s *Scheduler) room(hostport string) bool { return !s.hostLocked(hostport).full() }
 
 // ended accounts for a finished task and reports its file once the
 // download has ended.

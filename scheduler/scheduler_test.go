@@ -19,8 +19,9 @@ import (
 
 // testFile is one entry of a test manifest.
 type testFile struct {
-	url  string
-	data []byte
+	url     string
+	mirrors []string
+	data    []byte
 }
 
 // testSource is a Source over test files downloading into dir.
@@ -42,7 +43,7 @@ func (s *testSource) Host(i int) string {
 }
 func (s *testSource) Start(i int, notify func()) *segdl.Download {
 	sum := sha256.Sum256(s.files[i].data)
-	return segdl.New(s.root, segdl.Spec{URLs: []string{s.files[i].url}, Path: fmt.Sprintf("f%05d", i), Size: -1, Hash: sha256.New, Sum: sum[:]}, s.cfg, notify)
+	return segdl.New(s.root, segdl.Spec{URLs: append([]string{s.files[i].url}, s.files[i].mirrors...), Path: fmt.Sprintf("f%05d", i), Size: -1, Hash: sha256.New, Sum: sum[:]}, s.cfg, notify)
 }
 func (s *testSource) Finished(i int, d *segdl.Download) {
 	s.mu.Lock()
@@ -162,14 +163,18 @@ func TestHostCapOverride(t *testing.T) {
 	}
 }
 
-func TestSmallFilesDoNotWaitBehindLargeOnes(t *testing.T) {
+// TestLargeFileDoesNotEndAlone: a large file first and small ones after.
+// Left to one connection, the large file would end alone after the small
+// ones; split early, it ends before them, and the small files, which
+// cannot be split, fill the end.
+func TestLargeFileDoesNotEndAlone(t *testing.T) {
 	srv := segdltest.NewServer()
 	defer srv.Close()
 	srv.RatePerConn.Store(1 << 20)
 	files := append(serve(srv, "big", 1, 2<<20), serve(srv, "small", 12, 8<<10)...)
 	src, _, _ := run(t, Config{Connections: 3, PerHost: 3, PerFile: 3}, files, nil)
-	if last := src.order[len(src.order)-1]; last != 0 {
-		t.Errorf("finish order %v; want the large file (0) last", src.order)
+	if last := src.order[len(src.order)-1]; last == 0 {
+		t.Errorf("finish order %v; want the large file (0) to end before the last small files", src.order)
 	}
 }
 
@@ -426,5 +431,41 @@ func TestLargeFileSplitEarly(t *testing.T) {
 	}
 	if split < 0 || split > lastSmall {
 		t.Errorf("first range of the large file after the start at request %d, last small file at %d; want the large file split before the small files have all started", split, lastSmall)
+	}
+}
+
+// TestMirrorsInParallelWithinHostCaps: three origins of different speeds
+// list the same file; the third serves another version. Ranges come from
+// the first two at once, each within its host's cap of 2 (each origin
+// refuses a third request in flight), and no byte of the third version
+// reaches the file.
+func TestMirrorsInParallelWithinHostCaps(t *testing.T) {
+	data := segdltest.Content(7, 3<<20)
+	v1 := &segdltest.File{Data: data, ETag: `"v1"`, LastModified: time.Unix(1700000000, 0)}
+	slow, fast, other := segdltest.NewServer(), segdltest.NewServer(), segdltest.NewServer()
+	defer slow.Close()
+	defer fast.Close()
+	defer other.Close()
+	slow.Put("/f", v1)
+	fast.Put("/f", v1)
+	other.Put("/f", &segdltest.File{Data: segdltest.Content(8, 3<<20), ETag: `"v2"`, LastModified: time.Unix(1700000000, 0)})
+	slow.RatePerConn.Store(512 << 10)
+	fast.RatePerConn.Store(2 << 20)
+	other.RatePerConn.Store(4 << 20)
+	for _, srv := range []*segdltest.Server{slow, fast, other} {
+		srv.MaxInFlight = 2
+	}
+	files := []testFile{{url: slow.URLOf("/f"), mirrors: []string{fast.URLOf("/f"), other.URLOf("/f")}, data: data}}
+	_, _, ct := run(t, Config{Connections: 8, PerHost: 2, PerFile: 8}, files, nil)
+	for name, srv := range map[string]*segdltest.Server{"slow": slow, "fast": fast, "other": other} {
+		if n := srv.Stats().Refused; n > 0 {
+			t.Errorf("%s origin refused %d requests beyond its cap of 2; want none", name, n)
+		}
+	}
+	if sf, ff := slow.Stats().BytesSent, fast.Stats().BytesSent; sf == 0 || ff <= sf {
+		t.Errorf("bytes sent: slow source %d, fast mirror %d; want both used, the fast one more", sf, ff)
+	}
+	if p := ct.Gauge.Peak(); p < 4 {
+		t.Errorf("peak requests in flight = %d; want the two agreeing hosts' caps used together", p)
 	}
 }

@@ -194,6 +194,8 @@ type Download struct {
 	sumRetried  bool
 	url         int // index into spec.URLs of the source in use
 	resolved    string
+	mirrors     []mirror // per URL of spec.URLs; see mirrors.go
+	noMirrors   bool     // fetch from the source only (after a checksum failure)
 	file        *os.File
 	ops         *fileOps
 	resumedFile bool        // file was created by an earlier run
@@ -233,6 +235,7 @@ func New(root *os.Root, spec Spec, cfg *Config, notify func()) *Download {
 	return &Download{
 		spec: spec, cfg: cfg.withDefaults(), root: root, notify: notify, listed: listed,
 		size: -1, cancels: map[*Task]context.CancelFunc{}, finished: make(chan struct{}), ops: &osOps,
+		mirrors:     make([]mirror, len(spec.URLs)),
 		conditional: spec.IfNoneMatch != "" || spec.IfModifiedSince != "",
 	}
 }
@@ -245,6 +248,10 @@ type Task struct {
 	probe bool
 	buf   []byte // one per running task, from a pool
 	slot  Slot   // nil: no scheduler charges requests
+	src   int    // index into Spec.URLs of the URL it fetches from
+	// mirror: src is not the download's source but a mirror, whose
+	// failures drop the mirror, not the download.
+	mirror bool
 
 	consumed bool // the current response was read to its end
 }
@@ -252,7 +259,13 @@ type Task struct {
 // Claim returns work for one more connection, or nil if the download has
 // none to give now: it is probing, finished, or has no range left that is
 // worth splitting.
-func (d *Download) Claim() *Task {
+func (d *Download) Claim() *Task { return d.ClaimFrom(nil) }
+
+// ClaimFrom is Claim for a scheduler that caps requests per host: the
+// task fetches from the file's source or one of its mirrors whose host
+// room reports has room for one more request (nil: any). Task.Host tells
+// which.
+func (d *Download) ClaimFrom(room func(hostport string) bool) *Task {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.claimableLocked() {
@@ -260,16 +273,24 @@ func (d *Download) Claim() *Task {
 	}
 	switch d.state {
 	case stateNew:
+		if room != nil && !room(d.hostLocked()) {
+			return nil
+		}
 		d.state = stateProbing
-		t := &Task{d: d, gen: d.gen, probe: true}
+		t := &Task{d: d, gen: d.gen, probe: true, src: d.url}
 		d.active++
+		d.mirrors[d.url].active++
 		return t
 	case stateRunning:
 	default:
 		return nil
 	}
+	src := d.sourceLocked(room)
+	if src < 0 {
+		return nil
+	}
 	if s := d.queuedLocked(); s != nil {
-		return d.assign(s)
+		return d.assign(s, src)
 	}
 	big := d.splitCandidateLocked()
 	if big == nil {
@@ -285,17 +306,25 @@ func (d *Download) Claim() *Task {
 	s := &segment{pos: mid, end: big.end}
 	big.end = mid
 	d.segs = append(d.segs, s)
-	return d.assign(s)
+	return d.assign(s, src)
 }
 
 // SetSlot gives the task the slot its requests are charged to; call it
 // before Run.
 func (t *Task) SetSlot(s Slot) { t.slot = s }
 
-func (d *Download) assign(s *segment) *Task {
-	t := &Task{d: d, seg: s, gen: d.gen}
+// Host returns the host:port the task's first request goes to.
+func (t *Task) Host() string {
+	t.d.mu.Lock()
+	defer t.d.mu.Unlock()
+	return t.d.mirrorHostLocked(t.src)
+}
+
+func (d *Download) assign(s *segment, src int) *Task {
+	t := &Task{d: d, seg: s, gen: d.gen, src: src, mirror: src != d.url}
 	s.task = t
 	d.active++
+	d.mirrors[src].active++
 	return t
 }
 
