@@ -122,4 +122,3 @@ func TestMirrorRefusalIsWaitedOut(t *testing.T) {
 		t.Errorf("mirror saw %d requests; want it asked again after its 503", n)
 	}
 }
-
