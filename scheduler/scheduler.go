@@ -457,8 +457,11 @@ type cand struct {
 // above over bytes, from a source whose host has room.
 func (s *Scheduler) claimRunningLocked(over int64) (*segdl.Task, *file, *host) {
 	for _, c := range s.cands {
-		if c.want <= over || c.want == math.MaxInt64 && over > 0 {
+		if c.want <= over {
 			break
+		}
+		if c.want == math.MaxInt64 && over > 0 {
+			continue // a restart's probe waits its turn behind new files
 		}
 		if t := c.f.d.ClaimFrom(s.room); t != nil {
 			return t, c.f, s.hostLocked(t.Host())

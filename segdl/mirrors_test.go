@@ -97,7 +97,7 @@ func TestMirrorsNeedAValidator(t *testing.T) {
 // TestMirrorRefusalIsWaitedOut: a mirror that answers 503 is not dropped;
 // it is asked again after its Retry-After.
 func TestMirrorRefusalIsWaitedOut(t *testing.T) {
-	data := segdltest.Content(45, 2<<20)
+	data := segdltest.Content(45, 4<<20)
 	src, mirror := segdltest.NewServer(), segdltest.NewServer()
 	defer src.Close()
 	defer mirror.Close()
