@@ -388,7 +388,10 @@ func TestAbandonedResponsesLeaveNoGhosts(t *testing.T) {
 	srv := segdltest.NewServer()
 	defer srv.Close()
 	srv.MaxInFlight = 4
-	srv.RatePerConn.Store(4 << 20)
+	// The origin learns that a client closed a connection a moment after
+	// it did; a drained response (a ghost) lasts far longer.
+	srv.RefuseGrace = 20 * time.Millisecond
+	srv.RatePerConn.Store(2 << 20)
 	srv.Fault = func(_ *http.Request, n int64) segdltest.Fault {
 		// Uneven first-byte delays make ranges end at different times:
 		// each end is a split, each split an abandoned response.

@@ -150,6 +150,10 @@ type Server struct {
 	// requests do not count as in flight.
 	MaxInFlight      int64
 	RefuseRetryAfter string
+	// RefuseGrace is how long a request beyond MaxInFlight waits for room
+	// before it is refused: the moment the server takes to learn that a
+	// client closed a connection, which a real server also needs.
+	RefuseGrace time.Duration
 
 	mu    sync.Mutex
 	files map[string]*File
@@ -264,9 +268,12 @@ func (s *Server) Files(path string) *File {
 func (s *Server) URLOf(path string) string { return s.Server.URL + path }
 
 // admit counts a request in flight if fewer than MaxInFlight are.
-func (s *Server) admit() bool {
-	if !s.gauge.tryEnter(s.MaxInFlight) {
-		return false
+func (s *Server) admit(r *http.Request) bool {
+	deadline := time.Now().Add(s.RefuseGrace)
+	for !s.gauge.tryEnter(s.MaxInFlight) {
+		if !time.Now().Before(deadline) || !sleep(r, time.Millisecond) {
+			return false
+		}
 	}
 	if s.Shared != nil {
 		s.Shared.enter()
@@ -322,7 +329,7 @@ func Content(seed uint64, n int) []byte {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := s.n.Add(1)
-	if s.MaxInFlight > 0 && !s.admit() {
+	if s.MaxInFlight > 0 && !s.admit(r) {
 		s.refused.Add(1)
 		s.mu.Lock()
 		s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Host: r.Host, Proto: r.Proto, Header: r.Header.Clone(), Fault: Status})
