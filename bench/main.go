@@ -46,6 +46,10 @@ type scenario struct {
 	// maxInFlight makes the origin refuse requests beyond it with 503 and
 	// Retry-After: 1 (pushback scenario).
 	maxInFlight int64
+	// mirrors are the per-connection rates of mirror origins serving the
+	// same files; each origin refuses beyond perHost requests in flight.
+	mirrors []int64
+	perHost int
 	// budget is the connection budget, for the lower bound: the bytes at
 	// budget (or maxInFlight) x rate, plus one first-byte latency per file
 	// spread over the budget.
@@ -62,6 +66,7 @@ type tool struct {
 // workspace is one run's directory, URLs and manifest.
 type workspace struct {
 	dir, out, base string
+	mirrors        []string // base URLs of the mirror origins
 	s              *scenario
 	budget         int
 	extra          string // extra [settings] lines for bulkdl
@@ -198,6 +203,11 @@ func scenarios() []scenario {
 			files: gen("push", scale(6, 3), scale(8e6, 2e6), 9), rate: 4e6, maxInFlight: 4, budget: 12,
 			tools: []tool{tBulkdl(12, ""), tAria("aria2c -j6 -x2", 6, 2, "retry")},
 		},
+		{
+			name: "mirrors", desc: fmt.Sprintf("one %d MiB file on an origin at 4 MB/s per connection and mirrors at 8 and 16 MB/s; each origin takes 2 requests in flight (503 beyond); budget 8", scale(64, 4)),
+			files: gen("mirrored", 1, scale(64, 4)*mib, 18), rate: 4e6, mirrors: []int64{8e6, 16e6}, perHost: 2, budget: 8,
+			tools: []tool{tBulkdlMirrors(8, 2), tAriaMirrors(2)},
+		},
 		tailScenario("tail-big-first", "1 x 64 MiB, then 200 x 256 KiB", append(gen("tbf", 1, scale(64*mib, 4*mib), 10), gen("tbfs", scale(200, 20), 256<<10, 11)...), 20*time.Millisecond),
 		tailScenario("tail-big-last", "200 x 256 KiB, then 1 x 64 MiB", append(gen("tbls", scale(200, 20), 256<<10, 12), gen("tbl", 1, scale(64*mib, 4*mib), 13)...), 20*time.Millisecond),
 		tailScenario("tail-several-big", "4 x 32 MiB among 100 x 256 KiB", interleave(gen("tsb", 4, scale(32*mib, 2*mib), 14), gen("tsbs", scale(100, 20), 256<<10, 15)), 20*time.Millisecond),
@@ -272,6 +282,40 @@ func tBulkdl(budget int, extra string) tool {
 		}
 		m := w.writeFile("m.toml", b.String())
 		return [][]string{{*bulkdl, "run", "-q", m}}
+	}}
+}
+
+// tBulkdlMirrors lists each file's mirrors, with a per-host cap.
+func tBulkdlMirrors(budget, perHost int) tool {
+	return tool{name: fmt.Sprintf("bulkdl -c %d, per_host %d, mirrors", budget, perHost), cmd: func(w *workspace) [][]string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "[settings]\ndest = %q\nconnections = %d\nper_host = %d\n", w.out, budget, perHost)
+		for _, f := range w.s.files {
+			var ms []string
+			for _, m := range w.mirrors {
+				ms = append(ms, fmt.Sprintf("%q", m+"/"+f.name))
+			}
+			fmt.Fprintf(&b, "[[file]]\nurl = %q\nmirrors = [%s]\nchecksum = \"sha256:%x\"\n", w.base+"/"+f.name, strings.Join(ms, ", "), f.sum)
+		}
+		return [][]string{{*bulkdl, "run", "-q", w.writeFile("m.toml", b.String())}}
+	}}
+}
+
+// tAriaMirrors gives aria2c every URI of a file, perHost connections to each.
+func tAriaMirrors(perHost int) tool {
+	return tool{name: fmt.Sprintf("aria2c -x%d, all URIs", perHost), bin: "aria2c", cmd: func(w *workspace) [][]string {
+		var b strings.Builder
+		for _, f := range w.s.files {
+			uris := []string{w.base + "/" + f.name}
+			for _, m := range w.mirrors {
+				uris = append(uris, m+"/"+f.name)
+			}
+			fmt.Fprintf(&b, "%s\n", strings.Join(uris, "\t"))
+		}
+		in := w.writeFile("urls.txt", b.String())
+		n := perHost * (len(w.mirrors) + 1)
+		return [][]string{{"aria2c", "-q", "-d", w.out, "-i", in, fmt.Sprintf("-x%d", perHost), fmt.Sprintf("-s%d", n),
+			"-k1M", "--file-allocation=none", "--allow-overwrite=true", "--auto-file-renaming=false", "--max-tries=30", "--retry-wait=1"}}
 	}}
 }
 
@@ -441,15 +485,26 @@ func runScenario(w io.Writer, s *scenario) {
 		if s.maxInFlight > 0 {
 			conns = int(s.maxInFlight)
 		}
-		bound := float64(total)/(float64(conns)*float64(s.rate)) + float64(len(s.files))*s.latency.Seconds()/float64(s.budget)
-		fmt.Fprintf(w, "\nLower bound: %d bytes / (%d connections x %.0f MB/s) + %d x %v latency / budget %d = %.2fs. Lower bound / wall:", total, conns, float64(s.rate)/1e6, len(s.files), s.latency, s.budget, bound)
+		capacity := float64(conns) * float64(s.rate)
+		how := fmt.Sprintf("%d connections x %.0f MB/s", conns, float64(s.rate)/1e6)
+		if len(s.mirrors) > 0 {
+			capacity = float64(s.perHost) * float64(s.rate)
+			how = fmt.Sprintf("%d per origin x (%.0f", s.perHost, float64(s.rate)/1e6)
+			for _, r := range s.mirrors {
+				capacity += float64(s.perHost) * float64(r)
+				how += fmt.Sprintf(" + %.0f", float64(r)/1e6)
+			}
+			how += ") MB/s"
+		}
+		bound := float64(total)/capacity + float64(len(s.files))*s.latency.Seconds()/float64(s.budget)
+		fmt.Fprintf(w, "\nLower bound: %d bytes / (%s) + %d x %v latency / budget %d = %.2fs. Lower bound / wall:", total, how, len(s.files), s.latency, s.budget, bound)
 		for _, name := range order {
 			m := summarize(results[name])
 			fmt.Fprintf(w, " %s %.2f;", name, bound/m.wall.Seconds())
 		}
 		fmt.Fprintln(w)
-		if s.maxInFlight > 0 {
-			fmt.Fprintf(w, "Refusals (503 beyond %d in flight):", s.maxInFlight)
+		if s.maxInFlight > 0 || s.perHost > 0 {
+			fmt.Fprintf(w, "Refusals (503 beyond %d in flight per origin):", max(s.maxInFlight, int64(s.perHost)))
 			for _, name := range order {
 				fmt.Fprintf(w, " %s %d;", name, summarize(results[name]).refused)
 			}
@@ -505,6 +560,25 @@ func runOnce(s *scenario, t tool) result {
 	for _, f := range s.files {
 		srv.Put("/"+f.name, &segdltest.File{Data: f.data, ETag: fmt.Sprintf(`"%x"`, f.sum[:8]), LastModified: time.Unix(1700000000, 0)})
 	}
+	var mirrors []string
+	var msrvs []*segdltest.Server
+	for _, rate := range s.mirrors {
+		m := segdltest.NewServer()
+		defer m.Close()
+		m.RatePerConn.Store(rate)
+		m.Latency = s.latency
+		for _, f := range s.files {
+			m.Put("/"+f.name, &segdltest.File{Data: f.data, ETag: fmt.Sprintf(`"%x"`, f.sum[:8]), LastModified: time.Unix(1700000000, 0)})
+		}
+		mirrors = append(mirrors, m.URL)
+		msrvs = append(msrvs, m)
+	}
+	if s.perHost > 0 {
+		srv.MaxInFlight = int64(s.perHost)
+		for _, m := range msrvs {
+			m.MaxInFlight, m.RefuseRetryAfter = int64(s.perHost), "1"
+		}
+	}
 	dir, err := os.MkdirTemp("", "bulkdl-bench-")
 	if err != nil {
 		fail("%v", err)
@@ -514,7 +588,7 @@ func runOnce(s *scenario, t tool) result {
 	} else {
 		later = append(later, dir)
 	}
-	ws := &workspace{dir: dir, out: filepath.Join(dir, "out"), base: srv.URL, s: s}
+	ws := &workspace{dir: dir, out: filepath.Join(dir, "out"), base: srv.URL, mirrors: mirrors, s: s}
 	os.MkdirAll(ws.out, 0o755)
 
 	var res result
@@ -539,6 +613,11 @@ func runOnce(s *scenario, t tool) result {
 	res.wall = time.Since(start)
 	st := srv.Stats()
 	res.peak, res.sent, res.refused = st.PeakInFlight, st.BytesSent, st.Refused
+	for _, m := range msrvs {
+		ms := m.Stats()
+		res.peak += ms.PeakInFlight
+		res.refused += ms.Refused
+	}
 	res.ok = res.note == ""
 	for _, f := range s.files {
 		got, err := os.ReadFile(filepath.Join(ws.out, f.name))
