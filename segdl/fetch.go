@@ -465,7 +465,10 @@ func (t *Task) stream(ctx context.Context, body io.Reader, pos, limit, want int6
 	}
 	b := t.buf
 	start, got := pos, int64(0)
-	end := t.segEnd()
+	d.mu.Lock()
+	t.startedLocked(time.Now())
+	end := t.seg.end
+	d.mu.Unlock()
 	for {
 		n := int64(len(b))
 		if limit >= 0 {

@@ -27,6 +27,7 @@ type mirror struct {
 	dropped   error     // why it is no longer used, or nil
 	notBefore time.Time // refused: not asked again before this
 	active    int       // tasks fetching from it
+	speed     float64   // bytes per second of one connection, from its last tasks; 0 unknown
 }
 
 // errMirror marks a mirror's response that does not prove the same bytes.

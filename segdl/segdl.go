@@ -253,6 +253,9 @@ type Task struct {
 	// failures drop the mirror, not the download.
 	mirror bool
 
+	began    time.Time // when the current response began to stream
+	streamed int64     // bytes it has committed since
+
 	consumed bool // the current response was read to its end
 }
 
@@ -292,15 +295,19 @@ func (d *Download) ClaimFrom(room func(hostport string) bool) *Task {
 	if s := d.queuedLocked(); s != nil {
 		return d.assign(s, src)
 	}
-	big := d.splitCandidateLocked()
+	now := time.Now()
+	big := d.splitCandidateLocked(now)
 	if big == nil {
 		return nil
 	}
-	// Split at the middle, aligned; the fetcher of big stops at its new
-	// end when it next commits.
-	mid := big.pos + (big.end-big.pos)/2
-	mid -= mid % (64 << 10)
-	if mid-big.pos < d.cfg.MinSegment || big.end-mid < d.cfg.MinSegment {
+	// Split so that both ends come together (speed.go); the fetcher of
+	// big stops at its new end when it next commits.
+	var keep float64
+	if big.task != nil {
+		keep = d.taskSpeedLocked(big.task, now)
+	}
+	mid, ok := splitPoint(big.pos, big.end, keep, d.sourceSpeedLocked(src, now), d.cfg.MinSegment)
+	if !ok {
 		return nil
 	}
 	s := &segment{pos: mid, end: big.end}
@@ -348,7 +355,7 @@ func (d *Download) Want() int64 {
 	if s := d.queuedLocked(); s != nil {
 		return max(s.end-s.pos, 1)
 	}
-	if big := d.splitCandidateLocked(); big != nil {
+	if big := d.splitCandidateLocked(time.Now()); big != nil {
 		return big.end - big.pos
 	}
 	return 0
@@ -382,16 +389,32 @@ func (d *Download) queuedLocked() *segment {
 	return nil
 }
 
-// splitCandidateLocked returns the segment with the most left to fetch,
-// if the file may be split and it is at least two MinSegments long.
-func (d *Download) splitCandidateLocked() *segment {
+// splitCandidateLocked returns, of the segments at least two MinSegments
+// long, the one that would end last at its task's speed (the longest when
+// speeds are unknown), if the file may be split.
+func (d *Download) splitCandidateLocked(now time.Time) *segment {
 	if !d.splittable || d.noRange {
 		return nil
 	}
 	var big *segment
+	var last float64
 	for _, s := range d.segs {
-		if s.end >= 0 && s.end-s.pos >= 2*d.cfg.MinSegment && (big == nil || s.end-s.pos > big.end-big.pos) {
-			big = s
+		n := s.end - s.pos
+		if s.end < 0 || n < 2*d.cfg.MinSegment {
+			continue
+		}
+		eta := float64(n)
+		if s.task != nil {
+			if v := d.taskSpeedLocked(s.task, now); v > 0 {
+				eta /= v
+			} else if v := d.meanSpeedLocked(now); v > 0 {
+				eta /= v
+			}
+		} else if v := d.meanSpeedLocked(now); v > 0 {
+			eta /= v
+		}
+		if big == nil || eta > last {
+			big, last = s, eta
 		}
 	}
 	return big

@@ -196,6 +196,7 @@ func (t *Task) commit(pos, n int64) (newPos, end int64, stop bool) {
 	if s.end >= 0 && newPos > s.end {
 		newPos = s.end // the rest belongs to a range split off meanwhile
 	}
+	t.streamed += n
 	if newPos > s.pos {
 		d.written.Add(newPos - max(s.pos, pos))
 		d.done.add(pos, newPos)
@@ -283,6 +284,7 @@ func (d *Download) taskEnded(t *Task, err error, ctx context.Context) {
 	if t.src < len(d.mirrors) {
 		d.mirrors[t.src].active--
 	}
+	d.rememberSpeedLocked(t, time.Now())
 	if t.seg != nil && t.seg.end >= 0 && t.seg.pos >= t.seg.end {
 		d.removeSegLocked(t.seg) // complete, also when it was empty
 	} else if t.seg != nil && t.seg.task == t {
