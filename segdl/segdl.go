@@ -389,8 +389,8 @@ func (d *Download) queuedLocked() *segment {
 	return nil
 }
 
-// splitCandidateLocked returns, of the segments at least two MinSegments
-// long, the one that would end last at its task's speed (the longest when
+// splitCandidateLocked returns, of the segments long enough to split
+// (splitPoint), the one that would end last at its task's speed (the longest when
 // speeds are unknown), if the file may be split.
 func (d *Download) splitCandidateLocked(now time.Time) *segment {
 	if !d.splittable || d.noRange {
@@ -400,7 +400,7 @@ func (d *Download) splitCandidateLocked(now time.Time) *segment {
 	var last float64
 	for _, s := range d.segs {
 		n := s.end - s.pos
-		if s.end < 0 || n < 2*d.cfg.MinSegment {
+		if s.end < 0 || !splittable(n, d.cfg.MinSegment) {
 			continue
 		}
 		eta := float64(n)

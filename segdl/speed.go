@@ -70,25 +70,30 @@ func (d *Download) rememberSpeedLocked(t *Task, now time.Time) {
 
 // splitPoint returns where to split [pos, end), fetched at speed keep, to
 // share it with a new connection of speed take so that both end together;
-// halves when a speed is unknown. Both parts are at least minSeg long and
-// the point is aligned to 64 KiB; ok is false if that cannot be.
+// halves when a speed is unknown. The new range is at least minSeg long:
+// it costs a request. The part kept may be shorter, down to 64 KiB, since
+// its request is already running: a slow connection near its end hands
+// most of what it has left to a fast one. The point is aligned to 64 KiB
+// where it can be; ok is false if no split fits.
 func splitPoint(pos, end int64, keep, take float64, minSeg int64) (mid int64, ok bool) {
-	n := end - pos
-	k := n / 2
-	if keep > 0 && take > 0 {
-		k = int64(float64(n) * keep / (keep + take))
-	}
-	mid = pos + max(k, minSeg)
-	mid -= mid % (64 << 10)
-	if end-mid < minSeg {
-		mid = end - minSeg
-		mid -= mid % (64 << 10)
-	}
-	if mid-pos < minSeg || end-mid < minSeg {
+	const align = 64 << 10
+	lo, hi := pos+align, end-minSeg
+	if lo > hi {
 		return 0, false
+	}
+	k := (end - pos) / 2
+	if keep > 0 && take > 0 {
+		k = int64(float64(end-pos) * keep / (keep + take))
+	}
+	mid = min(max(pos+k, lo), hi)
+	if a := mid - mid%align; a >= lo {
+		mid = a
 	}
 	return mid, true
 }
+
+// splittable reports whether a range of n bytes can be split.
+func splittable(n, minSeg int64) bool { return n >= minSeg+64<<10 }
 
 // meanSpeedLocked returns the mean speed of the running tasks that have
 // one, or 0.
