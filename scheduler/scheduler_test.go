@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -334,12 +335,14 @@ func TestRedirectsAreChargedToTheirTarget(t *testing.T) {
 	origin, target := segdltest.NewServer(), segdltest.NewServer()
 	defer origin.Close()
 	defer target.Close()
-	target.RatePerConn.Store(1 << 20)
+	target.RatePerConn.Store(2 << 20)
 	target.MaxInFlight = 2
+	target.RefuseGrace = 20 * time.Millisecond // see TestAbandonedResponsesLeaveNoGhosts
 	origin.Fault = func(r *http.Request, _ int64) segdltest.Fault {
 		return segdltest.Fault{Kind: segdltest.Redirect, Location: target.URLOf(r.URL.Path)}
 	}
-	files := serve(target, "f", 8, 96<<10) // too small to split: no abandoned responses
+	// Small files (probes only) and large ones (ranges to the target too).
+	files := append(serve(target, "f", 8, 96<<10), serve(target, "g", 2, 512<<10)...)
 	for i := range files {
 		u, _ := url.Parse(files[i].url)
 		files[i].url = origin.URLOf(u.Path)
@@ -470,5 +473,52 @@ func TestMirrorsInParallelWithinHostCaps(t *testing.T) {
 	}
 	if p := ct.Gauge.Peak(); p < 4 {
 		t.Errorf("peak requests in flight = %d; want the two agreeing hosts' caps used together", p)
+	}
+}
+
+// TestRefusalSetsTheCapToWhatTheHostAccepted drives the slots by hand:
+// six requests in flight, two refused: the cap becomes the four still in
+// flight, and a refused request that tries again waits for one of them to
+// end.
+func TestRefusalSetsTheCapToWhatTheHostAccepted(t *testing.T) {
+	s := New(Config{Connections: 12, PerHost: 12})
+	const host = "origin.example:80"
+	var slots []*slot
+	for range 6 {
+		sl := &slot{s: s}
+		if err := sl.Send(t.Context(), host); err != nil {
+			t.Fatal(err)
+		}
+		slots = append(slots, sl)
+	}
+	slots[4].Answered(http.StatusOK)
+	slots[5].Answered(http.StatusServiceUnavailable)
+	slots[3].Answered(http.StatusTooManyRequests)
+	hs := s.Hosts()
+	if hs[0].Cap != 4 || hs[0].InFlight != 4 || hs[0].Refusals != 2 {
+		t.Fatalf("after 2 of 6 refused: %+v; want cap 4, 4 in flight, 2 refusals", hs[0])
+	}
+	done := make(chan error)
+	go func() { done <- slots[5].Send(t.Context(), host) }()
+	for waiting := 0; waiting == 0; {
+		s.mu.Lock()
+		waiting = len(s.hosts[host].waiters)
+		s.mu.Unlock()
+		runtime.Gosched()
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("a refused request was sent again while the host was at its cap (err %v)", err)
+	default:
+	}
+	s.mu.Lock()
+	s.releaseLocked(slots[0].h) // one accepted request ends
+	slots[0].h = nil
+	s.mu.Unlock()
+	if err := <-done; err != nil {
+		t.Fatalf("Send after a request ended = %v", err)
+	}
+	if hs := s.Hosts(); hs[0].InFlight != 4 {
+		t.Errorf("in flight = %d; want 4, the cap", hs[0].InFlight)
 	}
 }
