@@ -119,12 +119,15 @@ var _ segdl.Slot = (*slot)(nil)
 // if it is another host than the one charged now. A request refused
 // (Answered) has given its room back and waits behind the others.
 func (sl *slot) Send(ctx context.Context, hostport string) error {
-	s := sl.s
-	s.mu.Lock()
-	if sl.h != nil && sl.h.name == hostport {
-		s.mu.Unlock()
+	// sl.h belongs to the task's goroutine (Send, Answered, then ended),
+	// except while a Send waits for its grant: the common case, the same
+	// host again, takes no lock, so requests never queue behind the
+	// scheduler's dispatch loop.
+	if h := sl.h; h != nil && h.name == hostport {
 		return nil
 	}
+	s := sl.s
+	s.mu.Lock()
 	if sl.h != nil {
 		s.releaseLocked(sl.h)
 		sl.h = nil
@@ -404,23 +407,18 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 // share of the work left: were it left to one connection, it would end
 // alone after everything else.
 func (s *Scheduler) nextLocked(src Source) (*segdl.Task, *file, *host) {
-	var left int64
-	cands := s.cands[:0]
-	for _, f := range s.running {
-		left += f.d.Left()
-		if f.active >= s.cfg.PerFile {
-			continue
-		}
-		if w := f.d.Want(); w > 0 {
-			cands = append(cands, cand{f, w})
-		}
-	}
-	s.cands = cands
-	slices.SortFunc(cands, func(a, b cand) int { return cmp.Compare(b.want, a.want) })
-	if len(cands) > 0 && s.ready.Len() > 0 {
-		left += int64(s.pending) * s.sizes.median()
-		if t, f, h := s.claimRunningLocked(left / int64(s.cfg.Connections)); t != nil {
-			return t, f, h
+	// The early split weighs every running file; with many more files
+	// running than connections (most of them parked), new files go first
+	// and the scan waits until none can start.
+	scanned := false
+	if s.ready.Len() > 0 && len(s.running) <= 2*s.cfg.Connections {
+		left := s.scanLocked()
+		scanned = true
+		if len(s.cands) > 0 {
+			left += int64(s.pending) * s.sizes.median()
+			if t, f, h := s.claimRunningLocked(left/int64(s.cfg.Connections), true); t != nil {
+				return t, f, h
+			}
 		}
 	}
 	for s.ready.Len() > 0 {
@@ -444,7 +442,29 @@ func (s *Scheduler) nextLocked(src Source) (*segdl.Task, *file, *host) {
 			return t, f, h
 		}
 	}
-	return s.claimRunningLocked(0)
+	if !scanned {
+		s.scanLocked()
+	}
+	return s.claimRunningLocked(0, false)
+}
+
+// scanLocked sorts the running files that could use another connection
+// into s.cands, most wanted first, and returns the bytes the running
+// files have left.
+func (s *Scheduler) scanLocked() (left int64) {
+	cands := s.cands[:0]
+	for _, f := range s.running {
+		left += f.d.Left()
+		if f.active >= s.cfg.PerFile {
+			continue
+		}
+		if w := f.d.Want(); w > 0 {
+			cands = append(cands, cand{f, w})
+		}
+	}
+	slices.SortFunc(cands, func(a, b cand) int { return cmp.Compare(b.want, a.want) })
+	s.cands = cands
+	return left
 }
 
 // cand is a running file that could use another connection.
@@ -454,13 +474,14 @@ type cand struct {
 }
 
 // claimRunningLocked claims work from the running file that wants the most,
-// above over bytes, from a source whose host has room.
-func (s *Scheduler) claimRunningLocked(over int64) (*segdl.Task, *file, *host) {
+// above over bytes, from a source whose host has room. early: before new
+// files, which a restart's probe does not go ahead of.
+func (s *Scheduler) claimRunningLocked(over int64, early bool) (*segdl.Task, *file, *host) {
 	for _, c := range s.cands {
 		if c.want <= over {
 			break
 		}
-		if c.want == math.MaxInt64 && over > 0 {
+		if c.want == math.MaxInt64 && early {
 			continue // a restart's probe waits its turn behind new files
 		}
 		if t := c.f.d.ClaimFrom(s.room); t != nil {
