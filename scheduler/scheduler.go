@@ -407,11 +407,8 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 // share of the work left: were it left to one connection, it would end
 // alone after everything else.
 func (s *Scheduler) nextLocked(src Source) (*segdl.Task, *file, *host) {
-	// The early split weighs every running file; with many more files
-	// running than connections (most of them parked), new files go first
-	// and the scan waits until none can start.
 	scanned := false
-	if s.ready.Len() > 0 && len(s.running) <= 2*s.cfg.Connections {
+	if s.ready.Len() > 0 {
 		left := s.scanLocked()
 		scanned = true
 		if len(s.cands) > 0 {
