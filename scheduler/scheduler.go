@@ -77,7 +77,9 @@ type Scheduler struct {
 	inFlight int
 	pending  int        // files not started yet
 	sizes    sizeSample // sizes of the files that ended last
-	cands    []cand     // nextLocked's, kept to spare allocations
+	cands    []cand     // running files that could use a connection; see scanLocked
+	left     int64      // bytes the running files have left, at the last scan
+	scanned  bool       // cands and left are current for this round
 }
 
 type host struct {
@@ -370,6 +372,7 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 			return ctx.Err()
 		}
 		s.mu.Lock()
+		s.scanned = false
 		for s.inFlight < s.cfg.Connections {
 			t, f, h := s.nextLocked(src)
 			if t == nil {
@@ -407,12 +410,14 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 // share of the work left: were it left to one connection, it would end
 // alone after everything else.
 func (s *Scheduler) nextLocked(src Source) (*segdl.Task, *file, *host) {
-	scanned := false
-	if s.ready.Len() > 0 {
-		left := s.scanLocked()
-		scanned = true
+	// Weighing every running file costs; with far more running than
+	// connections (waiting to be published, parked) new files go first.
+	if s.ready.Len() > 0 && len(s.running) <= 8*s.cfg.Connections {
+		if !s.scanned {
+			s.scanLocked()
+		}
 		if len(s.cands) > 0 {
-			left += int64(s.pending) * s.sizes.median()
+			left := s.left + int64(s.pending)*s.sizes.median()
 			if t, f, h := s.claimRunningLocked(left/int64(s.cfg.Connections), true); t != nil {
 				return t, f, h
 			}
@@ -439,16 +444,19 @@ func (s *Scheduler) nextLocked(src Source) (*segdl.Task, *file, *host) {
 			return t, f, h
 		}
 	}
-	if !scanned {
+	if !s.scanned {
 		s.scanLocked()
 	}
 	return s.claimRunningLocked(0, false)
 }
 
 // scanLocked sorts the running files that could use another connection
-// into s.cands, most wanted first, and returns the bytes the running
-// files have left.
-func (s *Scheduler) scanLocked() (left int64) {
+// into s.cands, most wanted first, and sums the bytes the running files
+// have left into s.left. It is done once per round of dispatching (Run
+// clears s.scanned), and again after a running file was given a
+// connection: not for each new file started.
+func (s *Scheduler) scanLocked() {
+	var left int64
 	cands := s.cands[:0]
 	for _, f := range s.running {
 		left += f.d.Left()
@@ -460,8 +468,7 @@ func (s *Scheduler) scanLocked() (left int64) {
 		}
 	}
 	slices.SortFunc(cands, func(a, b cand) int { return cmp.Compare(b.want, a.want) })
-	s.cands = cands
-	return left
+	s.cands, s.left, s.scanned = cands, left, true
 }
 
 // cand is a running file that could use another connection.
@@ -481,7 +488,11 @@ func (s *Scheduler) claimRunningLocked(over int64, early bool) (*segdl.Task, *fi
 		if c.want == math.MaxInt64 && early {
 			continue // a restart's probe waits its turn behind new files
 		}
+		if c.f.active >= s.cfg.PerFile {
+			continue
+		}
 		if t := c.f.d.ClaimFrom(s.room); t != nil {
+			s.scanned = false // its want has changed
 			return t, c.f, s.hostLocked(t.Host())
 		}
 	}
