@@ -172,7 +172,7 @@ func TestLargeFileDoesNotEndAlone(t *testing.T) {
 	srv := segdltest.NewServer()
 	defer srv.Close()
 	srv.RatePerConn.Store(1 << 20)
-	files := append(serve(srv, "big", 1, 2<<20), serve(srv, "small", 12, 100<<10)...)
+	files := append(serve(srv, "big", 1, 2<<20), serve(srv, "small", 24, 100<<10)...)
 	src, _, _ := run(t, Config{Connections: 3, PerHost: 3, PerFile: 3}, files, nil)
 	if last := src.order[len(src.order)-1]; last == 0 {
 		t.Errorf("finish order %v; want the large file (0) to end before the last small files", src.order)
