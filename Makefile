@@ -58,7 +58,7 @@ fuzz:
 demo:
 	./examples/demo.sh
 
-# bulkdl against aria2c, curl, wget2 and axel on loopback scenarios; ~6 min.
+# bulkdl against aria2c, curl, wget2 and axel on loopback scenarios; ~8 min.
 # Writes bench/results.md. Peers: apt-get install aria2 wget2 axel curl time
 bench: build
 	$(GO) run ./bench

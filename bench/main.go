@@ -43,6 +43,17 @@ type scenario struct {
 	tools      []tool
 	killAt     float64 // resume scenario: SIGKILL when this fraction was served, then rerun
 	capRate    float64 // rate-cap scenario: the cap, to report achieved/cap
+	// maxInFlight makes the origin refuse requests beyond it with 503 and
+	// Retry-After: 1 (pushback scenario).
+	maxInFlight int64
+	// mirrors are the per-connection rates of mirror origins serving the
+	// same files; each origin refuses beyond perHost requests in flight.
+	mirrors []int64
+	perHost int
+	// budget is the connection budget, for the lower bound: the bytes at
+	// budget (or maxInFlight) x rate, plus one first-byte latency per file
+	// spread over the budget.
+	budget int
 }
 
 // tool is one way to run a scenario: argv built from the origin's URL.
@@ -55,6 +66,7 @@ type tool struct {
 // workspace is one run's directory, URLs and manifest.
 type workspace struct {
 	dir, out, base string
+	mirrors        []string // base URLs of the mirror origins
 	s              *scenario
 	budget         int
 	extra          string // extra [settings] lines for bulkdl
@@ -65,6 +77,7 @@ type result struct {
 	rss       int64 // KiB
 	peak      int64
 	sent      int64
+	refused   int64
 	ok        bool
 	note      string
 }
@@ -157,7 +170,7 @@ func scenarios() []scenario {
 	return []scenario{
 		{
 			name: "mixed", desc: fmt.Sprintf("%d files (2 large + small), 8 MB/s per connection, 20 ms latency, budget 8", len(mixed)),
-			files: mixed, rate: 8e6, latency: 20 * time.Millisecond,
+			files: mixed, rate: 8e6, latency: 20 * time.Millisecond, budget: 8,
 			tools: []tool{tBulkdl(8, ""), tAria("aria2c -j4 -x2", 4, 2, ""), tAria("aria2c -j2 -x4", 2, 4, ""), tCurlPar(8, ""), tWget2(8, ""), tAxel(8)},
 		},
 		{
@@ -186,11 +199,47 @@ func scenarios() []scenario {
 			tools: []tool{tBulkdl(8, ""), tAria("aria2c -x8 -c", 1, 8, "continue"), tCurlResume()},
 		},
 		{
+			name: "pushback", desc: fmt.Sprintf("%d files of %d MB, 4 MB/s per connection; the origin answers 503 + Retry-After: 1 beyond 4 in flight; budget 12", scale(6, 3), scale(8, 2)),
+			files: gen("push", scale(6, 3), scale(8e6, 2e6), 9), rate: 4e6, maxInFlight: 4, budget: 12,
+			tools: []tool{tBulkdl(12, ""), tAria("aria2c -j6 -x2", 6, 2, "retry")},
+		},
+		{
+			name: "mirrors", desc: fmt.Sprintf("one %d MiB file on an origin at 4 MB/s per connection and mirrors at 8 and 16 MB/s; each origin takes 2 requests in flight (503 beyond); budget 8", scale(64, 4)),
+			files: gen("mirrored", 1, scale(64, 4)*mib, 18), rate: 4e6, mirrors: []int64{8e6, 16e6}, perHost: 2, budget: 8,
+			tools: []tool{tBulkdlMirrors(8, 2), tAriaMirrors(2)},
+		},
+		tailScenario("tail-big-first", "1 x 64 MiB, then 200 x 256 KiB", append(gen("tbf", 1, scale(64*mib, 4*mib), 10), gen("tbfs", scale(200, 20), 256<<10, 11)...), 20*time.Millisecond),
+		tailScenario("tail-big-last", "200 x 256 KiB, then 1 x 64 MiB", append(gen("tbls", scale(200, 20), 256<<10, 12), gen("tbl", 1, scale(64*mib, 4*mib), 13)...), 20*time.Millisecond),
+		tailScenario("tail-several-big", "4 x 32 MiB among 100 x 256 KiB", interleave(gen("tsb", 4, scale(32*mib, 2*mib), 14), gen("tsbs", scale(100, 20), 256<<10, 15)), 20*time.Millisecond),
+		tailScenario("tail-latency", "2 x 64 MiB + 100 x 256 KiB, 80 ms first-byte latency", append(gen("tlb", 2, scale(64*mib, 4*mib), 16), gen("tls", scale(100, 20), 256<<10, 17)...), 80*time.Millisecond),
+		{
 			name: "faults", desc: "10 x 4 MiB + 40 x 64 KiB; 30% of responses cut short, 15% answered 503",
 			files: append(gen("fbig", 10, 4*mib, 7), gen("fsmall", 40, 64<<10, 8)...), fault: randomFaults(0.3, 0.15),
 			tools: []tool{tBulkdl(8, "retries = 20"), tAria("aria2c -j4 -x2", 4, 2, "retry"), tCurlPar(8, "retry"), tWget2(8, "retry")},
 		},
 	}
+}
+
+// tailScenario is a shape of large and small files at 8 MB/s per
+// connection under a budget of 8, measured against its lower bound: does
+// everything end together?
+func tailScenario(name, shape string, files []file, latency time.Duration) scenario {
+	return scenario{
+		name: name, desc: fmt.Sprintf("%s, 8 MB/s per connection, %v latency, budget 8", shape, latency),
+		files: files, rate: 8e6, latency: latency, budget: 8,
+		tools: []tool{tBulkdl(8, ""), tAria("aria2c -j4 -x2", 4, 2, "")},
+	}
+}
+
+// interleave spreads the large files evenly among the small ones.
+func interleave(large, small []file) []file {
+	var out []file
+	step := len(small) / len(large)
+	for i, f := range large {
+		out = append(out, f)
+		out = append(out, small[i*step:min((i+1)*step, len(small))]...)
+	}
+	return append(out, small[len(large)*step:]...)
 }
 
 // randomFaults cuts a share of responses short and answers another share
@@ -233,6 +282,40 @@ func tBulkdl(budget int, extra string) tool {
 		}
 		m := w.writeFile("m.toml", b.String())
 		return [][]string{{*bulkdl, "run", "-q", m}}
+	}}
+}
+
+// tBulkdlMirrors lists each file's mirrors, with a per-host cap.
+func tBulkdlMirrors(budget, perHost int) tool {
+	return tool{name: fmt.Sprintf("bulkdl -c %d, per_host %d, mirrors", budget, perHost), cmd: func(w *workspace) [][]string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "[settings]\ndest = %q\nconnections = %d\nper_host = %d\n", w.out, budget, perHost)
+		for _, f := range w.s.files {
+			var ms []string
+			for _, m := range w.mirrors {
+				ms = append(ms, fmt.Sprintf("%q", m+"/"+f.name))
+			}
+			fmt.Fprintf(&b, "[[file]]\nurl = %q\nmirrors = [%s]\nchecksum = \"sha256:%x\"\n", w.base+"/"+f.name, strings.Join(ms, ", "), f.sum)
+		}
+		return [][]string{{*bulkdl, "run", "-q", w.writeFile("m.toml", b.String())}}
+	}}
+}
+
+// tAriaMirrors gives aria2c every URI of a file, perHost connections to each.
+func tAriaMirrors(perHost int) tool {
+	return tool{name: fmt.Sprintf("aria2c -x%d, all URIs", perHost), bin: "aria2c", cmd: func(w *workspace) [][]string {
+		var b strings.Builder
+		for _, f := range w.s.files {
+			uris := []string{w.base + "/" + f.name}
+			for _, m := range w.mirrors {
+				uris = append(uris, m+"/"+f.name)
+			}
+			fmt.Fprintf(&b, "%s\n", strings.Join(uris, "\t"))
+		}
+		in := w.writeFile("urls.txt", b.String())
+		n := perHost * (len(w.mirrors) + 1)
+		return [][]string{{"aria2c", "-q", "-d", w.out, "-i", in, fmt.Sprintf("-x%d", perHost), fmt.Sprintf("-s%d", n),
+			"-k1M", "--file-allocation=none", "--allow-overwrite=true", "--auto-file-renaming=false", "--max-tries=30", "--retry-wait=1"}}
 	}}
 }
 
@@ -397,8 +480,36 @@ func runScenario(w io.Writer, s *scenario) {
 				m.cpu.Seconds(), m.cpu.Seconds()/max(base.cpu.Seconds(), 1e-3), rss, m.peak, correct)
 		}
 	}
-	if s.rate > 0 && s.killAt == 0 {
-		fmt.Fprintf(w, "\nPhysical limit: %d bytes / (budget x %.0f MB/s) = %.2fs.\n", total, float64(s.rate)/1e6, float64(total)/(8*float64(s.rate)))
+	if s.budget > 0 && s.rate > 0 {
+		conns := s.budget
+		if s.maxInFlight > 0 {
+			conns = int(s.maxInFlight)
+		}
+		capacity := float64(conns) * float64(s.rate)
+		how := fmt.Sprintf("%d connections x %.0f MB/s", conns, float64(s.rate)/1e6)
+		if len(s.mirrors) > 0 {
+			capacity = float64(s.perHost) * float64(s.rate)
+			how = fmt.Sprintf("%d per origin x (%.0f", s.perHost, float64(s.rate)/1e6)
+			for _, r := range s.mirrors {
+				capacity += float64(s.perHost) * float64(r)
+				how += fmt.Sprintf(" + %.0f", float64(r)/1e6)
+			}
+			how += ") MB/s"
+		}
+		bound := float64(total)/capacity + float64(len(s.files))*s.latency.Seconds()/float64(s.budget)
+		fmt.Fprintf(w, "\nLower bound: %d bytes / (%s) + %d x %v latency / budget %d = %.2fs. Lower bound / wall:", total, how, len(s.files), s.latency, s.budget, bound)
+		for _, name := range order {
+			m := summarize(results[name])
+			fmt.Fprintf(w, " %s %.2f;", name, bound/m.wall.Seconds())
+		}
+		fmt.Fprintln(w)
+		if s.maxInFlight > 0 || s.perHost > 0 {
+			fmt.Fprintf(w, "Refusals (503 beyond %d in flight per origin):", max(s.maxInFlight, int64(s.perHost)))
+			for _, name := range order {
+				fmt.Fprintf(w, " %s %d;", name, summarize(results[name]).refused)
+			}
+			fmt.Fprintln(w)
+		}
 	}
 }
 
@@ -406,6 +517,7 @@ type summary struct {
 	wall, cpu time.Duration
 	rss, peak int64
 	sent      int64
+	refused   int64
 	okCount   int
 	note      string
 }
@@ -421,11 +533,12 @@ func summarize(rs []result) summary {
 		return v[len(v)/2]
 	}
 	s := summary{
-		wall: time.Duration(med(func(r result) float64 { return float64(r.wall) })),
-		cpu:  time.Duration(med(func(r result) float64 { return float64(r.cpu) })),
-		rss:  int64(med(func(r result) float64 { return float64(r.rss) })),
-		peak: int64(med(func(r result) float64 { return float64(r.peak) })),
-		sent: int64(med(func(r result) float64 { return float64(r.sent) })),
+		wall:    time.Duration(med(func(r result) float64 { return float64(r.wall) })),
+		cpu:     time.Duration(med(func(r result) float64 { return float64(r.cpu) })),
+		rss:     int64(med(func(r result) float64 { return float64(r.rss) })),
+		peak:    int64(med(func(r result) float64 { return float64(r.peak) })),
+		sent:    int64(med(func(r result) float64 { return float64(r.sent) })),
+		refused: int64(med(func(r result) float64 { return float64(r.refused) })),
 	}
 	for _, r := range rs {
 		if r.ok {
@@ -443,8 +556,28 @@ func runOnce(s *scenario, t tool) result {
 	srv.RatePerConn.Store(s.rate)
 	srv.Latency = s.latency
 	srv.Fault = s.fault
+	srv.MaxInFlight, srv.RefuseRetryAfter = s.maxInFlight, "1"
 	for _, f := range s.files {
 		srv.Put("/"+f.name, &segdltest.File{Data: f.data, ETag: fmt.Sprintf(`"%x"`, f.sum[:8]), LastModified: time.Unix(1700000000, 0)})
+	}
+	var mirrors []string
+	var msrvs []*segdltest.Server
+	for _, rate := range s.mirrors {
+		m := segdltest.NewServer()
+		defer m.Close()
+		m.RatePerConn.Store(rate)
+		m.Latency = s.latency
+		for _, f := range s.files {
+			m.Put("/"+f.name, &segdltest.File{Data: f.data, ETag: fmt.Sprintf(`"%x"`, f.sum[:8]), LastModified: time.Unix(1700000000, 0)})
+		}
+		mirrors = append(mirrors, m.URL)
+		msrvs = append(msrvs, m)
+	}
+	if s.perHost > 0 {
+		srv.MaxInFlight = int64(s.perHost)
+		for _, m := range msrvs {
+			m.MaxInFlight, m.RefuseRetryAfter = int64(s.perHost), "1"
+		}
 	}
 	dir, err := os.MkdirTemp("", "bulkdl-bench-")
 	if err != nil {
@@ -455,7 +588,7 @@ func runOnce(s *scenario, t tool) result {
 	} else {
 		later = append(later, dir)
 	}
-	ws := &workspace{dir: dir, out: filepath.Join(dir, "out"), base: srv.URL, s: s}
+	ws := &workspace{dir: dir, out: filepath.Join(dir, "out"), base: srv.URL, mirrors: mirrors, s: s}
 	os.MkdirAll(ws.out, 0o755)
 
 	var res result
@@ -479,7 +612,12 @@ func runOnce(s *scenario, t tool) result {
 	}
 	res.wall = time.Since(start)
 	st := srv.Stats()
-	res.peak, res.sent = st.PeakInFlight, st.BytesSent
+	res.peak, res.sent, res.refused = st.PeakInFlight, st.BytesSent, st.Refused
+	for _, m := range msrvs {
+		ms := m.Stats()
+		res.peak += ms.PeakInFlight
+		res.refused += ms.Refused
+	}
 	res.ok = res.note == ""
 	for _, f := range s.files {
 		got, err := os.ReadFile(filepath.Join(ws.out, f.name))

@@ -1,19 +1,29 @@
 // Package scheduler runs many downloads under one shared connection budget.
 //
 // It hands each free connection to the next file in manifest order whose
-// host has room, and, when no new file can start, to the running file with
-// the largest range left, which segdl splits. At no moment are more
+// host has room, or to the running file with the largest range left, which
+// segdl splits: a range is split first when it holds more than its share
+// of the work left (the bytes left over the budget), so that large files
+// end together with the rest instead of alone. At no moment are more
 // requests in flight than Config.Connections, more to one host than its
-// cap, or more for one file than Config.PerFile. Hosts that answer 429 or
-// 503 have their cap halved for the run (floor 1); it climbs back by one
-// per streak of completed requests, as TCP's AIMD does.
+// cap, or more for one file than Config.PerFile. Every request is charged
+// to the host it is sent to, redirect hops included (segdl.Slot).
+//
+// A host that refuses a request (429 or 503) has its cap set to the
+// requests it still has in flight from us, which it did not refuse: what
+// it accepts. No new request goes to it until one of those ends. The cap
+// climbs back by one per streak of completed requests as long as the cap,
+// and more slowly towards the level that was refused.
 package scheduler
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
+	"math"
+	"net/http"
+	"slices"
 	"sync"
-	"time"
 
 	"golang.org/x/time/rate"
 
@@ -52,8 +62,8 @@ type Source interface {
 }
 
 // Scheduler runs downloads under a shared budget. Create it with New, wire
-// its Limiter, OnThrottle and OnSuccess into the segdl.Config the Source
-// uses, then call Run once.
+// its Limiter and OnSuccess into the segdl.Config the Source uses, then
+// call Run once.
 type Scheduler struct {
 	cfg    Config
 	global *rate.Limiter
@@ -65,26 +75,142 @@ type Scheduler struct {
 	running  []*file
 	finished []*file // ended, to report from Run
 	inFlight int
+	pending  int        // files not started yet
+	sizes    sizeSample // sizes of the files that ended last
+	cands    []cand     // running files that could use a connection; see scanLocked
+	left     int64      // bytes the running files have left, at the last scan
+	scanned  bool       // cands and left are current for this round
 }
 
 type host struct {
 	name      string
-	configCap int // the cap configured for the host
-	cap       int // the current cap, lowered by throttling
-	inFlight  int
+	configCap int     // the cap configured for the host
+	cap       int     // the current cap, lowered by refusals
+	inFlight  int     // requests charged to the host
 	pending   []int32 // files not yet started, in manifest order
 	heapIdx   int     // index in ready, -1 if absent
 	streak    int     // completed requests since the cap last changed
-	slowedAt  time.Time
 	minCap    int
+	refusedAt int // the number of requests in flight at the last refusal; 0 for none
+	refusals  int
+	waiters   []*slot // requests waiting for room, in order
 	limiter   segdl.Limiter
 }
+
+// full reports whether the host has no room for another request.
+func (h *host) full() bool { return h.inFlight >= h.cap || len(h.waiters) > 0 }
 
 type file struct {
 	i      int
 	d      *segdl.Download
 	active int
 	ended  bool
+}
+
+// slot is one running task's charge: the host its current request goes
+// to. It implements segdl.Slot.
+type slot struct {
+	s    *Scheduler
+	h    *host         // the host charged; nil for none
+	wait chan struct{} // closed when a waiting Send gets its room
+}
+
+var _ segdl.Slot = (*slot)(nil)
+
+// Send charges the task's next request to hostport, waiting for room there
+// if it is another host than the one charged now. A request refused
+// (Answered) has given its room back and waits behind the others.
+func (sl *slot) Send(ctx context.Context, hostport string) error {
+	// sl.h belongs to the task's goroutine (Send, Answered, then ended),
+	// except while a Send waits for its grant: the common case, the same
+	// host again, takes no lock, so requests never queue behind the
+	// scheduler's dispatch loop.
+	if h := sl.h; h != nil && h.name == hostport {
+		return nil
+	}
+	s := sl.s
+	s.mu.Lock()
+	if sl.h != nil {
+		s.releaseLocked(sl.h)
+		sl.h = nil
+	}
+	h := s.hostLocked(hostport)
+	if !h.full() {
+		h.inFlight++
+		sl.h = h
+		s.mu.Unlock()
+		return nil
+	}
+	sl.wait = make(chan struct{})
+	h.waiters = append(h.waiters, sl)
+	wait := sl.wait
+	s.mu.Unlock()
+	select {
+	case <-wait:
+		return nil
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sl.h != nil {
+		return ctx.Err() // granted meanwhile; released when the task ends
+	}
+	for k, w := range h.waiters {
+		if w == sl {
+			h.waiters = append(h.waiters[:k], h.waiters[k+1:]...)
+			break
+		}
+	}
+	return ctx.Err()
+}
+
+// Answered learns from a refusal (429 or 503): the refused request gives
+// its room back, and the host's cap becomes the number of requests it
+// still has in flight from us, which it accepted (floor 1). A burst of
+// refusals lowers it step by step to what the host took.
+func (sl *slot) Answered(code int) {
+	if code != http.StatusTooManyRequests && code != http.StatusServiceUnavailable {
+		return
+	}
+	s := sl.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := sl.h
+	if h == nil {
+		return
+	}
+	sl.h = nil
+	h.inFlight--
+	h.refusals++
+	h.refusedAt = h.inFlight + 1
+	if c := max(1, h.inFlight); c < h.cap {
+		h.cap = c
+		h.minCap = min(h.minCap, c)
+	}
+	h.streak = 0
+	s.admitLocked(h)
+}
+
+// releaseLocked ends a request's charge to h.
+func (s *Scheduler) releaseLocked(h *host) {
+	h.inFlight--
+	s.admitLocked(h)
+}
+
+// admitLocked gives h's room to the requests waiting for it, then to h's
+// files not started yet.
+func (s *Scheduler) admitLocked(h *host) {
+	for len(h.waiters) > 0 && h.inFlight < h.cap {
+		w := h.waiters[0]
+		h.waiters = h.waiters[1:]
+		h.inFlight++
+		w.h = h
+		close(w.wait)
+	}
+	if !h.full() && len(h.pending) > 0 && h.heapIdx < 0 {
+		heap.Push(&s.ready, h)
+		s.poke()
+	}
 }
 
 // New returns a scheduler for cfg.
@@ -162,25 +288,10 @@ func (s *Scheduler) Limiter(hostport string) segdl.Limiter {
 	return nil
 }
 
-// OnThrottle halves the host's cap (floor 1) when it answers 429 or 503,
-// at most once a second so that one burst of refusals counts once. For
-// segdl.Config.OnThrottle.
-func (s *Scheduler) OnThrottle(hostport string, _ time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	h := s.hostLocked(hostport)
-	now := time.Now()
-	if now.Sub(h.slowedAt) < time.Second {
-		return
-	}
-	h.slowedAt = now
-	h.cap = max(1, h.cap/2)
-	h.minCap = min(h.minCap, h.cap)
-	h.streak = 0
-}
-
 // OnSuccess counts a completed request; a streak as long as the cap raises
-// it by one, up to the configured cap. For segdl.Config.OnSuccess.
+// it by one, up to the configured cap. Towards the level at which the host
+// last refused, the streak must be four times as long: probing a limit
+// costs a refusal. For segdl.Config.OnSuccess.
 func (s *Scheduler) OnSuccess(hostport string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -189,10 +300,14 @@ func (s *Scheduler) OnSuccess(hostport string) {
 		return
 	}
 	h.streak++
-	if h.streak >= h.cap {
+	need := h.cap
+	if h.refusedAt > 0 && h.cap+1 >= h.refusedAt {
+		need *= 4
+	}
+	if h.streak >= need {
 		h.cap++
 		h.streak = 0
-		s.poke()
+		s.admitLocked(h)
 	}
 }
 
@@ -203,6 +318,7 @@ type HostStatus struct {
 	Cap       int // current
 	ConfigCap int
 	MinCap    int // the lowest the cap fell to; below ConfigCap means throttled
+	Refusals  int // 429 and 503 answers
 }
 
 // Hosts returns the status of every host seen.
@@ -211,7 +327,7 @@ func (s *Scheduler) Hosts() []HostStatus {
 	defer s.mu.Unlock()
 	out := make([]HostStatus, 0, len(s.hosts))
 	for _, h := range s.hosts {
-		out = append(out, HostStatus{Host: h.name, InFlight: h.inFlight, Cap: h.cap, ConfigCap: h.configCap, MinCap: h.minCap})
+		out = append(out, HostStatus{Host: h.name, InFlight: h.inFlight, Cap: h.cap, ConfigCap: h.configCap, MinCap: h.minCap, Refusals: h.refusals})
 	}
 	return out
 }
@@ -240,6 +356,7 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 		h := s.hostLocked(src.Host(i))
 		h.pending = append(h.pending, int32(i))
 	}
+	s.pending = src.Len()
 	for _, h := range s.hosts {
 		if len(h.pending) > 0 {
 			heap.Push(&s.ready, h)
@@ -255,6 +372,7 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 			return ctx.Err()
 		}
 		s.mu.Lock()
+		s.scanned = false
 		for s.inFlight < s.cfg.Connections {
 			t, f, h := s.nextLocked(src)
 			if t == nil {
@@ -263,11 +381,13 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 			s.inFlight++
 			h.inFlight++
 			f.active++
+			sl := &slot{s: s, h: h}
+			t.SetSlot(sl)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				t.Run(ctx)
-				s.ended(f, h)
+				s.ended(f, sl)
 			}()
 		}
 		idle := s.inFlight == 0 && len(s.running) == 0 && s.ready.Len() == 0
@@ -285,16 +405,33 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 }
 
 // nextLocked picks the next piece of work: a new file in manifest order
-// from a host with room, else more connections for a running file.
+// from a host with room, or more connections for a running file. A
+// running file's range goes first when it is larger than a connection's
+// share of the work left: were it left to one connection, it would end
+// alone after everything else.
 func (s *Scheduler) nextLocked(src Source) (*segdl.Task, *file, *host) {
+	// Weighing every running file costs; with far more running than
+	// connections (waiting to be published, parked) new files go first.
+	if s.ready.Len() > 0 && len(s.running) <= 8*s.cfg.Connections {
+		if !s.scanned {
+			s.scanLocked()
+		}
+		if len(s.cands) > 0 {
+			left := s.left + int64(s.pending)*s.sizes.median()
+			if t, f, h := s.claimRunningLocked(left/int64(s.cfg.Connections), true); t != nil {
+				return t, f, h
+			}
+		}
+	}
 	for s.ready.Len() > 0 {
 		h := s.ready[0]
-		if h.inFlight >= h.cap {
+		if h.full() {
 			heap.Pop(&s.ready) // back when a request to it ends
 			continue
 		}
 		i := int(h.pending[0])
 		h.pending = h.pending[1:]
+		s.pending--
 		if len(h.pending) == 0 {
 			heap.Pop(&s.ready)
 		} else {
@@ -307,41 +444,75 @@ func (s *Scheduler) nextLocked(src Source) (*segdl.Task, *file, *host) {
 			return t, f, h
 		}
 	}
-	var best *file
-	var bestWant int64
-	var bestHost *host
+	if !s.scanned {
+		s.scanLocked()
+	}
+	return s.claimRunningLocked(0, false)
+}
+
+// scanLocked sorts the running files that could use another connection
+// into s.cands, most wanted first, and sums the bytes the running files
+// have left into s.left. It is done once per round of dispatching (Run
+// clears s.scanned), and again after a running file was given a
+// connection: not for each new file started.
+func (s *Scheduler) scanLocked() {
+	var left int64
+	cands := s.cands[:0]
 	for _, f := range s.running {
+		left += f.d.Left()
 		if f.active >= s.cfg.PerFile {
 			continue
 		}
-		w := f.d.Want()
-		if w <= bestWant {
-			continue
+		if w := f.d.Want(); w > 0 {
+			cands = append(cands, cand{f, w})
 		}
-		h := s.hostLocked(f.d.Host())
-		if h.inFlight >= h.cap {
-			continue
-		}
-		best, bestWant, bestHost = f, w, h
 	}
-	if best != nil {
-		if t := best.d.Claim(); t != nil {
-			return t, best, bestHost
+	slices.SortFunc(cands, func(a, b cand) int { return cmp.Compare(b.want, a.want) })
+	s.cands, s.left, s.scanned = cands, left, true
+}
+
+// cand is a running file that could use another connection.
+type cand struct {
+	f    *file
+	want int64
+}
+
+// claimRunningLocked claims work from the running file that wants the most,
+// above over bytes, from a source whose host has room. early: before new
+// files, which a restart's probe does not go ahead of.
+func (s *Scheduler) claimRunningLocked(over int64, early bool) (*segdl.Task, *file, *host) {
+	for _, c := range s.cands {
+		if c.want <= over {
+			break
+		}
+		if c.want == math.MaxInt64 && early {
+			continue // a restart's probe waits its turn behind new files
+		}
+		if c.f.active >= s.cfg.PerFile {
+			continue
+		}
+		if t := c.f.d.ClaimFrom(s.room); t != nil {
+			s.scanned = false // its want has changed
+			return t, c.f, s.hostLocked(t.Host())
 		}
 	}
 	return nil, nil, nil
 }
 
+// room reports whether hostport has room for one more request; s.mu is
+// held.
+func (s *Scheduler) room(hostport string) bool { return !s.hostLocked(hostport).full() }
+
 // ended accounts for a finished task and reports its file once the
 // download has ended.
-func (s *Scheduler) ended(f *file, h *host) {
+func (s *Scheduler) ended(f *file, sl *slot) {
 	s.mu.Lock()
 	s.inFlight--
-	h.inFlight--
-	f.active--
-	if h.inFlight < h.cap && len(h.pending) > 0 && h.heapIdx < 0 {
-		heap.Push(&s.ready, h)
+	if sl.h != nil {
+		s.releaseLocked(sl.h)
+		sl.h = nil
 	}
+	f.active--
 	s.endedLocked(f)
 	s.mu.Unlock()
 	s.poke()
@@ -386,9 +557,45 @@ func (s *Scheduler) report(src Source) {
 	fin := s.finished
 	s.finished = nil
 	s.mu.Unlock()
+	if len(fin) == 0 {
+		return
+	}
+	sizes := make([]int64, 0, len(fin))
 	for _, f := range fin {
 		src.Finished(f.i, f.d)
+		if size := f.d.Progress().Size; size >= 0 && f.d.Err() == nil {
+			sizes = append(sizes, size)
+		}
 	}
+	s.mu.Lock()
+	for _, n := range sizes {
+		s.sizes.add(n)
+	}
+	s.mu.Unlock()
+}
+
+// sizeSample keeps the sizes of the last files that ended, to estimate
+// those not started: their median, which one large file does not skew.
+type sizeSample struct {
+	ring [31]int64
+	n    int
+}
+
+func (z *sizeSample) add(size int64) {
+	z.ring[z.n%len(z.ring)] = size
+	z.n++
+}
+
+// median returns the median of the sample, or 0 while it is empty.
+func (z *sizeSample) median() int64 {
+	n := min(z.n, len(z.ring))
+	if n == 0 {
+		return 0
+	}
+	v := make([]int64, n)
+	copy(v, z.ring[:n])
+	slices.Sort(v)
+	return v[n/2]
 }
 
 // hostHeap orders hosts by the manifest index of their next file.

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,8 +20,9 @@ import (
 
 // testFile is one entry of a test manifest.
 type testFile struct {
-	url  string
-	data []byte
+	url     string
+	mirrors []string
+	data    []byte
 }
 
 // testSource is a Source over test files downloading into dir.
@@ -41,7 +44,7 @@ func (s *testSource) Host(i int) string {
 }
 func (s *testSource) Start(i int, notify func()) *segdl.Download {
 	sum := sha256.Sum256(s.files[i].data)
-	return segdl.New(s.root, segdl.Spec{URLs: []string{s.files[i].url}, Path: fmt.Sprintf("f%05d", i), Size: -1, Hash: sha256.New, Sum: sum[:]}, s.cfg, notify)
+	return segdl.New(s.root, segdl.Spec{URLs: append([]string{s.files[i].url}, s.files[i].mirrors...), Path: fmt.Sprintf("f%05d", i), Size: -1, Hash: sha256.New, Sum: sum[:]}, s.cfg, notify)
 }
 func (s *testSource) Finished(i int, d *segdl.Download) {
 	s.mu.Lock()
@@ -70,7 +73,7 @@ func run(t *testing.T, cfg Config, files []testFile, tweak func(*segdl.Config)) 
 		Retries:     5,
 		ChunkSize:   32 << 10,
 		BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond, MaxRetryAfter: 10 * time.Millisecond,
-		Limiter: s.Limiter, OnThrottle: s.OnThrottle, OnSuccess: s.OnSuccess,
+		Limiter: s.Limiter, OnSuccess: s.OnSuccess,
 	}
 	if tweak != nil {
 		tweak(scfg)
@@ -161,14 +164,18 @@ func TestHostCapOverride(t *testing.T) {
 	}
 }
 
-func TestSmallFilesDoNotWaitBehindLargeOnes(t *testing.T) {
+// TestLargeFileDoesNotEndAlone: a large file first and small ones after.
+// Left to one connection, the large file would end alone after the small
+// ones; split early, it ends before them, and the small files, which
+// cannot be split, fill the end.
+func TestLargeFileDoesNotEndAlone(t *testing.T) {
 	srv := segdltest.NewServer()
 	defer srv.Close()
 	srv.RatePerConn.Store(1 << 20)
-	files := append(serve(srv, "big", 1, 2<<20), serve(srv, "small", 12, 8<<10)...)
+	files := append(serve(srv, "big", 1, 2<<20), serve(srv, "small", 24, 100<<10)...)
 	src, _, _ := run(t, Config{Connections: 3, PerHost: 3, PerFile: 3}, files, nil)
-	if last := src.order[len(src.order)-1]; last != 0 {
-		t.Errorf("finish order %v; want the large file (0) last", src.order)
+	if last := src.order[len(src.order)-1]; last == 0 {
+		t.Errorf("finish order %v; want the large file (0) to end before the last small files", src.order)
 	}
 }
 
@@ -317,5 +324,201 @@ func TestFilesWaitingToBePublishedHoldNoConnection(t *testing.T) {
 		if err != nil || sha256.Sum256(got) != sha256.Sum256(f.data) {
 			t.Errorf("file %d: bytes on disk differ (%v)", i, err)
 		}
+	}
+}
+
+// TestRedirectsAreChargedToTheirTarget: every file's URL redirects to a
+// target whose cap is 2 and which refuses a third request in flight.
+// Probes and redirect hops are charged to the host they go to, so the
+// target never sees more than its cap.
+func TestRedirectsAreChargedToTheirTarget(t *testing.T) {
+	origin, target := segdltest.NewServer(), segdltest.NewServer()
+	defer origin.Close()
+	defer target.Close()
+	target.RatePerConn.Store(2 << 20)
+	target.MaxInFlight = 2
+	target.RefuseGrace = 20 * time.Millisecond // see TestAbandonedResponsesLeaveNoGhosts
+	origin.Fault = func(r *http.Request, _ int64) segdltest.Fault {
+		return segdltest.Fault{Kind: segdltest.Redirect, Location: target.URLOf(r.URL.Path)}
+	}
+	// Small files (probes only) and large ones (ranges to the target too).
+	files := append(serve(target, "f", 8, 96<<10), serve(target, "g", 2, 512<<10)...)
+	for i := range files {
+		u, _ := url.Parse(files[i].url)
+		files[i].url = origin.URLOf(u.Path)
+	}
+	targetHost := target.Listener.Addr().String()
+	cfg := Config{Connections: 8, PerHost: 8, HostCap: func(h string) int {
+		if h == targetHost {
+			return 2
+		}
+		return 0
+	}}
+	run(t, cfg, files, nil)
+	if st := target.Stats(); st.Refused > 0 || st.PeakInFlight != 2 {
+		t.Errorf("target with connections = 2: %d requests refused for a third in flight, peak %d; want 0 refused, peak 2", st.Refused, st.PeakInFlight)
+	}
+}
+
+// TestPushbackConverges: an origin refuses anything beyond 4 requests in
+// flight with 503 and Retry-After. The host's cap settles on the 4 it
+// accepts, not below, and the refusals stay within the budget.
+func TestPushbackConverges(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.MaxInFlight = 4
+	srv.RefuseRetryAfter = "1"
+	srv.RatePerConn.Store(2 << 20)
+	_, s, _ := run(t, Config{Connections: 12, PerHost: 12, PerFile: 12}, serve(srv, "f", 6, 1<<20), nil)
+	st := srv.Stats()
+	hs := s.Hosts()
+	if st.Refused > 12 {
+		t.Errorf("%d requests refused; want at most the budget, 12", st.Refused)
+	}
+	if len(hs) != 1 || hs[0].MinCap < 3 || hs[0].Cap > 5 {
+		t.Errorf("hosts = %+v; want the cap to settle near the 4 the origin accepts", hs)
+	}
+	if st.PeakInFlight != 4 {
+		t.Errorf("origin peak = %d; want the 4 it accepts used", st.PeakInFlight)
+	}
+}
+
+// TestAbandonedResponsesLeaveNoGhosts: in a run that splits ranges all the
+// time, an origin that enforces the budget as its own limit refuses
+// nothing: a response cut short by a split closes its connection at once,
+// before the next request is sent.
+func TestAbandonedResponsesLeaveNoGhosts(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.MaxInFlight = 4
+	// The origin learns that a client closed a connection a moment after
+	// it did; a drained response (a ghost) lasts far longer.
+	srv.RefuseGrace = 20 * time.Millisecond
+	srv.RatePerConn.Store(2 << 20)
+	srv.Fault = func(_ *http.Request, n int64) segdltest.Fault {
+		// Uneven first-byte delays make ranges end at different times:
+		// each end is a split, each split an abandoned response.
+		return segdltest.Fault{Kind: segdltest.SlowHeaders, Delay: time.Duration(n%5) * 15 * time.Millisecond}
+	}
+	run(t, Config{Connections: 4, PerHost: 4, PerFile: 4}, serve(srv, "f", 2, 4<<20), nil)
+	st := srv.Stats()
+	splits := 0
+	for _, r := range srv.Requests() {
+		if !strings.HasPrefix(r.Header.Get("Range"), "bytes=0-") {
+			splits++
+		}
+	}
+	if st.Refused > 0 {
+		t.Errorf("origin limited to the budget of 4 refused %d requests; want none", st.Refused)
+	}
+	if splits < 6 {
+		t.Errorf("%d ranges split off; want a split-heavy run", splits)
+	}
+}
+
+// TestLargeFileSplitEarly: a large file followed by many small ones gets
+// more connections before the small files have all started, so that it
+// does not end alone after them.
+func TestLargeFileSplitEarly(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.RatePerConn.Store(4 << 20)
+	srv.Latency = time.Millisecond
+	files := append(serve(srv, "big", 1, 2<<20), serve(srv, "small", 40, 32<<10)...)
+	run(t, Config{Connections: 4, PerHost: 4, PerFile: 4}, files, nil)
+	split, lastSmall := -1, -1
+	for k, r := range srv.Requests() {
+		switch {
+		case r.Path == "/big0" && !strings.HasPrefix(r.Header.Get("Range"), "bytes=0-") && split < 0:
+			split = k
+		case strings.HasPrefix(r.Path, "/small"):
+			lastSmall = k
+		}
+	}
+	if split < 0 || split > lastSmall {
+		t.Errorf("first range of the large file after the start at request %d, last small file at %d; want the large file split before the small files have all started", split, lastSmall)
+	}
+}
+
+// TestMirrorsInParallelWithinHostCaps: three origins of different speeds
+// list the same file; the third serves another version. Ranges come from
+// the first two at once, each within its host's cap of 2 (each origin
+// refuses a third request in flight), and no byte of the third version
+// reaches the file.
+func TestMirrorsInParallelWithinHostCaps(t *testing.T) {
+	data := segdltest.Content(7, 3<<20)
+	v1 := &segdltest.File{Data: data, ETag: `"v1"`, LastModified: time.Unix(1700000000, 0)}
+	slow, fast, other := segdltest.NewServer(), segdltest.NewServer(), segdltest.NewServer()
+	defer slow.Close()
+	defer fast.Close()
+	defer other.Close()
+	slow.Put("/f", v1)
+	fast.Put("/f", v1)
+	other.Put("/f", &segdltest.File{Data: segdltest.Content(8, 3<<20), ETag: `"v2"`, LastModified: time.Unix(1700000000, 0)})
+	slow.RatePerConn.Store(512 << 10)
+	fast.RatePerConn.Store(2 << 20)
+	other.RatePerConn.Store(4 << 20)
+	for _, srv := range []*segdltest.Server{slow, fast, other} {
+		srv.MaxInFlight = 2
+	}
+	files := []testFile{{url: slow.URLOf("/f"), mirrors: []string{fast.URLOf("/f"), other.URLOf("/f")}, data: data}}
+	_, _, ct := run(t, Config{Connections: 8, PerHost: 2, PerFile: 8}, files, nil)
+	for name, srv := range map[string]*segdltest.Server{"slow": slow, "fast": fast, "other": other} {
+		if n := srv.Stats().Refused; n > 0 {
+			t.Errorf("%s origin refused %d requests beyond its cap of 2; want none", name, n)
+		}
+	}
+	if sf, ff := slow.Stats().BytesSent, fast.Stats().BytesSent; sf == 0 || ff <= sf {
+		t.Errorf("bytes sent: slow source %d, fast mirror %d; want both used, the fast one more", sf, ff)
+	}
+	if p := ct.Gauge.Peak(); p < 4 {
+		t.Errorf("peak requests in flight = %d; want the two agreeing hosts' caps used together", p)
+	}
+}
+
+// TestRefusalSetsTheCapToWhatTheHostAccepted drives the slots by hand:
+// six requests in flight, two refused: the cap becomes the four still in
+// flight, and a refused request that tries again waits for one of them to
+// end.
+func TestRefusalSetsTheCapToWhatTheHostAccepted(t *testing.T) {
+	s := New(Config{Connections: 12, PerHost: 12})
+	const host = "origin.example:80"
+	var slots []*slot
+	for range 6 {
+		sl := &slot{s: s}
+		if err := sl.Send(t.Context(), host); err != nil {
+			t.Fatal(err)
+		}
+		slots = append(slots, sl)
+	}
+	slots[4].Answered(http.StatusOK)
+	slots[5].Answered(http.StatusServiceUnavailable)
+	slots[3].Answered(http.StatusTooManyRequests)
+	hs := s.Hosts()
+	if hs[0].Cap != 4 || hs[0].InFlight != 4 || hs[0].Refusals != 2 {
+		t.Fatalf("after 2 of 6 refused: %+v; want cap 4, 4 in flight, 2 refusals", hs[0])
+	}
+	done := make(chan error)
+	go func() { done <- slots[5].Send(t.Context(), host) }()
+	for waiting := 0; waiting == 0; {
+		s.mu.Lock()
+		waiting = len(s.hosts[host].waiters)
+		s.mu.Unlock()
+		runtime.Gosched()
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("a refused request was sent again while the host was at its cap (err %v)", err)
+	default:
+	}
+	s.mu.Lock()
+	s.releaseLocked(slots[0].h) // one accepted request ends
+	slots[0].h = nil
+	s.mu.Unlock()
+	if err := <-done; err != nil {
+		t.Fatalf("Send after a request ended = %v", err)
+	}
+	if hs := s.Hosts(); hs[0].InFlight != 4 {
+		t.Errorf("in flight = %d; want 4, the cap", hs[0].InFlight)
 	}
 }

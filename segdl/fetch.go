@@ -113,6 +113,10 @@ func (t *Task) Run(ctx context.Context) {
 	d.cancels[t] = cancel
 	d.mu.Unlock()
 	err := t.run(tctx)
+	if t.mirror && err != nil && !errors.Is(err, errStop) && tctx.Err() == nil {
+		d.mirrorFailed(t, err)
+		err = errStop
+	}
 	cancel()
 	d.taskEnded(t, err, ctx)
 }
@@ -133,8 +137,8 @@ func (t *Task) run(ctx context.Context) error {
 	attempts := t.seg.attempts
 	for {
 		progress, err := t.once(ctx)
-		if err == nil || errors.Is(err, errStop) || errors.Is(err, errNotModified) {
-			return err
+		if err == nil || errors.Is(err, errStop) || errors.Is(err, errNotModified) || t.mirror {
+			return err // a mirror gets no retry: another source takes its range
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -260,10 +264,7 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 	etag, lastMod, size := d.etag, d.lastMod, d.size
 	conditional := t.probe && d.conditional && d.gen == 0 && d.done.total() == 0
 	plain := t.probe && pos == 0 && end < 0 && d.noRange
-	src, resolved := d.spec.URLs[d.url], false
-	if d.resolved != "" {
-		src, resolved = d.resolved, true
-	}
+	src, resolved := d.srcURLLocked(t.src)
 	d.mu.Unlock()
 	if end >= 0 && pos >= end {
 		return 0, nil
@@ -296,7 +297,7 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 	reqCtx = httptrace.WithClientTrace(reqCtx, &httptrace.ClientTrace{
 		GotConn: func(info httptrace.GotConnInfo) { conn = info.Conn },
 	})
-	resp, hostport, err := d.do(reqCtx, src, hdr)
+	resp, hostport, err := d.do(reqCtx, t, src, hdr)
 	if err != nil {
 		if certError(err) {
 			return 0, &fatalError{err} // no retry makes a certificate valid
@@ -317,6 +318,11 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 		resp.Body.Close()
 	}()
 	redacted := redact.URL(src)
+	if t.mirror {
+		if err := mirrorAgrees(resp, pos, end, size, etag, lastMod); err != nil {
+			return 0, fmt.Errorf("%s: %w", redacted, err)
+		}
+	}
 
 	switch code := resp.StatusCode; {
 	case code == http.StatusNotModified && conditional:
@@ -459,7 +465,10 @@ func (t *Task) stream(ctx context.Context, body io.Reader, pos, limit, want int6
 	}
 	b := t.buf
 	start, got := pos, int64(0)
-	end := t.segEnd()
+	d.mu.Lock()
+	t.startedLocked(time.Now())
+	end := t.seg.end
+	d.mu.Unlock()
 	for {
 		n := int64(len(b))
 		if limit >= 0 {
@@ -652,8 +661,10 @@ func CredentialHeader(name string) bool {
 
 // do sends a GET for rawurl with extra headers, following redirects itself.
 // Every hop's headers come from headersFor, the one place that decides what
-// a host may see. It returns the final response and its host:port.
-func (d *Download) do(ctx context.Context, rawurl string, extra http.Header) (*http.Response, string, error) {
+// a host may see, and every hop is charged to its host through slot. It
+// returns the final response and its host:port.
+func (d *Download) do(ctx context.Context, t *Task, rawurl string, extra http.Header) (*http.Response, string, error) {
+	slot := t.slot
 	u, err := url.Parse(rawurl)
 	if err != nil {
 		return nil, "", &fatalError{fmt.Errorf("bad url %q", redact.URL(rawurl))}
@@ -673,6 +684,11 @@ func (d *Download) do(ctx context.Context, rawurl string, extra http.Header) (*h
 		if d.cfg.UserAgent != "" {
 			req.Header.Set("User-Agent", d.cfg.UserAgent)
 		}
+		if slot != nil {
+			if err := slot.Send(ctx, hostPort(u)); err != nil {
+				return nil, "", err
+			}
+		}
 		d.requests.Add(1)
 		resp, err := d.cfg.Client.Do(req)
 		if err != nil {
@@ -684,12 +700,17 @@ func (d *Download) do(ctx context.Context, rawurl string, extra http.Header) (*h
 			}
 			return nil, "", err
 		}
+		if slot != nil {
+			slot.Answered(resp.StatusCode)
+		}
 		switch resp.StatusCode {
 		case 301, 302, 303, 307, 308:
 		default:
 			if hop > 0 {
 				d.mu.Lock()
-				d.resolved = u.String()
+				if t.gen == d.gen {
+					d.setResolvedLocked(t.src, u.String())
+				}
 				d.mu.Unlock()
 			}
 			return resp, hostPort(u), nil

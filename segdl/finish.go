@@ -24,6 +24,7 @@ func (d *Download) finish() {
 		if !d.sumRetried {
 			// Fetch once more from scratch before failing.
 			d.sumRetried = true
+			d.noMirrors = true // whatever went wrong, no mirror joins in again
 			d.gen++
 			d.discardLocked()
 			d.state = stateNew

@@ -26,6 +26,21 @@ type Limiter interface {
 	WaitN(ctx context.Context, n int) error
 }
 
+// Slot is the place a Task's connection holds in a scheduler's per-host
+// caps. A Task given one (Task.SetSlot) tells it about each request it
+// sends, redirect hops and retries included, so that every request is
+// charged to the host it is sent to, and about each answer, so that the
+// scheduler learns what a host accepts.
+type Slot interface {
+	// Send is called before each request and redirect hop with the
+	// host:port it goes to. It returns once that host has room for one
+	// more request, or with ctx's error.
+	Send(ctx context.Context, hostport string) error
+	// Answered is called with the status code of each response, redirects
+	// included, as soon as its headers arrive.
+	Answered(code int)
+}
+
 // Config governs downloads. The zero value of each field means the
 // documented default.
 type Config struct {
@@ -179,6 +194,8 @@ type Download struct {
 	sumRetried  bool
 	url         int // index into spec.URLs of the source in use
 	resolved    string
+	mirrors     []mirror // per URL of spec.URLs; see mirrors.go
+	noMirrors   bool     // fetch from the source only (after a checksum failure)
 	file        *os.File
 	ops         *fileOps
 	resumedFile bool        // file was created by an earlier run
@@ -218,6 +235,7 @@ func New(root *os.Root, spec Spec, cfg *Config, notify func()) *Download {
 	return &Download{
 		spec: spec, cfg: cfg.withDefaults(), root: root, notify: notify, listed: listed,
 		size: -1, cancels: map[*Task]context.CancelFunc{}, finished: make(chan struct{}), ops: &osOps,
+		mirrors:     make([]mirror, len(spec.URLs)),
 		conditional: spec.IfNoneMatch != "" || spec.IfModifiedSince != "",
 	}
 }
@@ -229,6 +247,14 @@ type Task struct {
 	gen   int
 	probe bool
 	buf   []byte // one per running task, from a pool
+	slot  Slot   // nil: no scheduler charges requests
+	src   int    // index into Spec.URLs of the URL it fetches from
+	// mirror: src is not the download's source but a mirror, whose
+	// failures drop the mirror, not the download.
+	mirror bool
+
+	began    time.Time // when the current response began to stream
+	streamed int64     // bytes it has committed since
 
 	consumed bool // the current response was read to its end
 }
@@ -236,7 +262,13 @@ type Task struct {
 // Claim returns work for one more connection, or nil if the download has
 // none to give now: it is probing, finished, or has no range left that is
 // worth splitting.
-func (d *Download) Claim() *Task {
+func (d *Download) Claim() *Task { return d.ClaimFrom(nil) }
+
+// ClaimFrom is Claim for a scheduler that caps requests per host: the
+// task fetches from the file's source or one of its mirrors whose host
+// room reports has room for one more request (nil: any). Task.Host tells
+// which.
+func (d *Download) ClaimFrom(room func(hostport string) bool) *Task {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.claimableLocked() {
@@ -244,38 +276,62 @@ func (d *Download) Claim() *Task {
 	}
 	switch d.state {
 	case stateNew:
+		if room != nil && !room(d.hostLocked()) {
+			return nil
+		}
 		d.state = stateProbing
-		t := &Task{d: d, gen: d.gen, probe: true}
+		t := &Task{d: d, gen: d.gen, probe: true, src: d.url}
 		d.active++
+		d.mirrors[d.url].active++
 		return t
 	case stateRunning:
 	default:
 		return nil
 	}
-	if s := d.queuedLocked(); s != nil {
-		return d.assign(s)
+	src := d.sourceLocked(room)
+	if src < 0 {
+		return nil
 	}
-	big := d.splitCandidateLocked()
+	if s := d.queuedLocked(); s != nil {
+		return d.assign(s, src)
+	}
+	now := time.Now()
+	big := d.splitCandidateLocked(now)
 	if big == nil {
 		return nil
 	}
-	// Split at the middle, aligned; the fetcher of big stops at its new
-	// end when it next commits.
-	mid := big.pos + (big.end-big.pos)/2
-	mid -= mid % (64 << 10)
-	if mid-big.pos < d.cfg.MinSegment || big.end-mid < d.cfg.MinSegment {
+	// Split so that both ends come together (speed.go); the fetcher of
+	// big stops at its new end when it next commits.
+	var keep float64
+	if big.task != nil {
+		keep = d.taskSpeedLocked(big.task, now)
+	}
+	mid, ok := splitPoint(big.pos, big.end, keep, d.sourceSpeedLocked(src, now), d.cfg.MinSegment)
+	if !ok {
 		return nil
 	}
 	s := &segment{pos: mid, end: big.end}
 	big.end = mid
 	d.segs = append(d.segs, s)
-	return d.assign(s)
+	return d.assign(s, src)
 }
 
-func (d *Download) assign(s *segment) *Task {
-	t := &Task{d: d, seg: s, gen: d.gen}
+// SetSlot gives the task the slot its requests are charged to; call it
+// before Run.
+func (t *Task) SetSlot(s Slot) { t.slot = s }
+
+// Host returns the host:port the task's first request goes to.
+func (t *Task) Host() string {
+	t.d.mu.Lock()
+	defer t.d.mu.Unlock()
+	return t.d.mirrorHostLocked(t.src)
+}
+
+func (d *Download) assign(s *segment, src int) *Task {
+	t := &Task{d: d, seg: s, gen: d.gen, src: src, mirror: src != d.url}
 	s.task = t
 	d.active++
+	d.mirrors[src].active++
 	return t
 }
 
@@ -299,10 +355,22 @@ func (d *Download) Want() int64 {
 	if s := d.queuedLocked(); s != nil {
 		return max(s.end-s.pos, 1)
 	}
-	if big := d.splitCandidateLocked(); big != nil {
+	if big := d.splitCandidateLocked(time.Now()); big != nil {
 		return big.end - big.pos
 	}
 	return 0
+}
+
+// Left returns the bytes of the file still to fetch, or 0 while its size
+// is unknown.
+func (d *Download) Left() int64 {
+	d.mu.Lock()
+	size := d.size
+	d.mu.Unlock()
+	if size < 0 {
+		return 0
+	}
+	return max(0, size-d.written.Load())
 }
 
 // claimableLocked reports whether work may be handed out now: no restart
@@ -321,16 +389,32 @@ func (d *Download) queuedLocked() *segment {
 	return nil
 }
 
-// splitCandidateLocked returns the segment with the most left to fetch,
-// if the file may be split and it is at least two MinSegments long.
-func (d *Download) splitCandidateLocked() *segment {
+// splitCandidateLocked returns, of the segments long enough to split
+// (splitPoint), the one that would end last at its task's speed (the longest when
+// speeds are unknown), if the file may be split.
+func (d *Download) splitCandidateLocked(now time.Time) *segment {
 	if !d.splittable || d.noRange {
 		return nil
 	}
 	var big *segment
+	var last float64
 	for _, s := range d.segs {
-		if s.end >= 0 && s.end-s.pos >= 2*d.cfg.MinSegment && (big == nil || s.end-s.pos > big.end-big.pos) {
-			big = s
+		n := s.end - s.pos
+		if s.end < 0 || !splittable(n, d.cfg.MinSegment) {
+			continue
+		}
+		eta := float64(n)
+		if s.task != nil {
+			if v := d.taskSpeedLocked(s.task, now); v > 0 {
+				eta /= v
+			} else if v := d.meanSpeedLocked(now); v > 0 {
+				eta /= v
+			}
+		} else if v := d.meanSpeedLocked(now); v > 0 {
+			eta /= v
+		}
+		if big == nil || eta > last {
+			big, last = s, eta
 		}
 	}
 	return big

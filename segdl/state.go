@@ -196,6 +196,7 @@ func (t *Task) commit(pos, n int64) (newPos, end int64, stop bool) {
 	if s.end >= 0 && newPos > s.end {
 		newPos = s.end // the rest belongs to a range split off meanwhile
 	}
+	t.streamed += n
 	if newPos > s.pos {
 		d.written.Add(newPos - max(s.pos, pos))
 		d.done.add(pos, newPos)
@@ -280,6 +281,10 @@ func (d *Download) taskEnded(t *Task, err error, ctx context.Context) {
 	d.mu.Lock()
 	delete(d.cancels, t)
 	d.active--
+	if t.src < len(d.mirrors) {
+		d.mirrors[t.src].active--
+	}
+	d.rememberSpeedLocked(t, time.Now())
 	if t.seg != nil && t.seg.end >= 0 && t.seg.pos >= t.seg.end {
 		d.removeSegLocked(t.seg) // complete, also when it was empty
 	} else if t.seg != nil && t.seg.task == t {
@@ -311,13 +316,14 @@ func (d *Download) taskEnded(t *Task, err error, ctx context.Context) {
 		// We cancelled it: the outcome was already decided.
 	default:
 		var fe *fatalError
-		if errors.As(err, &fe) && d.url+1 < len(d.spec.URLs) && !isLocal(fe.err) {
+		if next := d.nextSourceLocked(); errors.As(err, &fe) && next >= 0 && !isLocal(fe.err) {
 			// Drop this source; the next mirror carries on from the same
 			// bytes if its validator agrees, else from scratch.
 			if d.restart == nil {
 				d.restart = &restartError{reason: err}
-				d.url++
-				d.resolved = ""
+				d.mirrors[d.url].dropped = err
+				d.url = next
+				d.resolved = d.mirrors[next].resolved
 			}
 		} else {
 			d.abortLocked(fmt.Errorf("%s: %w", d.spec.Path, unwrapKinds(err)))

@@ -419,7 +419,6 @@ func (r *runner) fetch(ctx context.Context, rf *runFlags) int {
 		Authorization: func(hp string) string { return creds.authorization(hostname(hp)) },
 		Limiter:       r.sched.Limiter,
 		ChunkSize:     chunk,
-		OnThrottle:    r.sched.OnThrottle,
 		OnSuccess:     r.sched.OnSuccess,
 		// Verified files are made durable and renamed in batches: one
 		// flush and one fsync per directory for many small files. Their

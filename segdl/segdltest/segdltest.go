@@ -88,8 +88,23 @@ type Request struct {
 // share one to show a budget held across hosts.
 type Gauge struct{ cur, peak atomic.Int64 }
 
-func (g *Gauge) enter() {
-	cur := g.cur.Add(1)
+func (g *Gauge) enter() { g.raisePeak(g.cur.Add(1)) }
+
+// tryEnter counts one more in flight if fewer than limit are.
+func (g *Gauge) tryEnter(limit int64) bool {
+	for {
+		cur := g.cur.Load()
+		if cur >= limit {
+			return false
+		}
+		if g.cur.CompareAndSwap(cur, cur+1) {
+			g.raisePeak(cur + 1)
+			return true
+		}
+	}
+}
+
+func (g *Gauge) raisePeak(cur int64) {
 	for {
 		p := g.peak.Load()
 		if cur <= p || g.peak.CompareAndSwap(p, cur) {
@@ -109,9 +124,10 @@ func (g *Gauge) Peak() int64 { return g.peak.Load() }
 // Stats are the server's counters.
 type Stats struct {
 	Requests     int64 `json:"requests"`
-	Connections  int64 `json:"connections"` // TCP connections accepted
-	PeakInFlight int64 `json:"peak_in_flight"`
+	Connections  int64 `json:"connections"`    // TCP connections accepted
+	PeakInFlight int64 `json:"peak_in_flight"` // of the requests not refused
 	BytesSent    int64 `json:"bytes_sent"`
+	Refused      int64 `json:"refused"` // by MaxInFlight
 }
 
 // Server is a fault-injecting origin. Set its fields before the first
@@ -128,14 +144,24 @@ type Server struct {
 	Fault func(r *http.Request, n int64) Fault
 	// Shared, if set, also counts this server's requests in flight.
 	Shared *Gauge
+	// MaxInFlight, if positive, refuses any request beyond this many in
+	// flight at once with 503 and Retry-After: RefuseRetryAfter, as an
+	// origin that enforces its own connection limit does. Refused
+	// requests do not count as in flight.
+	MaxInFlight      int64
+	RefuseRetryAfter string
+	// RefuseGrace is how long a request beyond MaxInFlight waits for room
+	// before it is refused: the moment the server takes to learn that a
+	// client closed a connection, which a real server also needs.
+	RefuseGrace time.Duration
 
 	mu    sync.Mutex
 	files map[string]*File
 	later []swap
 	log   []Request
 
-	n, sent, conns atomic.Int64
-	gauge          Gauge
+	n, sent, conns, refused atomic.Int64
+	gauge                   Gauge
 }
 
 // NewServer starts a server on 127.0.0.1. The caller must Close it.
@@ -241,11 +267,38 @@ func (s *Server) Files(path string) *File {
 // URLOf returns the URL of path on this server.
 func (s *Server) URLOf(path string) string { return s.Server.URL + path }
 
+// admit counts a request in flight if fewer than MaxInFlight are.
+func (s *Server) admit(r *http.Request) bool {
+	deadline := time.Now().Add(s.RefuseGrace)
+	for !s.gauge.tryEnter(s.MaxInFlight) {
+		if !time.Now().Before(deadline) || !sleep(r, time.Millisecond) {
+			return false
+		}
+	}
+	if s.Shared != nil {
+		s.Shared.enter()
+	}
+	return true
+}
+
 func (s *Server) enter() func() {
 	s.gauge.enter()
 	if s.Shared != nil {
 		s.Shared.enter()
 	}
+	return s.leave()
+}
+
+// leaver counts a request in flight, unless admit has, and returns the
+// function that ends it.
+func (s *Server) leaver() func() {
+	if s.MaxInFlight > 0 {
+		return s.leave()
+	}
+	return s.enter()
+}
+
+func (s *Server) leave() func() {
 	return sync.OnceFunc(func() {
 		s.gauge.leave()
 		if s.Shared != nil {
@@ -263,7 +316,7 @@ func (s *Server) Requests() []Request {
 
 // Stats returns the counters.
 func (s *Server) Stats() Stats {
-	return Stats{Connections: s.conns.Load(), Requests: s.n.Load(), PeakInFlight: s.gauge.Peak(), BytesSent: s.sent.Load()}
+	return Stats{Connections: s.conns.Load(), Requests: s.n.Load(), PeakInFlight: s.gauge.Peak(), BytesSent: s.sent.Load(), Refused: s.refused.Load()}
 }
 
 // Content returns n deterministic pseudo-random bytes for seed.
@@ -276,9 +329,20 @@ func Content(seed uint64, n int) []byte {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := s.n.Add(1)
+	if s.MaxInFlight > 0 && !s.admit(r) {
+		s.refused.Add(1)
+		s.mu.Lock()
+		s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Host: r.Host, Proto: r.Proto, Header: r.Header.Clone(), Fault: Status})
+		s.mu.Unlock()
+		if s.RefuseRetryAfter != "" {
+			w.Header().Set("Retry-After", s.RefuseRetryAfter)
+		}
+		http.Error(w, "too many requests in flight", http.StatusServiceUnavailable)
+		return
+	}
 	// A request is in flight until its handler returns or its client has
 	// gone, whichever is first: a handler may take a moment to notice.
-	leave := s.enter()
+	leave := s.leaver()
 	defer leave()
 	stop := context.AfterFunc(r.Context(), leave)
 	defer stop()
