@@ -171,6 +171,14 @@ func TestResumeStartsOverWhen(t *testing.T) {
 			os.Truncate(filepath.Join(dir, "out.bin"+PartSuffix), 1000)
 			return srv.Files("/f").Data
 		}, false},
+		{"a kill left the journal's temporary copy", func(t *testing.T, dir string, srv *segdltest.Server) []byte {
+			// SIGKILL between writing PATH.bulkdl.json.tmp and renaming
+			// it: the journal stays valid, the copy is litter to remove.
+			p := filepath.Join(dir, "out.bin"+JournalSuffix)
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p+dest.TmpSuffix, b[:len(b)/2], 0o600)
+			return srv.Files("/f").Data
+		}, true},
 		{"the temporary file was overwritten with garbage", func(t *testing.T, dir string, srv *segdltest.Server) []byte {
 			// Same size, wrong bytes: only the checksum can tell, and the
 			// retry from scratch after a mismatch repairs it.

@@ -78,6 +78,12 @@ func (d *Download) resumeLocked() {
 	j, err := readJournal(d.root, d.journalName())
 	st, serr := d.file.Stat()
 	ok := err == nil && serr == nil && j.matches(d.spec, st.Size())
+	if err == nil || serr != nil || st.Size() > 0 {
+		// A run killed while rewriting the journal leaves its copy
+		// behind; only a path with earlier bytes can have one, so a
+		// fresh small file pays no extra call.
+		d.root.Remove(d.journalName() + dest.TmpSuffix)
+	}
 	if !ok {
 		if serr != nil || st.Size() > 0 {
 			d.file.Truncate(0)
