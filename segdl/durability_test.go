@@ -358,3 +358,49 @@ func TestOutOfSocketsIsNotAFailedAttempt(t *testing.T) {
 		t.Fatalf("download after EMFILE on dial: %v", r.err)
 	}
 }
+
+// A download waiting for a socket holds no file open meanwhile: with more
+// downloads started than descriptors, parked ones holding their temporary
+// files would leave none for the sockets every one of them waits for.
+func TestWaitingForASocketHoldsNoFile(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("needs /proc/self/fd to see which files the process holds")
+	}
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	data := segdltest.Content(4, 100<<10)
+	srv.PutBytes("/f", data)
+	dir := t.TempDir()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	cfg := testConfig()
+	doer := &emfileDoer{Doer: cfg.Client}
+	doer.n.Store(1)
+	cfg.Client = doer
+	wake := make(chan struct{}, 1)
+	d := New(root, Spec{URLs: []string{srv.URLOf("/f")}, Path: "out.bin", Size: -1}, cfg, func() { poke(wake) })
+	task := d.Claim()
+	if task == nil {
+		t.Fatal("no probe to claim")
+	}
+	task.Run(t.Context()) // no socket: the task parks and returns
+	ents, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range ents {
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(l, dir+string(os.PathSeparator)) {
+			t.Errorf("while waiting for a socket, %s is held open", l)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	drive(ctx, d, wake, 1)
+	if err := d.Err(); err != nil {
+		t.Fatalf("download after waiting for a socket: %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "out.bin")); sha(got) != sha(data) {
+		t.Fatal("published file differs from the served one")
+	}
+	assertNoLitter(t, dir)
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -126,7 +127,7 @@ func (t *Task) run(ctx context.Context) error {
 	if t.probe {
 		if err := d.prepare(t); err != nil {
 			if tooManyFiles(err) {
-				return d.waitForFD(err)
+				return d.waitForFD(t, err)
 			}
 			return &fatalError{err}
 		}
@@ -168,7 +169,7 @@ func (t *Task) run(ctx context.Context) error {
 			// No socket to be had: not this file's failure. Give the
 			// connection back until other downloads close theirs.
 			t.seg.attempts = attempts
-			return d.waitForFD(err)
+			return d.waitForFD(t, err)
 		}
 		// A request that made real progress starts the count again, so a
 		// long file on a flaky link is not failed by its length alone.
@@ -202,11 +203,22 @@ func (t *Task) run(ctx context.Context) error {
 
 // waitForFD parks the probe until file descriptors may be free again
 // (other downloads end and close theirs), a bounded number of times.
-func (d *Download) waitForFD(err error) error {
+func (d *Download) waitForFD(t *Task, err error) error {
 	d.mu.Lock()
 	d.fdWaits++
 	n := d.fdWaits
+	var idle *os.File
+	if t.probe && d.file != nil && d.done.total() == 0 && !d.journaled {
+		// A probe that got no socket has written nothing: its
+		// temporary file goes too, so that downloads waiting for
+		// descriptors hold none; the next probe creates it afresh.
+		idle, d.file, d.sized = d.file, nil, false
+	}
 	d.mu.Unlock()
+	if idle != nil {
+		idle.Close()
+		d.root.Remove(d.partName())
+	}
 	if n > fdWaitLimit {
 		return &fatalError{fmt.Errorf("%w: %w", errNoFD, err)}
 	}
