@@ -8,8 +8,11 @@
 //
 //	probe:   GET Range: bytes=0-  (one request: size, range support, validator)
 //	         the probe keeps streaming as the first segment
-//	claim:   a queued range, else split the largest range in half
-//	         (never below MinSegment); its fetcher stops at the new end
+//	claim:   a queued range, else split the range that would end last,
+//	         in proportion to the two connections' speeds (the new range
+//	         at least MinSegment, the part kept at least 64 KiB); its
+//	         fetcher stops at the new end. With mirrors of the same size
+//	         and validator, new ranges go to the source with room
 //	write:   WriteAt into PATH.bulkdl.part; one buffer per connection
 //	commit:  record progress; every SyncBytes or SyncInterval: fsync data,
 //	         then the journal
@@ -31,7 +34,7 @@
 // (EMFILE, ENFILE) parks the file until others close theirs, a bounded
 // number of times; it is not a failed attempt.
 //
-// A file smaller than two MinSegments is finished by its probe. A server
+// A file smaller than MinSegment plus 64 KiB is finished by its probe. A server
 // that ignores Range, sends no length, sends a Content-Encoding, or offers
 // no strong ETag and no Last-Modified gets one stream. A 206 with an
 // unknown total ("bytes a-b/*") is checked against the size known from
