@@ -2,12 +2,15 @@ package segdl
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+
+	dest "github.com/bulkdl/bulkdl/state"
 )
 
 // finish verifies the complete temporary file and publishes it with one
@@ -92,8 +95,9 @@ func (d *Download) verify(f *os.File, size int64) (sum []byte, err error) {
 // Complete reports whether the file at spec.Path in root is already
 // complete: it has spec.Size bytes if a size is given, and its digest
 // matches spec.Sum. Without a Sum nothing can prove that, and it reports
-// false. It reads the whole file.
-func Complete(root *os.Root, spec Spec) (bool, error) {
+// false. It reads the whole file, and stops with ctx.Err() when ctx is
+// done: a multi-gigabyte hash does not outlive Ctrl-C.
+func Complete(ctx context.Context, root *os.Root, spec Spec) (bool, error) {
 	if spec.Hash == nil || spec.Sum == nil {
 		return false, nil
 	}
@@ -110,12 +114,26 @@ func Complete(root *os.Root, spec Spec) (bool, error) {
 		return false, err
 	}
 	h := spec.Hash()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
 		return false, err
 	}
 	return bytes.Equal(h.Sum(nil), spec.Sum), nil
 }
 
+// ctxReader reads from r until ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
 // SyncDir fsyncs directory dir under root, making renames in it durable.
-// On Windows, which cannot fsync a directory, it does nothing.
-func SyncDir(root *os.Root, dir string) error { return syncDir(root, dir) }
+// On Windows, which cannot fsync a directory, it does nothing
+// (state.SyncDir).
+func SyncDir(root *os.Root, dir string) error { return dest.SyncDir(root, dir) }

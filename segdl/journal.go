@@ -73,28 +73,14 @@ func (j *journal) matches(spec Spec, partSize int64) bool {
 	return true
 }
 
-// writeJournal replaces the journal atomically: write a temporary file,
-// sync it, rename it over the old one.
+// writeJournal replaces the journal atomically (dest.WriteFile).
 func writeJournal(root *os.Root, name string, j *journal) error {
 	data, err := json.Marshal(j)
 	if err != nil {
 		return err
 	}
-	tmp := name + dest.TmpSuffix
-	f, err := openRegular(root, tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
+	return dest.WriteFile(root, name, 0o600, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		root.Remove(tmp)
-		return err
-	}
-	return root.Rename(tmp, name)
+	})
 }

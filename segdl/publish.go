@@ -8,6 +8,8 @@ import (
 	"path"
 	"sync"
 	"time"
+
+	dest "github.com/bulkdl/bulkdl/state"
 )
 
 // Publisher publishes verified files in batches, so that many small files
@@ -164,7 +166,7 @@ func (o osPublishOps) syncFiles(files []*os.File, stats []fs.FileInfo) []error {
 func (o osPublishOps) rename(root *os.Root, from, to string) error {
 	return o.f.rename(root, from, to)
 }
-func (osPublishOps) syncDir(root *os.Root, dir string) error { return syncDir(root, dir) }
+func (osPublishOps) syncDir(root *os.Root, dir string) error { return dest.SyncDir(root, dir) }
 
 // syncEach fsyncs every file, several at once: a device serves concurrent
 // flushes together. It is the portable way to make a batch durable.

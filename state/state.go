@@ -28,7 +28,6 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/bulkdl/bulkdl/internal/robustio"
 )
 
 // Dir is the directory under dest that holds bulkdl's state.
@@ -153,36 +152,26 @@ func (s *Store) load() (lines int, err error) {
 	return lines, nil
 }
 
-// compact rewrites the log with one line per live record: a temporary
-// file, fsync, rename.
+// compact rewrites the log with one line per live record, atomically.
 func (s *Store) compact() error {
-	tmp := s.logName + ".tmp"
-	f, err := openRegular(s.root, tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	w := bufio.NewWriterSize(f, 256<<10)
 	paths := make([]string, 0, len(s.records))
 	for p := range s.records {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
-	for _, p := range paths {
-		b, _ := json.Marshal(s.records[p])
-		w.Write(append(b, '\n'))
-	}
-	err = w.Flush()
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = robustio.Rename(s.root, tmp, s.logName)
-	}
+	err := WriteFile(s.root, s.logName, 0o644, func(w io.Writer) error {
+		for _, p := range paths {
+			b, err := json.Marshal(s.records[p])
+			if err != nil {
+				return err
+			}
+			if _, err := w.Write(append(b, '\n')); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		s.root.Remove(tmp)
 		return fmt.Errorf("state: compacting: %w", err)
 	}
 	return nil

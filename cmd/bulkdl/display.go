@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +15,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/bulkdl/bulkdl/job"
 	"github.com/bulkdl/bulkdl/manifest"
 	"github.com/bulkdl/bulkdl/redact"
 	"github.com/bulkdl/bulkdl/segdl"
@@ -25,7 +25,8 @@ import (
 // plain lines for logs, or nothing. Failures and the summary are printed in
 // every mode.
 type display struct {
-	r        *runner
+	m        *manifest.Manifest
+	budget   string // the budget, for the start line
 	w        io.Writer
 	mode     string // bar, plain, none
 	interval time.Duration
@@ -35,10 +36,12 @@ type display struct {
 	now      func() time.Time
 	termSize func() (width, height int)
 
-	mu    sync.Mutex // serializes writes
-	lines int        // lines of the live area on screen
-	stopc chan struct{}
-	wg    sync.WaitGroup
+	mu      sync.Mutex  // serializes writes
+	lines   int         // lines of the live area on screen
+	status  *job.Status // the run's, once planned
+	started time.Time
+	stopc   chan struct{}
+	wg      sync.WaitGroup
 
 	// The rate, for the display and the ETA: an exponentially weighted
 	// average over about rateTau, so that the ETA does not swing with
@@ -56,8 +59,33 @@ const (
 	etaAfter   = 3 * time.Second // no ETA before the rate has this much history
 )
 
-func newDisplay(r *runner, mode string, interval time.Duration) *display {
-	return &display{r: r, w: r.c.stderr, mode: mode, interval: interval, stopc: make(chan struct{})}
+func newDisplay(w io.Writer, mode string, interval time.Duration) *display {
+	return &display{w: w, mode: mode, interval: interval, stopc: make(chan struct{}), started: time.Now()}
+}
+
+var _ job.Observer = (*display)(nil)
+
+// Observe shows a run's events: it subscribes the display to the run.
+func (d *display) Observe(e job.Event) {
+	switch e.Kind {
+	case job.EventPlanned:
+		d.mu.Lock()
+		d.status = e.Status
+		d.mu.Unlock()
+		if d.mode == "plain" {
+			p := e.Plan
+			d.line(startLine(p.Files, p.ToFetch, p.KnownBytes, p.Unknown, p.Hosts, d.m.Dest, d.budget, d.m.Settings.Rate))
+		}
+		d.start()
+	case job.EventFailed:
+		d.failed(e.Text)
+	case job.EventHostDown:
+		d.hostDown(e.Host, e.Failures)
+	case job.EventLog:
+		d.line(e.Text)
+	case job.EventWarning:
+		d.line("bulkdl: " + e.Text)
+	}
 }
 
 func (d *display) clock() time.Time {
@@ -120,47 +148,18 @@ type activeFile struct {
 }
 
 func (d *display) snapshot() snapshot {
-	r := d.r
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	prog := make(map[int]segdl.Progress, len(r.active))
-	for i, dl := range r.active {
-		prog[i] = dl.Progress()
+	d.mu.Lock()
+	st := d.status
+	d.mu.Unlock()
+	if st == nil {
+		return snapshot{}
 	}
-	return r.snapshotLocked(prog)
-}
-
-// snapshotLocked sums the run's state, with prog the progress of each
-// active file. r.mu is held.
-func (r *runner) snapshotLocked(prog map[int]segdl.Progress) snapshot {
-	if !r.totOK {
-		r.tot, r.totOK = tally(r.results), true
+	js := st.Snapshot()
+	s := snapshot{doneBytes: js.DoneBytes, totalBytes: js.TotalBytes, unknown: js.Unknown, files: js.Files,
+		done: js.Done, failed: js.Failed, received: js.Received, active: make([]activeFile, len(js.Active))}
+	for k, a := range js.Active {
+		s.active[k] = activeFile{path: a.Path, written: a.Written, size: a.Size, conns: a.Conns, waitUntil: a.WaitUntil, waitFor: a.WaitFor}
 	}
-	// The running totals, not a walk of every file: a frame costs the same
-	// for 100 files as for 100,000.
-	s := snapshot{files: r.inShard, done: len(r.done), failed: r.failed, received: r.fetched,
-		doneBytes: r.tot.done, totalBytes: r.tot.known, unknown: r.tot.unknown}
-	for i, p := range prog {
-		var t totals
-		t.add(&r.results[i], 1) // its share above, replaced by what the server said
-		s.doneBytes, s.totalBytes, s.unknown = s.doneBytes-t.done, s.totalBytes-t.known, s.unknown-t.unknown
-		size := p.Size
-		if size < 0 {
-			size = r.results[i].size // the manifest's, until the server says
-		}
-		s.doneBytes += p.Written
-		s.received += p.Received
-		if size >= 0 {
-			s.totalBytes += size
-		} else {
-			s.unknown++
-		}
-		s.active = append(s.active, activeFile{path: r.m.Files[i].Path, written: p.Written, size: size, conns: p.Active,
-			waitUntil: p.WaitUntil, waitFor: p.WaitFor})
-	}
-	sort.Slice(s.active, func(i, j int) bool {
-		return s.active[i].conns > s.active[j].conns || s.active[i].conns == s.active[j].conns && s.active[i].path < s.active[j].path
-	})
 	return s
 }
 
@@ -433,10 +432,7 @@ func truncate(s string, n int) string {
 }
 
 // failed prints one line for a failed file, in every mode.
-func (d *display) failed(i int) {
-	d.r.mu.Lock()
-	msg := d.r.results[i].err
-	d.r.mu.Unlock()
+func (d *display) failed(msg string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.clearLocked()
@@ -464,25 +460,16 @@ func (d *display) hostDown(host string, failures int) {
 }
 
 // summary prints the end-of-run summary.
-func (d *display) summary(interrupted bool) {
-	r := d.r
-	r.mu.Lock()
-	var fetched, skipped, pending int
+func (d *display) summary(res *job.Result) {
+	fetched, skipped, pending, failed := res.Count(job.Downloaded), res.Count(job.Skipped), res.Count(job.Pending), res.Count(job.Failed)
+	received, interrupted := res.Received, res.Interrupted
 	var bytes int64
-	for _, res := range r.results {
-		switch res.status {
-		case "downloaded":
-			fetched++
-			bytes += res.size
-		case "skipped":
-			skipped++
-		case "pending":
-			pending++
+	for i := range res.Files {
+		if res.Files[i].Outcome == job.Downloaded {
+			bytes += res.Files[i].Size
 		}
 	}
-	failed, received := r.failed, r.fetched
-	r.mu.Unlock()
-	el := time.Since(r.started)
+	el := res.Duration
 	if d.quiet && failed == 0 && !interrupted && pending == 0 {
 		return
 	}
@@ -492,9 +479,9 @@ func (d *display) summary(interrupted bool) {
 	if interrupted {
 		word = "interrupted"
 	}
-	fmt.Fprintf(d.w, "%s: %d file(s): %d fetched, %d skipped, %d failed", word, r.inShard, fetched, skipped, failed)
-	if r.pruned > 0 {
-		fmt.Fprintf(d.w, ", %d pruned", r.pruned)
+	fmt.Fprintf(d.w, "%s: %d file(s): %d fetched, %d skipped, %d failed", word, res.InShard, fetched, skipped, failed)
+	if res.Pruned > 0 {
+		fmt.Fprintf(d.w, ", %d pruned", res.Pruned)
 	}
 	if pending > 0 {
 		fmt.Fprintf(d.w, ", %d not finished (resume with the same command)", pending)
@@ -504,7 +491,7 @@ func (d *display) summary(interrupted bool) {
 		fmt.Fprintf(d.w, " (%v)", manifest.Rate(int64(float64(received)/max(el.Seconds(), 1e-3))))
 	}
 	fmt.Fprintln(d.w)
-	for _, h := range r.sched.Hosts() {
+	for _, h := range res.Hosts {
 		if h.MinCap < h.ConfigCap {
 			fmt.Fprintf(d.w, "slowed: %s answered 429/503; its connections went down to %d of %d (now %d)\n", redact.Escape(h.Host), h.MinCap, h.ConfigCap, h.Cap)
 		}

@@ -10,46 +10,23 @@ import (
 	"github.com/bulkdl/bulkdl/segdl"
 )
 
-// testRunner is a runner with n files of the given manifest sizes.
-func testRunner(sizes ...int64) *runner {
-	m := &manifest.Manifest{}
-	for i, sz := range sizes {
-		m.Files = append(m.Files, manifest.File{URL: "http://h/f", Path: strings.Repeat("f", i+1), Size: sz})
-	}
-	r := newRunner(m, newCLI(nil, nil))
-	r.inShard = len(sizes)
-	return r
-}
-
-func TestSnapshotSizes(t *testing.T) {
+// The sums themselves are tested in package job (TestSnapshotSizes).
+func TestSnapshotDisplay(t *testing.T) {
 	t.Run("sizes the server gave make a percentage", func(t *testing.T) {
-		r := testRunner(-1, -1, -1)
-		r.results[0].status, r.results[0].size = "downloaded", 1000
-		r.results[1].status = "failed" // arrives no more
-		r.done = []int{0, 1}
-		r.failed = 1
-		s := r.snapshotLocked(map[int]segdl.Progress{2: {Size: 1000, Written: 500}})
-		if s.unknown != 0 || s.totalBytes != 2000 || s.doneBytes != 1500 {
-			t.Fatalf("snapshot = %+v; want every size known, 1500 of 2000", s)
-		}
+		s := snapshot{totalBytes: 2000, doneBytes: 1500, files: 3, done: 2, failed: 1, active: []activeFile{{path: "fff", written: 500, size: 1000}}}
 		d := &display{now: time.Now}
 		if lead, _, _, _, _ := d.parts(s); lead != " 75%" {
 			t.Errorf("lead = %q; want a percentage, 75%%", lead)
 		}
 	})
 	t.Run("the manifest's size shows before the server's", func(t *testing.T) {
-		r := testRunner(64 << 20)
-		s := r.snapshotLocked(map[int]segdl.Progress{0: {Size: -1, Written: 0, Active: 1}})
-		if len(s.active) != 1 || s.active[0].size != 64<<20 {
-			t.Fatalf("active = %+v; want the manifest's size", s.active)
-		}
-		if got := activeLine(s.active[0], time.Now()); !strings.Contains(got, "0 B/64.0 MiB") || strings.Contains(got, "?") {
+		a := activeFile{path: "f", size: 64 << 20, conns: 1}
+		if got := activeLine(a, time.Now()); !strings.Contains(got, "0 B/64.0 MiB") || strings.Contains(got, "?") {
 			t.Errorf("active line %q; want the manifest's size, no ?", got)
 		}
 	})
 	t.Run("a file not started, of unknown size, keeps the bar on files, labelled", func(t *testing.T) {
-		r := testRunner(1000, -1)
-		s := r.snapshotLocked(map[int]segdl.Progress{0: {Size: 1000, Written: 999}})
+		s := snapshot{totalBytes: 1000, doneBytes: 999, unknown: 1, files: 2, active: []activeFile{{path: "f", written: 999, size: 1000}}}
 		d := &display{now: time.Now}
 		lead, bytes, _, eta, _ := d.parts(s)
 		if lead != "files 0/2" || !strings.Contains(bytes, "1 file(s) of unknown size") || eta != "" {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulkdl/bulkdl/job"
 	"github.com/bulkdl/bulkdl/segdl/segdltest"
 )
 
@@ -257,13 +258,13 @@ type stopSignal struct {
 	send    func(*testing.T, *os.Process) error // while it runs
 }
 
-func readReport(t *testing.T, name string) Report {
+func readReport(t *testing.T, name string) job.Report {
 	t.Helper()
 	raw, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatalf("report: %v", err)
 	}
-	var r Report
+	var r job.Report
 	if err := json.Unmarshal(raw, &r); err != nil {
 		t.Fatalf("report is not JSON: %v", err)
 	}

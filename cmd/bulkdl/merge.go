@@ -8,14 +8,9 @@ import (
 	"sort"
 	"strings"
 	"time"
-)
 
-// ReportMerge says what a merged report (bulkdl report merge) was made of.
-type ReportMerge struct {
-	Reports int      `json:"reports"` // reports merged
-	Split   uint64   `json:"split"`   // N of the shards' -shard K/N; 1 for runs of the whole manifest
-	Missing []string `json:"missing"` // shards of the split without a report, as K/N: their files are in no total
-}
+	"github.com/bulkdl/bulkdl/job"
+)
 
 // report is "bulkdl report merge": the JSON reports of the shards of one
 // split, merged into one report of the whole manifest.
@@ -32,12 +27,12 @@ func (c *cli) report(args []string) int {
 		return code
 	}
 	if *out != "" {
-		if err := checkReportPath(*out); err != nil {
+		if err := job.CheckReportPath(*out); err != nil {
 			fmt.Fprintf(c.stderr, "bulkdl report merge: %s\n", strings.Replace(err.Error(), "-report", "-o", 1))
 			return exitSetup
 		}
 	}
-	reps := make([]Report, len(fs.Args()))
+	reps := make([]job.Report, len(fs.Args()))
 	for i, name := range fs.Args() {
 		data, err := os.ReadFile(name)
 		if err == nil {
@@ -57,7 +52,7 @@ func (c *cli) report(args []string) int {
 		return exitUsage
 	}
 	if *out != "" {
-		err = saveReport(*out, &m)
+		err = m.Write(*out)
 	} else {
 		var data []byte
 		if data, err = json.MarshalIndent(&m, "", "  "); err == nil {
@@ -84,36 +79,35 @@ func (c *cli) report(args []string) int {
 // mergeReports merges the reports of the shards of one split (names are
 // their files, for messages). They must be of one manifest, one command
 // and one N, each shard at most once and each file in one report only.
-func mergeReports(names []string, reps []Report) (Report, error) {
-	m := Report{Version: 1, Hosts: []ReportHost{}, Files: []ReportFile{}, Merged: &ReportMerge{Reports: len(reps)}}
+func mergeReports(names []string, reps []job.Report) (job.Report, error) {
+	m := job.Report{Version: 1, Hosts: []job.ReportHost{}, Files: []job.ReportFile{}, Merged: &job.ReportMerge{Reports: len(reps)}}
 	shardOf := map[uint64]string{}
 	pathOf := map[string]string{}
-	hosts := map[string]*ReportHost{}
+	hosts := map[string]*job.ReportHost{}
 	var end time.Time
 	var errs []string
 	for i, r := range reps {
-		var s shardFlag
+		s := job.Shard{K: 0, N: 1}
 		if r.Shard != "" {
-			if err := s.Set(r.Shard); err != nil {
-				return Report{}, fmt.Errorf("%s: shard %q: %v", names[i], r.Shard, err)
+			var err error
+			if s, err = job.ParseShard(r.Shard); err != nil {
+				return job.Report{}, fmt.Errorf("%s: shard %q: %v", names[i], r.Shard, err)
 			}
-		} else {
-			s = shardFlag{0, 1}
 		}
 		if i == 0 {
-			m.Command, m.Manifest, m.Dest, m.Started, m.Merged.Split = r.Command, r.Manifest, r.Dest, r.Started, s.n
+			m.Command, m.Manifest, m.Dest, m.Started, m.Merged.Split = r.Command, r.Manifest, r.Dest, r.Started, s.N
 		}
 		switch {
 		case r.Command != m.Command:
-			return Report{}, fmt.Errorf("%s is a report of %s, %s of %s: merge reports of one command", names[0], m.Command, names[i], r.Command)
+			return job.Report{}, fmt.Errorf("%s is a report of %s, %s of %s: merge reports of one command", names[0], m.Command, names[i], r.Command)
 		case r.Manifest != m.Manifest:
-			return Report{}, fmt.Errorf("%s is a report of manifest %s, %s of %s: merge the shards of one manifest", names[0], m.Manifest, names[i], r.Manifest)
-		case s.n != m.Merged.Split:
-			return Report{}, fmt.Errorf("%s is of a %d-way split, %s of a %d-way one (-shard K/N with another N): merge the shards of one split", names[0], m.Merged.Split, names[i], s.n)
-		case shardOf[s.k] != "":
-			return Report{}, fmt.Errorf("shard %d/%d is in both %s and %s: give each shard's last report once", s.k, s.n, shardOf[s.k], names[i])
+			return job.Report{}, fmt.Errorf("%s is a report of manifest %s, %s of %s: merge the shards of one manifest", names[0], m.Manifest, names[i], r.Manifest)
+		case s.N != m.Merged.Split:
+			return job.Report{}, fmt.Errorf("%s is of a %d-way split, %s of a %d-way one (-shard K/N with another N): merge the shards of one split", names[0], m.Merged.Split, names[i], s.N)
+		case shardOf[s.K] != "":
+			return job.Report{}, fmt.Errorf("shard %d/%d is in both %s and %s: give each shard's last report once", s.K, s.N, shardOf[s.K], names[i])
 		}
-		shardOf[s.k] = names[i]
+		shardOf[s.K] = names[i]
 		if r.Dest != m.Dest {
 			m.Dest = "" // pods may mount one volume at different paths
 		}
@@ -130,7 +124,7 @@ func mergeReports(names []string, reps []Report) (Report, error) {
 		}
 		for _, f := range r.Files {
 			if prev := pathOf[f.Path]; prev != "" {
-				return Report{}, fmt.Errorf("%s is in both %s and %s: merge the shards of one split", f.Path, prev, names[i])
+				return job.Report{}, fmt.Errorf("%s is in both %s and %s: merge the shards of one split", f.Path, prev, names[i])
 			}
 			pathOf[f.Path] = names[i]
 			if r.Shard != "" {
@@ -169,7 +163,7 @@ func mergeReports(names []string, reps []Report) (Report, error) {
 }
 
 // addTotals adds b to a.
-func addTotals(a *ReportTotals, b ReportTotals) {
+func addTotals(a *job.ReportTotals, b job.ReportTotals) {
 	a.Files += b.Files
 	a.Downloaded += b.Downloaded
 	a.Skipped += b.Skipped

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bulkdl/bulkdl/job"
 	"github.com/bulkdl/bulkdl/segdl/segdltest"
 )
 
@@ -31,11 +32,11 @@ func TestReportMerge(t *testing.T) {
 	if code != exitFailed {
 		t.Errorf("merge of a split with a failed file = %d; want %d: %s", code, exitFailed, stderr)
 	}
-	var got Report
+	var got job.Report
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("merged report is not JSON: %v\n%s", err, out)
 	}
-	want := ReportTotals{Files: 12, Downloaded: 11, Failed: 1, Bytes: 11 * 4000, BytesFetched: 11 * 4000}
+	want := job.ReportTotals{Files: 12, Downloaded: 11, Failed: 1, Bytes: 11 * 4000, BytesFetched: 11 * 4000}
 	if got.Totals != want || got.ExitCode != exitFailed || got.Merged == nil || got.Merged.Split != 4 || len(got.Merged.Missing) != 0 || got.Merged.Reports != 4 {
 		t.Errorf("merged totals %+v, exit_code %d, merged %+v; want %+v, 1, 4 reports of a 4-way split, none missing", got.Totals, got.ExitCode, got.Merged, want)
 	}
@@ -43,8 +44,7 @@ func TestReportMerge(t *testing.T) {
 		t.Fatalf("merged report lists %d files; want %d", len(got.Files), len(data))
 	}
 	for _, f := range got.Files {
-		var s shardFlag
-		if err := s.Set(f.Shard); err != nil || !s.has(f.Path) {
+		if s, err := job.ParseShard(f.Shard); err != nil || !s.Has(f.Path) {
 			t.Errorf("%s: shard %q is not the shard that owns it", f.Path, f.Shard)
 		}
 	}

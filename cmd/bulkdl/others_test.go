@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulkdl/bulkdl/job"
 	"github.com/bulkdl/bulkdl/segdl/segdltest"
 	"github.com/bulkdl/bulkdl/state"
 )
@@ -154,37 +155,11 @@ func TestAnotherShardsRecordIsUsedByARun(t *testing.T) {
 // shardOf returns the shard of n that path belongs to.
 func shardOf(path string, n uint64) uint64 {
 	for k := range n {
-		if (shardFlag{k, n}).has(path) {
+		if (job.Shard{K: k, N: n}).Has(path) {
 			return k
 		}
 	}
 	panic("no shard")
-}
-
-// TestOnlyLogsThatCanHoldAPathAreRead checks the arithmetic the docs
-// quote: a shard of the new split needs N_old/gcd(N_old, N_new) logs of
-// the old one.
-func TestOnlyLogsThatCanHoldAPathAreRead(t *testing.T) {
-	cases := []struct{ old, new, want uint64 }{{4, 8, 1}, {8, 4, 2}, {16, 8, 2}, {6, 4, 3}, {3, 4, 3}}
-	for _, c := range cases {
-		for k := range c.new {
-			paths := map[string]bool{}
-			for i := range 2000 {
-				if p := fmt.Sprintf("d/f%d", i); (shardFlag{k, c.new}).has(p) {
-					paths[p] = true
-				}
-			}
-			got := uint64(0)
-			for j := range c.old {
-				if mayHold(shardFlag{j, c.old}, paths) {
-					got++
-				}
-			}
-			if got != c.want {
-				t.Errorf("shard %d/%d after %d: reads %d logs; want %d", k, c.new, c.old, got, c.want)
-			}
-		}
-	}
 }
 
 // TestPruneAfterNChanges drops two files from a manifest run as 2 shards,
@@ -233,26 +208,6 @@ func TestPruneAfterNChanges(t *testing.T) {
 	for k := range 3 {
 		if code, _, e := bulkdl("run", "-prune", "-shard", fmt.Sprintf("%d/3", k), m); code != 0 || strings.Contains(e, "pruned") && !strings.Contains(e, "0 pruned") {
 			t.Errorf("second -prune pass, shard %d/3 = %d: %s", k, code, e)
-		}
-	}
-}
-
-func TestOverlaps(t *testing.T) {
-	for _, c := range [][2]uint64{{4, 8}, {8, 4}, {6, 4}, {3, 4}, {16, 16}, {5, 1}} {
-		s, n := c[0], c[1]
-		for k := range s {
-			for j := range n {
-				want := false
-				for i := range 5000 {
-					if p := fmt.Sprintf("p%d", i); (shardFlag{k, s}).has(p) && (shardFlag{j, n}).has(p) {
-						want = true
-						break
-					}
-				}
-				if got := overlaps(shardFlag{k, s}, j, n); got != want {
-					t.Errorf("overlaps(%d/%d, %d/%d) = %v; want %v", k, s, j, n, got, want)
-				}
-			}
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulkdl/bulkdl/job"
 	"github.com/bulkdl/bulkdl/state"
 )
 
@@ -104,7 +105,7 @@ func TestVerifyReport(t *testing.T) {
 	if rep.Command != "verify" || rep.Started.Before(before) || rep.Started.After(time.Now()) || rep.Duration < 0 || rep.Duration > 60 {
 		t.Errorf("verify report: command %q, started %v, duration %v", rep.Command, rep.Started, rep.Duration)
 	}
-	want := ReportTotals{Files: 3, Verified: 1, Unverified: 1, Missing: 1, Failed: 1, Bytes: 2000}
+	want := job.ReportTotals{Files: 3, Verified: 1, Unverified: 1, Missing: 1, Failed: 1, Bytes: 2000}
 	if rep.Totals != want || rep.ExitCode != exitFailed {
 		t.Errorf("verify totals = %+v, exit %d; want %+v, 1", rep.Totals, rep.ExitCode, want)
 	}

@@ -2,21 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"time"
 
+	"github.com/bulkdl/bulkdl/job"
 	"github.com/bulkdl/bulkdl/manifest"
-	"github.com/bulkdl/bulkdl/segdl"
-	"github.com/bulkdl/bulkdl/state"
 )
 
 // verify checks, offline, every file of the manifest at its path: present,
-// of the manifest's size, and matching its checksum. It reads every file
-// (the state store is not trusted here) and takes no lock: it writes
-// nothing but the report.
+// of the manifest's size, and matching its checksum (job.Verify). It takes
+// no lock: it writes nothing but the report.
 func (c *cli) verify(args []string) int {
 	fs := c.flagSet("verify", "")
 	var sf settingsFlags
@@ -50,99 +44,46 @@ func (c *cli) verify(args []string) int {
 			code = max(code, exitUsage)
 			continue
 		}
-		code = max(code, c.verifyManifest(m, shard, *report))
+		code = max(code, c.verifyManifest(m, shard.Shard, *report))
 	}
 	return code
 }
 
 // verifyManifest verifies one manifest's files and writes its report.
-func (c *cli) verifyManifest(m *manifest.Manifest, shard shardFlag, report string) int {
-	r := newRunner(m, c)
-	r.command, r.started, r.shard = "verify", time.Now(), shard
+func (c *cli) verifyManifest(m *manifest.Manifest, shard job.Shard, report string) int {
 	if report != "" {
-		if err := checkReportPath(report); err != nil {
+		if err := job.CheckReportPath(report); err != nil {
 			fmt.Fprintf(c.stderr, "bulkdl verify: %v\n", err)
 			return exitSetup
 		}
 	}
-	root, err := os.OpenRoot(m.Dest)
+	res, err := job.Verify(context.Background(), m, shard)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "bulkdl verify: dest %s: %v\n", m.Dest, err)
+		fmt.Fprintf(c.stderr, "bulkdl verify: %v\n", err)
 		if report != "" {
-			r.setupErr = err.Error()
-			writeReport(report, r, false)
+			job.NewReport(res, exitFailed).Write(report)
 		}
 		return exitFailed
 	}
-	defer root.Close()
-	r.root = root
-
-	var idx []int
-	for i := range m.Files {
-		if shard.has(m.Files[i].Path) {
-			idx = append(idx, i)
-			r.inShard++
-		} else {
-			r.results[i].status = "other-shard"
-		}
-	}
-	eachParallel(context.Background(), idx, r.verifyOne)
-
 	bad := 0
-	counts := map[string]int{}
-	for _, i := range idx {
-		res := &r.results[i]
-		counts[res.status]++
-		if res.status == "missing" || res.status == "mismatch" {
+	for i := range res.Files {
+		fr := &res.Files[i]
+		if fr.Outcome == job.Missing || fr.Outcome == job.Mismatch {
 			bad++
-			fmt.Fprintf(c.stdout, "%s: %s\n", res.status, res.err)
+			fmt.Fprintf(c.stdout, "%s: %s\n", fr.Outcome, fr.Err)
 		}
 	}
 	fmt.Fprintf(c.stderr, "verify: %s: %d file(s): %d verified, %d unverified (no checksum, size ok), %d missing, %d mismatched\n",
-		m.Name, len(idx), counts["verified"], counts["unverified"], counts["missing"], counts["mismatch"])
+		m.Name, res.InShard, res.Count(job.Verified), res.Count(job.Unverified), res.Count(job.Missing), res.Count(job.Mismatch))
+	code := exitOK
+	if bad > 0 {
+		code = exitFailed
+	}
 	if report != "" {
-		if bad > 0 {
-			r.exitCode = exitFailed
-		}
-		if err := writeReport(report, r, false); err != nil {
+		if err := job.NewReport(res, code).Write(report); err != nil {
 			fmt.Fprintf(c.stderr, "bulkdl verify: %v\n", err)
 			return exitSetup
 		}
 	}
-	if bad > 0 {
-		return exitFailed
-	}
-	return exitOK
-}
-
-func (r *runner) verifyOne(i int) {
-	f := &r.m.Files[i]
-	res := &r.results[i]
-	size, _, err := state.Stat(r.root, f.Path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		res.status, res.err = "missing", f.Path+": not in dest"
-		return
-	case err != nil:
-		res.status, res.err = "missing", fmt.Sprintf("%s: %v", f.Path, err)
-		return
-	}
-	res.size = size
-	if f.Size >= 0 && size != f.Size {
-		res.status, res.err = "mismatch", fmt.Sprintf("%s: %d bytes, manifest says %d", f.Path, size, f.Size)
-		return
-	}
-	if f.Checksum.IsZero() {
-		res.status = "unverified"
-		return
-	}
-	ok, err := segdl.Complete(r.root, r.spec(i))
-	switch {
-	case err != nil:
-		res.status, res.err = "mismatch", fmt.Sprintf("%s: %v", f.Path, err)
-	case !ok:
-		res.status, res.err = "mismatch", fmt.Sprintf("%s: %s checksum differs from the manifest", f.Path, f.Checksum.Algo)
-	default:
-		res.status, res.sum = "verified", f.Checksum.Sum
-	}
+	return code
 }

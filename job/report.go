@@ -1,16 +1,18 @@
-package main
+package job
 
 import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/bulkdl/bulkdl/redact"
+	"github.com/bulkdl/bulkdl/state"
 )
 
 // Report is the JSON report -report writes. Its schema is documented in
@@ -30,6 +32,13 @@ type Report struct {
 	Totals      ReportTotals `json:"totals"`
 	Hosts       []ReportHost `json:"hosts"`
 	Files       []ReportFile `json:"files"`
+}
+
+// ReportMerge says what a merged report (bulkdl report merge) was made of.
+type ReportMerge struct {
+	Reports int      `json:"reports"` // reports merged
+	Split   uint64   `json:"split"`   // N of the shards' -shard K/N; 1 for runs of the whole manifest
+	Missing []string `json:"missing"` // shards of the split without a report, as K/N: their files are in no total
 }
 
 // ReportTotals sums the files.
@@ -62,7 +71,7 @@ type ReportFile struct {
 	Path         string  `json:"path"`
 	Size         int64   `json:"size"`
 	Checksum     string  `json:"checksum,omitempty"`
-	Status       string  `json:"status"`
+	Status       string  `json:"status"`          // an Outcome
 	Shard        string  `json:"shard,omitempty"` // merged reports: the shard that wrote this entry
 	Attempts     int64   `json:"attempts"`
 	BytesFetched int64   `json:"bytes_fetched"`
@@ -70,80 +79,72 @@ type ReportFile struct {
 	Error        string  `json:"error,omitempty"`
 }
 
-// writeReport writes the report atomically: a temporary file beside it,
-// then a rename.
-func writeReport(name string, r *runner, interrupted bool) error {
-	r.mu.Lock()
-	rep := Report{Version: 1, Command: r.command, Manifest: r.m.Name, Shard: r.shard.String(), Dest: r.m.Dest, Started: r.started.UTC().Round(time.Millisecond),
-		Duration: time.Since(r.started).Seconds(), Interrupted: interrupted, ExitCode: r.exitCode, Error: r.setupErr,
-		Hosts: []ReportHost{}, Files: make([]ReportFile, 0, r.inShard)}
-	for i := range r.m.Files {
-		f, res := &r.m.Files[i], &r.results[i]
-		if res.status == "other-shard" {
+// NewReport describes res, a run's or a verification's result, which
+// ended with exitCode.
+func NewReport(res *Result, exitCode int) *Report {
+	m := res.Manifest
+	rep := &Report{Version: 1, Command: res.Command, Manifest: m.Name, Shard: res.Shard.String(), Dest: m.Dest, Started: res.Started.UTC().Round(time.Millisecond),
+		Duration: res.Duration.Seconds(), Interrupted: res.Interrupted, ExitCode: exitCode, Error: res.SetupErr,
+		Hosts: []ReportHost{}, Files: make([]ReportFile, 0, res.InShard)}
+	for i := range m.Files {
+		f, fr := &m.Files[i], &res.Files[i]
+		if fr.Outcome == OtherShard {
 			continue
 		}
-		rf := ReportFile{URL: redact.URL(f.URL), Path: f.Path, Size: res.size, Status: res.status,
-			Attempts: res.attempts, BytesFetched: res.fetched, Duration: res.duration.Seconds(), Error: res.err}
-		if res.sum != nil {
+		rf := ReportFile{URL: redact.URL(f.URL), Path: f.Path, Size: fr.Size, Status: fr.Outcome.String(),
+			Attempts: fr.Attempts, BytesFetched: fr.Fetched, Duration: fr.Duration.Seconds(), Error: fr.Err}
+		if fr.Sum != nil {
 			algo := "sha256"
 			if !f.Checksum.IsZero() {
 				algo = f.Checksum.Algo
 			}
-			rf.Checksum = algo + ":" + hex.EncodeToString(res.sum)
+			rf.Checksum = algo + ":" + hex.EncodeToString(fr.Sum)
 		}
 		rep.Files = append(rep.Files, rf)
 		t := &rep.Totals
 		t.Files++
-		t.BytesFetched += res.fetched
-		switch res.status {
-		case "downloaded":
+		t.BytesFetched += fr.Fetched
+		switch fr.Outcome {
+		case Downloaded:
 			t.Downloaded++
-			t.Bytes += res.size
-		case "skipped":
+		case Skipped:
 			t.Skipped++
-			t.Bytes += res.size
-		case "verified":
+		case Verified:
 			t.Verified++
-			t.Bytes += res.size
-		case "unverified":
+		case Unverified:
 			t.Unverified++
-			t.Bytes += res.size
-		case "missing":
+		case Missing:
 			t.Missing++
-			t.Failed++
-		case "mismatch":
+		case Mismatch:
 			t.Mismatched++
-			t.Failed++
-		case "failed":
-			t.Failed++
+		case Failed:
 		default:
 			t.Pending++
 		}
-	}
-	down := map[string]bool{}
-	for _, h := range r.downHosts {
-		down[h] = true
-	}
-	r.mu.Unlock()
-	if r.sched != nil {
-		for _, h := range r.sched.Hosts() {
-			rep.Hosts = append(rep.Hosts, ReportHost{Host: redact.Escape(h.Host), Cap: h.ConfigCap, MinCap: h.MinCap, Throttled: h.MinCap < h.ConfigCap, Down: down[h.Host]})
+		if fr.Outcome.Present() {
+			t.Bytes += fr.Size
+		}
+		if fr.Outcome.Bad() {
+			t.Failed++
 		}
 	}
-	return saveReport(name, &rep)
+	for _, h := range res.Hosts {
+		rep.Hosts = append(rep.Hosts, ReportHost{Host: redact.Escape(h.Host), Cap: h.ConfigCap, MinCap: h.MinCap, Throttled: h.MinCap < h.ConfigCap, Down: h.Down})
+	}
+	return rep
 }
 
-// bareReport writes the report of a run that could not start: no
-// manifest to describe (a usage or manifest error), only why.
-func bareReport(name, command, manifestName, shard string, code int, msg string) error {
-	return saveReport(name, &Report{Version: 1, Command: command, Manifest: manifestName, Shard: shard, Started: time.Now().UTC().Round(time.Millisecond),
-		ExitCode: code, Error: msg, Hosts: []ReportHost{}, Files: []ReportFile{}})
+// BareReport is the report of a run that could not start: no manifest to
+// describe (a usage or manifest error), only why.
+func BareReport(command, manifestName, shard string, code int, msg string) *Report {
+	return &Report{Version: 1, Command: command, Manifest: manifestName, Shard: shard, Started: time.Now().UTC().Round(time.Millisecond),
+		ExitCode: code, Error: msg, Hosts: []ReportHost{}, Files: []ReportFile{}}
 }
 
-// checkReportPath finds out before anything is downloaded whether the
-// report can be written at name: its directory exists and takes a new
-// file, and name is not a directory.
-func checkReportPath(name string) error {
+// CheckReportPath finds out before anything is downloaded whether a report
+// can be written at name: its directory exists and takes a new file, and
+// name is not a directory.
+func CheckReportPath(name string) error {
 	if fi, err := os.Stat(name); err == nil && fi.IsDir() {
 		return fmt.Errorf("-report %s is a directory; give a file name such as %s", name, filepath.Join(name, "bulkdl-report.json"))
 	}
@@ -174,29 +175,22 @@ func reportPathError(name string, err error) error {
 	return fmt.Errorf("-report %s: %w", name, err)
 }
 
-// saveReport writes rep to name atomically: a temporary file beside it,
-// then a rename.
-func saveReport(name string, rep *Report) error {
+// Write writes the report to name atomically and durably (state.WriteFile).
+func (rep *Report) Write(name string) error {
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), ".bulkdl-report-*")
+	root, err := os.OpenRoot(filepath.Dir(name))
 	if err != nil {
 		return reportPathError(name, err)
 	}
-	_, err = tmp.Write(append(data, '\n'))
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), name)
-	}
+	defer root.Close()
+	err = state.WriteFile(root, filepath.Base(name), 0o644, func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	})
 	if err != nil {
-		os.Remove(tmp.Name())
 		return reportPathError(name, err)
 	}
 	return nil

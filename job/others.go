@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"errors"
@@ -13,25 +13,9 @@ import (
 	"github.com/bulkdl/bulkdl/state"
 )
 
-// records is where decide looks up what bulkdl recorded of a path: this
-// run's own state, or one record another run wrote (one).
-type records interface {
-	Get(p string) (state.Record, bool)
-}
-
-var (
-	_ records = (*state.Store)(nil)
-	_ records = one{}
-)
-
-// one is a single record, as records.
-type one struct{ rec state.Record }
-
-func (o one) Get(p string) (state.Record, bool) { return o.rec, o.rec.Path == p }
-
 // vouch is what a record of another run lets this run do with a file.
 type vouch struct {
-	act action // actSkip or actConditional
+	act Action // Skip or Conditional
 	rec state.Record
 }
 
@@ -45,7 +29,7 @@ type vouch struct {
 //
 // A record from another log is trusted exactly as far as this run's own:
 // bulkdl writes one only after it published and verified the file at its
-// path, and decide accepts it only if the size and mtime at the path are
+// path, and Decide accepts it only if the size and mtime at the path are
 // still the recorded ones, and its checksum is the manifest's (or, for a
 // conditional request, its validators came from this file's URL). Which
 // process wrote it, and whether that process still runs, does not enter
@@ -58,7 +42,7 @@ type vouch struct {
 // split's logs (one when N doubles), and keeps only the records of its
 // own files in memory. A log that cannot be read costs hashing or
 // fetching its files, as before.
-func vouchFromOthers(root *os.Root, own shardFlag, m *manifest.Manifest, idx []int, verify, skipExisting bool) map[int]vouch {
+func vouchFromOthers(root *os.Root, own Shard, m *manifest.Manifest, idx []int, p Policy) map[int]vouch {
 	need := map[string]bool{}
 	for _, i := range idx {
 		if _, _, err := state.Stat(root, m.Files[i].Path); err == nil {
@@ -72,7 +56,7 @@ func vouchFromOthers(root *os.Root, own shardFlag, m *manifest.Manifest, idx []i
 	found := map[string][]state.Record{}
 	for _, name := range logs {
 		k, n, ok := state.ShardOf(name)
-		if !ok || name == own.name() || !mayHold(shardFlag{uint64(k), uint64(n)}, need) {
+		if !ok || name == own.Name() || !mayHold(Shard{uint64(k), uint64(n)}, need) {
 			continue
 		}
 		st, err := state.ReadPaths(root, name, func(p string) bool { return need[p] })
@@ -87,8 +71,10 @@ func vouchFromOthers(root *os.Root, own shardFlag, m *manifest.Manifest, idx []i
 	out := map[int]vouch{}
 	for _, i := range idx {
 		f := &m.Files[i]
+		size, mtime, err := state.Stat(root, f.Path)
+		disk := OnDisk{Exists: err == nil, Size: size, ModTime: mtime}
 		for _, rec := range found[f.Path] {
-			if act, rec := decide(root, one{rec}, f, verify, skipExisting); act == actSkip || act == actConditional {
+			if act := Decide(f, disk, rec, true, p); act == Skip || act == Conditional {
 				out[i] = vouch{act, rec}
 				break
 			}
@@ -99,13 +85,13 @@ func vouchFromOthers(root *os.Root, own shardFlag, m *manifest.Manifest, idx []i
 
 // mayHold reports whether the log of shard s can hold a record of one of
 // the paths: a shard records only its own files; a run of the whole
-// manifest (s.n == 0) any.
-func mayHold(s shardFlag, paths map[string]bool) bool {
-	if s.n <= 1 {
+// manifest (s.N == 0) any.
+func mayHold(s Shard, paths map[string]bool) bool {
+	if s.N <= 1 {
 		return true
 	}
 	for p := range paths {
-		if s.has(p) {
+		if s.Has(p) {
 			return true
 		}
 	}
@@ -117,15 +103,15 @@ func mayHold(s shardFlag, paths map[string]bool) bool {
 // that this run owns now: after N changes, the shard that owns such a
 // path prunes it, as the shard that wrote it would have. It reads every
 // log that can hold a path of this shard (see overlaps).
-func othersToPrune(root *os.Root, own shardFlag, listed map[string]bool) map[string][]state.Record {
+func othersToPrune(root *os.Root, own Shard, listed map[string]bool) map[string][]state.Record {
 	logs, _ := state.Logs(root)
 	out := map[string][]state.Record{}
 	for _, name := range logs {
 		k, n, ok := state.ShardOf(name)
-		if !ok || name == own.name() || !overlaps(own, uint64(k), uint64(n)) {
+		if !ok || name == own.Name() || !overlaps(own, uint64(k), uint64(n)) {
 			continue
 		}
-		st, err := state.ReadPaths(root, name, func(p string) bool { return !listed[p] && own.has(p) })
+		st, err := state.ReadPaths(root, name, func(p string) bool { return !listed[p] && own.Has(p) })
 		if err != nil {
 			continue
 		}
@@ -139,16 +125,16 @@ func othersToPrune(root *os.Root, own shardFlag, listed map[string]bool) map[str
 
 // overlaps reports whether shard k of n (n == 0: a run of the whole
 // manifest) and s can own a path in common: by the Chinese remainder
-// theorem, when k and s.k agree modulo gcd(n, s.n).
-func overlaps(s shardFlag, k, n uint64) bool {
-	if n <= 1 || s.n <= 1 {
+// theorem, when k and s.K agree modulo gcd(n, s.N).
+func overlaps(s Shard, k, n uint64) bool {
+	if n <= 1 || s.N <= 1 {
 		return true
 	}
-	a, b := n, s.n
+	a, b := n, s.N
 	for b != 0 {
 		a, b = b, a%b
 	}
-	return k%a == s.k%a
+	return k%a == s.K%a
 }
 
 // unchanged reports whether the file at p is there, and whether it is
@@ -171,22 +157,24 @@ func unchanged(root *os.Root, p string, recs []state.Record) (same, exists bool)
 // and is kept (without a word: the record is another run's and stays, so
 // every run would say it again).
 func (r *runner) pruneOthers(listed map[string]bool) {
-	for p, recs := range othersToPrune(r.root, r.shard, listed) {
+	for p, recs := range othersToPrune(r.root, r.opts.Shard, listed) {
 		if same, _ := unchanged(r.root, p, recs); !same {
 			continue
 		}
 		if err := r.root.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			fmt.Fprintf(r.c.stderr, "bulkdl: prune %s: %v\n", p, err)
+			r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("prune %s: %v", redact.Escape(p), err)})
 			continue
 		}
-		r.store.Forget(p)
-		r.pruned++
+		if err := r.store.Forget(p); err != nil {
+			r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("prune %s: %v", redact.Escape(p), err)})
+		}
+		r.res.Pruned++
 		r.dirs.add(path.Dir(p))
 	}
 }
 
-// dryPruneOthers prints what pruneOthers would delete, and counts it.
-func (c *cli) dryPruneOthers(root *os.Root, store records, own shardFlag, listed map[string]bool) int {
+// dryPruneOthers returns, sorted, what pruneOthers would delete.
+func dryPruneOthers(root *os.Root, store *state.Store, own Shard, listed map[string]bool) []string {
 	found := othersToPrune(root, own, listed)
 	paths := make([]string, 0, len(found))
 	for p := range found {
@@ -195,12 +183,11 @@ func (c *cli) dryPruneOthers(root *os.Root, store records, own shardFlag, listed
 		}
 	}
 	sort.Strings(paths)
-	n := 0
+	var out []string
 	for _, p := range paths {
 		if same, _ := unchanged(root, p, found[p]); same {
-			fmt.Fprintf(c.stdout, "prune\t%s (bulkdl wrote it, as another shard; the manifest no longer lists it)\n", redact.Escape(p))
-			n++
+			out = append(out, p)
 		}
 	}
-	return n
+	return out
 }

@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"fmt"
@@ -10,16 +10,16 @@ import (
 
 // walk computes what the display showed before totals existed, by
 // walking every file: the reference the running totals must agree with.
-func walk(results []fileResult) (done, total int64) {
+func walk(results []FileResult) (done, total int64) {
 	unknown := false
 	for _, res := range results {
 		switch {
-		case res.status == "other-shard", res.status == "failed":
-		case res.status == "downloaded" || res.status == "skipped":
-			done += res.size
-			total += res.size
-		case res.size >= 0:
-			total += res.size
+		case res.Outcome == OtherShard, res.Outcome == Failed:
+		case res.Outcome == Downloaded || res.Outcome == Skipped:
+			done += res.Size
+			total += res.Size
+		case res.Size >= 0:
+			total += res.Size
 		default:
 			unknown = true
 		}
@@ -31,30 +31,30 @@ func walk(results []fileResult) (done, total int64) {
 }
 
 func TestRunningTotalsAgreeWithAWalk(t *testing.T) {
-	results := []fileResult{
-		{status: "pending", size: 100},
-		{status: "pending", size: -1},
-		{status: "other-shard", size: 7},
-		{status: "skipped", size: 30},
-		{status: "pending", size: 50},
-		{status: "pending", size: -1},
+	results := []FileResult{
+		{Outcome: Pending, Size: 100},
+		{Outcome: Pending, Size: -1},
+		{Outcome: OtherShard, Size: 7},
+		{Outcome: Skipped, Size: 30},
+		{Outcome: Pending, Size: 50},
+		{Outcome: Pending, Size: -1},
 	}
 	tot := tally(results)
 	steps := []struct {
-		i      int
-		status string
-		size   int64
+		i       int
+		outcome Outcome
+		size    int64
 	}{
-		{0, "downloaded", 100},
-		{1, "downloaded", 4000}, // its size learned from the server
-		{4, "failed", 50},
-		{5, "pending", -1}, // interrupted
-		{5, "downloaded", 12},
+		{0, Downloaded, 100},
+		{1, Downloaded, 4000}, // its size learned from the server
+		{4, Failed, 50},
+		{5, Pending, -1}, // interrupted
+		{5, Downloaded, 12},
 	}
 	for _, st := range steps {
 		res := &results[st.i]
 		tot.add(res, -1)
-		res.status, res.size = st.status, st.size
+		res.Outcome, res.Size = st.outcome, st.size
 		tot.add(res, 1)
 		total := tot.known
 		if tot.unknown > 0 {
@@ -62,35 +62,37 @@ func TestRunningTotalsAgreeWithAWalk(t *testing.T) {
 		}
 		wd, wt := walk(results)
 		if tot.done != wd || total != wt {
-			t.Errorf("after file %d became %s: totals say %d of %d bytes; walking every file says %d of %d", st.i, st.status, tot.done, total, wd, wt)
+			t.Errorf("after file %d became %v: totals say %d of %d bytes; walking every file says %d of %d", st.i, st.outcome, tot.done, total, wd, wt)
 		}
+	}
+	if tot.failed != 1 {
+		t.Errorf("totals count %d failed; want 1", tot.failed)
 	}
 }
 
-// BenchmarkDisplaySnapshot: the cost of one frame with 16 files in flight
+// BenchmarkSnapshot: the cost of one snapshot with 16 files in flight
 // must not grow with the number of files in the manifest.
-func BenchmarkDisplaySnapshot(b *testing.B) {
+func BenchmarkSnapshot(b *testing.B) {
 	for _, n := range []int{1000, 100000} {
 		b.Run(fmt.Sprintf("files=%d", n), func(b *testing.B) {
 			m := &manifest.Manifest{Files: make([]manifest.File, n)}
 			for i := range m.Files {
 				m.Files[i] = manifest.File{URL: fmt.Sprintf("http://127.0.0.1:1/f%d", i), Path: fmt.Sprintf("f%d", i), Size: 4096}
 			}
-			r := newRunner(m, newCLI(nil, nil))
-			r.inShard = n
+			r := newRunner(m, "run", Options{})
 			for i := range n / 2 {
-				r.results[i].status = "downloaded"
-				r.done = append(r.done, i)
+				r.res.Files[i].Outcome = Downloaded
+				r.done++
 			}
-			r.tot = tally(r.results)
+			r.tot, r.totOK = tally(r.res.Files), true
 			cfg := &segdl.Config{}
 			for i := n / 2; i < n/2+16; i++ {
 				r.active[i] = segdl.New(nil, segdl.Spec{URLs: []string{m.Files[i].URL}, Path: m.Files[i].Path, Size: 4096}, cfg, nil)
 			}
-			d := &display{r: r}
+			st := &Status{r: r}
 			b.ReportAllocs()
 			for b.Loop() {
-				d.snapshot()
+				st.Snapshot()
 			}
 		})
 	}

@@ -1,0 +1,15 @@
+//go:build !windows
+
+package state
+
+import "os"
+
+// SyncDir fsyncs directory dir under root, making renames in it durable.
+func SyncDir(root *os.Root, dir string) error {
+	f, err := root.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
