@@ -53,6 +53,7 @@ fuzz:
 	$(GO) test ./redact -run=^$$ -fuzz=FuzzURL -fuzztime=$(FUZZTIME)
 	$(GO) test ./redact -run=^$$ -fuzz=FuzzLine -fuzztime=$(FUZZTIME)
 	$(GO) test ./cmd/bulkdl -run=^$$ -fuzz=FuzzURLList -fuzztime=$(FUZZTIME)
+	$(GO) test ./job -run=^$$ -fuzz=FuzzParseNetrc -fuzztime=$(FUZZTIME)
 
 # bulkdl on a local origin with ~300 MB of generated data; offline, ~20 s.
 demo:
