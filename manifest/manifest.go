@@ -223,19 +223,30 @@ func HostKey(s string) (string, error) {
 // Clamp lowers per-host and per-file caps that exceed the global budget,
 // and returns a warning for each that the manifest or a flag set
 // explicitly. Load calls it; call it again after overriding settings.
-func (s *Settings) Clamp() []string {
-	var warns []string
+func (s *Settings) Clamp() []Clamped {
+	var out []Clamped
 	clamp := func(v *int, key string) {
 		if *v > s.Connections {
 			if s.explicit[key] {
-				warns = append(warns, fmt.Sprintf("%s = %d is above connections = %d; using %d", key, *v, s.Connections, s.Connections))
+				out = append(out, Clamped{Key: key, Value: *v, Max: s.Connections})
 			}
 			*v = s.Connections
 		}
 	}
 	clamp(&s.PerHost, "per_host")
 	clamp(&s.PerFile, "per_file")
-	return warns
+	return out
+}
+
+// Clamped says that a setting the user gave, Key = Value, was lowered to
+// Max (connections).
+type Clamped struct {
+	Key        string
+	Value, Max int
+}
+
+func (c Clamped) String() string {
+	return fmt.Sprintf("%s = %d is above connections = %d; using %d", c.Key, c.Value, c.Max, c.Max)
 }
 
 // SetExplicit records that key was set by the user (a flag), so that
@@ -588,9 +599,8 @@ func (v *validator) settings(r *rawSettings) {
 	s.PerFile = v.count(hdr, "per_file", r.PerFile, DefaultPerFile)
 	s.explicit["per_host"] = r.PerHost != nil
 	s.explicit["per_file"] = r.PerFile != nil
-	for _, w := range s.Clamp() {
-		key, _, _ := strings.Cut(w, " ")
-		v.warn(hdr, key, w)
+	for _, c := range s.Clamp() {
+		v.warn(hdr, c.Key, c.String())
 	}
 	s.MinSegment = DefaultMinSegment
 	if r.MinSegment != nil {
