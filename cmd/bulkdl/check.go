@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"text/tabwriter"
@@ -71,10 +72,7 @@ func printPlan(w0 interface{ Write([]byte) (int, error) }, m *manifest.Manifest,
 		// One line per origin, mirrors' too: [hosts] entries and
 		// credentials go by it.
 		for k, raw := range append([]string{f.URL}, f.Mirrors...) {
-			host := "?"
-			if u, err := url.Parse(raw); err == nil {
-				host = strings.ToLower(u.Scheme + "://" + u.Host)
-			}
+			host := originOf(raw)
 			hp := hosts[host]
 			if hp == nil {
 				hp = &hostPlan{hostport: segdl.HostPort(raw)}
@@ -144,4 +142,24 @@ func redactedHeaders(h map[string]string) string {
 		keys[i] = k + ": ***"
 	}
 	return strings.Join(keys, ", ")
+}
+
+// originOf names the origin of raw as a run keys it (segdl.HostPort: lower
+// case, the scheme's default port made explicit), so that check shows
+// https://h and https://h:443 as the one host a run treats them as; it is
+// printed without the default port.
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	hp := segdl.HostPort(raw)
+	if err != nil || hp == "" {
+		return "?"
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if h, port, err := net.SplitHostPort(hp); err == nil && (scheme == "https" && port == "443" || scheme == "http" && port == "80") {
+		hp = h
+		if strings.Contains(h, ":") {
+			hp = "[" + h + "]"
+		}
+	}
+	return scheme + "://" + hp
 }

@@ -83,7 +83,7 @@ headers = { Authorization = "Bearer ${BULKDL_GOLDEN_TOKEN}" }
 url = "https://a.example.com/x.tar.gz"
 size = "1GiB"
 [[file]]
-url = "https://a.example.com/y.tar.gz"
+url = "HTTPS://A.example.com:443/y.tar.gz"
 size = 1000
 [hosts."::1"]
 connections = 2
