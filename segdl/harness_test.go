@@ -94,6 +94,17 @@ func fetch(t testing.TB, dir string, spec Spec, cfg *Config, conns int) result {
 // if not nil.
 func fetchOps(t testing.TB, dir string, spec Spec, cfg *Config, conns int, ops *fileOps) result {
 	t.Helper()
+	return fetchWith(t, dir, spec, cfg, conns, func(d *Download) {
+		if ops != nil {
+			d.ops = ops
+		}
+	})
+}
+
+// fetchWith is fetch with setup called on the download before it starts:
+// tests replace its file operations or its clock.
+func fetchWith(t testing.TB, dir string, spec Spec, cfg *Config, conns int, setup func(*Download)) result {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -110,9 +121,7 @@ func fetchOps(t testing.TB, dir string, spec Spec, cfg *Config, conns int, ops *
 	}
 	wake := make(chan struct{}, 1)
 	d := New(root, spec, cfg, func() { poke(wake) })
-	if ops != nil {
-		d.ops = ops
-	}
+	setup(d)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	drive(ctx, d, wake, conns)

@@ -50,7 +50,7 @@ func (d *Download) sourceLocked(room func(hostport string) bool) int {
 	if !d.parallelLocked() {
 		return best
 	}
-	now := time.Now()
+	now := d.clock.now()
 	for i := range d.mirrors {
 		m := &d.mirrors[i]
 		if i == d.url || m.dropped != nil || now.Before(m.notBefore) {
@@ -111,8 +111,8 @@ func (d *Download) mirrorFailed(t *Task, err error) {
 	var se *StatusError
 	if errors.As(err, &ra) && errors.As(err, &se) && (se.Code == http.StatusTooManyRequests || se.Code == http.StatusServiceUnavailable) {
 		wait := max(ra.wait, d.cfg.BackoffBase)
-		m.notBefore = time.Now().Add(wait)
-		time.AfterFunc(wait, d.notify)
+		m.notBefore = d.clock.now().Add(wait)
+		d.clock.afterFunc(wait, d.notify)
 		return
 	}
 	if m.dropped == nil {

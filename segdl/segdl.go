@@ -201,6 +201,7 @@ type Download struct {
 	resumedFile bool        // file was created by an earlier run
 	sized       bool        // file has its full size (preallocated)
 	stat        fs.FileInfo // of the verified file
+	clock       *clock
 	unsynced    int64
 	lastSync    time.Time
 	syncing     bool
@@ -234,7 +235,7 @@ func New(root *os.Root, spec Spec, cfg *Config, notify func()) *Download {
 	}
 	return &Download{
 		spec: spec, cfg: cfg.withDefaults(), root: root, notify: notify, listed: listed,
-		size: -1, cancels: map[*Task]context.CancelFunc{}, finished: make(chan struct{}), ops: &osOps,
+		size: -1, cancels: map[*Task]context.CancelFunc{}, finished: make(chan struct{}), ops: &osOps, clock: realClock,
 		mirrors:     make([]mirror, len(spec.URLs)),
 		conditional: spec.IfNoneMatch != "" || spec.IfModifiedSince != "",
 	}
@@ -376,7 +377,7 @@ func (d *Download) Left() int64 {
 // claimableLocked reports whether work may be handed out now: no restart
 // is pending and no retry is parked.
 func (d *Download) claimableLocked() bool {
-	return d.restart == nil && !time.Now().Before(d.notBefore)
+	return d.restart == nil && !d.clock.now().Before(d.notBefore)
 }
 
 // queuedLocked returns a segment no task fetches, or nil.
@@ -486,7 +487,7 @@ func (d *Download) Progress() Progress {
 	size, active := d.size, d.active
 	var until time.Time
 	var why error
-	if time.Now().Before(d.notBefore) {
+	if d.clock.now().Before(d.notBefore) {
 		until, why = d.notBefore, d.waitWhy
 	}
 	d.mu.Unlock()

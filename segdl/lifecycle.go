@@ -49,7 +49,7 @@ func (d *Download) prepare(t *Task) error {
 		if !fresh {
 			d.resumeLocked()
 		}
-		d.lastSync = time.Now()
+		d.lastSync = d.clock.now()
 	}
 	if d.size > 0 && d.done.total() == d.size && len(d.segs) == 0 {
 		// A complete temporary file from an earlier run (killed while
@@ -211,7 +211,7 @@ func (t *Task) commit(pos, n int64) (newPos, end int64, stop bool) {
 	d.unsynced += n
 	var snap *journal
 	if !d.syncing && d.splittable && d.size > 0 &&
-		(d.unsynced >= d.cfg.SyncBytes || time.Since(d.lastSync) >= d.cfg.SyncInterval) {
+		(d.unsynced >= d.cfg.SyncBytes || d.clock.since(d.lastSync) >= d.cfg.SyncInterval) {
 		d.syncing = true
 		snap = d.journalLocked()
 	}
@@ -241,7 +241,7 @@ func (d *Download) checkpoint(j *journal) {
 	d.mu.Lock()
 	d.syncing = false
 	d.unsynced = 0
-	d.lastSync = time.Now()
+	d.lastSync = d.clock.now()
 	d.journaled = d.journaled || err == nil
 	d.mu.Unlock()
 	_ = err // a failed checkpoint only costs re-fetching after a crash
@@ -409,8 +409,8 @@ func (d *Download) restartLocked() {
 			return
 		}
 		wait := d.backoff(d.breaks)
-		d.notBefore = time.Now().Add(wait)
-		time.AfterFunc(wait, d.notify)
+		d.notBefore = d.clock.now().Add(wait)
+		d.clock.afterFunc(wait, d.notify)
 	}
 	if re.single {
 		d.noRange = true

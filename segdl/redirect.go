@@ -1,0 +1,207 @@
+package segdl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/bulkdl/bulkdl/redact"
+)
+
+// credentialNames are headers that carry credentials whatever their
+// value; credentialParts mark a name as one when it contains them.
+var (
+	credentialNames = map[string]bool{
+		"authorization": true, "proxy-authorization": true, "cookie": true,
+		"private-token": true, "job-token": true, "deploy-token": true,
+		"x-api-key": true, "x-auth-token": true, "x-access-token": true,
+		"x-jfrog-art-api": true, "x-vault-token": true, "x-amz-security-token": true,
+	}
+	credentialParts = []string{"auth", "token", "secret", "password", "passwd", "api-key", "apikey", "cookie", "session", "credential", "signature"}
+)
+
+// CredentialHeader reports whether a header named name carries a
+// credential whatever its value: Authorization, Proxy-Authorization,
+// Cookie, PRIVATE-TOKEN, JOB-TOKEN, DEPLOY-TOKEN, X-API-Key, X-Auth-Token,
+// X-Access-Token, X-JFrog-Art-Api, X-Vault-Token, X-Amz-Security-Token,
+// any name that contains auth, token, secret, password, passwd, api-key,
+// apikey, cookie, session, credential or signature, and any name that
+// ends in key (Ocp-Apim-Subscription-Key), in any case.
+func CredentialHeader(name string) bool {
+	n := strings.ToLower(name)
+	if credentialNames[n] || strings.HasSuffix(n, "key") {
+		return true
+	}
+	for _, p := range credentialParts {
+		if strings.Contains(n, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// do sends a GET for rawurl with extra headers, following redirects itself.
+// Every hop's headers come from headersFor, the one place that decides what
+// a host may see, and every hop is charged to its host through slot. It
+// returns the final response and its host:port.
+func (d *Download) do(ctx context.Context, t *Task, rawurl string, extra http.Header) (*http.Response, string, error) {
+	slot := t.slot
+	u, err := url.Parse(rawurl)
+	if err != nil {
+		return nil, "", &fatalError{fmt.Errorf("bad url %q", redact.URL(rawurl))}
+	}
+	var chain []string       // for messages; built at the first redirect,
+	var seen map[string]bool // so that a plain request pays for neither
+	for hop := 0; ; hop++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			return nil, "", &fatalError{err}
+		}
+		req.Header = d.headersFor(u)
+		for k, v := range extra {
+			req.Header[k] = v
+		}
+		req.Header.Set("Accept-Encoding", "identity")
+		if d.cfg.UserAgent != "" {
+			req.Header.Set("User-Agent", d.cfg.UserAgent)
+		}
+		if slot != nil {
+			if err := slot.Send(ctx, hostPort(u)); err != nil {
+				return nil, "", err
+			}
+		}
+		d.requests.Add(1)
+		resp, err := d.cfg.Client.Do(req)
+		if err != nil {
+			// net/http names the URL in its errors with the password
+			// removed but the query kept: signed URLs' tokens stay out.
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				ue.URL = redact.URL(ue.URL)
+			}
+			return nil, "", err
+		}
+		if slot != nil {
+			slot.Answered(resp.StatusCode)
+		}
+		switch resp.StatusCode {
+		case 301, 302, 303, 307, 308:
+		default:
+			if hop > 0 {
+				d.mu.Lock()
+				if t.gen == d.gen {
+					d.setResolvedLocked(t.src, u.String())
+				}
+				d.mu.Unlock()
+			}
+			return resp, hostPort(u), nil
+		}
+		loc := resp.Header.Get("Location")
+		io.CopyN(io.Discard, resp.Body, 4<<10)
+		resp.Body.Close()
+		if chain == nil {
+			chain = []string{redact.URL(u.String())}
+			seen = map[string]bool{u.String(): true}
+		}
+		if loc == "" {
+			return nil, "", &fatalError{fmt.Errorf("%w: %d without Location after %s", ErrRedirect, resp.StatusCode, strings.Join(chain, " -> "))}
+		}
+		next, err := u.Parse(loc)
+		if err != nil {
+			return nil, "", &fatalError{fmt.Errorf("%w: bad Location %s after %s", ErrRedirect, redact.URL(loc), strings.Join(chain, " -> "))}
+		}
+		chain = append(chain, redact.URL(next.String()))
+		switch {
+		case next.Scheme != "http" && next.Scheme != "https":
+			return nil, "", &fatalError{fmt.Errorf("%w: to a %s URL: %s", ErrRedirect, next.Scheme, strings.Join(chain, " -> "))}
+		case u.Scheme == "https" && next.Scheme == "http":
+			return nil, "", &fatalError{fmt.Errorf("%w: from https to http refused: %s", ErrRedirect, strings.Join(chain, " -> "))}
+		case seen[next.String()]:
+			return nil, "", &fatalError{fmt.Errorf("%w: loop: %s", ErrRedirect, strings.Join(chain, " -> "))}
+		case hop+1 > maxRedirects:
+			return nil, "", &fatalError{fmt.Errorf("%w: more than %d redirects: %s", ErrRedirect, maxRedirects, strings.Join(chain, " -> "))}
+		}
+		seen[next.String()] = true
+		u = next
+	}
+}
+
+const maxRedirects = 10
+
+// headersFor returns the configured headers that a request to u may carry:
+// the global ones (credentials only to the file's listed origins), the
+// ones configured for u's host, and the file's own if u is one of its
+// listed origins. It is computed afresh for every hop, so no header
+// survives a redirect to an origin that may not see it.
+func (d *Download) headersFor(u *url.URL) http.Header {
+	h := http.Header{}
+	listed := false
+	for _, lu := range d.listed {
+		if sameOrigin(lu, u) {
+			listed = true
+			break
+		}
+	}
+	for k, v := range d.cfg.Header {
+		if CredentialHeader(k) && !listed {
+			continue
+		}
+		h[k] = v
+	}
+	if listed {
+		for k, v := range d.cfg.Credentials {
+			h[k] = v
+		}
+	}
+	if d.cfg.HostHeader != nil {
+		for k, v := range d.cfg.HostHeader(hostPort(u)) {
+			h[k] = v
+		}
+	}
+	if listed {
+		for k, v := range d.spec.Header {
+			h[k] = v
+		}
+		// Credentials from outside the manifest never replace the URL's
+		// own userinfo (net/http sends it only when no Authorization
+		// header is set) nor an Authorization configured.
+		if d.cfg.Authorization != nil && h.Get("Authorization") == "" && u.User == nil {
+			if a := d.cfg.Authorization(hostPort(u)); a != "" {
+				h.Set("Authorization", a)
+			}
+		}
+	}
+	return h
+}
+
+func sameOrigin(a, b *url.URL) bool {
+	return a.Scheme == b.Scheme && hostPort(a) == hostPort(b)
+}
+
+// HostPort returns the "host:port" of rawurl as segdl and schedulers key
+// hosts: lower case, with the scheme's default port made explicit; "" if
+// rawurl does not parse.
+func HostPort(rawurl string) string {
+	u, err := url.Parse(rawurl)
+	if err != nil {
+		return ""
+	}
+	return hostPort(u)
+}
+
+// hostPort returns u's host with an explicit port, lower case.
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}

@@ -1,0 +1,226 @@
+package segdl
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"time"
+)
+
+// Kinds of task failure, classified where they happen.
+type (
+	// fatalError fails the file's current source: no retry helps.
+	fatalError struct{ err error }
+	// restartError makes the download start again once no task runs.
+	restartError struct {
+		reason  error
+		discard bool // drop the bytes on disk (the file changed)
+		single  bool // fetch as one stream from now on
+		broken  bool // bytes were lost to a failure: counts as an attempt
+	}
+)
+
+func (e *fatalError) Error() string { return e.err.Error() }
+
+func (e *fatalError) Unwrap() error { return e.err }
+
+func (e *restartError) Error() string { return e.reason.Error() }
+
+func (e *restartError) Unwrap() error { return e.reason }
+
+// errStop means the task's work was taken away (a restart or the end of
+// its segment); it is not a failure.
+var errStop = errors.New("segdl: task stopped")
+
+// errParked means the task gave its connection back to wait for a retry.
+var errParked = errors.New("segdl: waiting to retry")
+
+// park gives t's work back until wait has passed: the segment is requeued
+// with its attempt count, and notify wakes the scheduler when it may be
+// claimed again.
+func (d *Download) park(t *Task, wait time.Duration, attempts int, why error) {
+	d.mu.Lock()
+	t.seg.attempts = attempts
+	if until := d.clock.now().Add(wait); until.After(d.notBefore) {
+		d.notBefore = until
+		d.waitWhy = why
+	}
+	d.mu.Unlock()
+	d.clock.afterFunc(wait, d.notify)
+}
+
+// Run fetches the task's range, retrying as Config says, and returns when
+// the range is complete, the download cannot go on, or ctx is done. The
+// last task of a download to return verifies and publishes the file.
+func (t *Task) Run(ctx context.Context) {
+	d := t.d
+	tctx, cancel := context.WithCancel(ctx)
+	d.mu.Lock()
+	d.cancels[t] = cancel
+	d.mu.Unlock()
+	err := t.run(tctx)
+	if t.mirror && err != nil && !errors.Is(err, errStop) && tctx.Err() == nil {
+		d.mirrorFailed(t, err)
+		err = errStop
+	}
+	cancel()
+	d.taskEnded(t, err, ctx)
+}
+
+func (t *Task) run(ctx context.Context) error {
+	d := t.d
+	if t.probe {
+		if err := d.prepare(t); err != nil {
+			if tooManyFiles(err) {
+				return d.waitForFD(t, err)
+			}
+			return &fatalError{err}
+		}
+	}
+	bp := getBuf(d.cfg.ChunkSize)
+	defer bufPool.Put(bp)
+	t.buf = *bp
+	attempts := t.seg.attempts
+	for {
+		progress, err := t.once(ctx)
+		if err == nil || errors.Is(err, errStop) || errors.Is(err, errNotModified) || t.mirror {
+			return err // a mirror gets no retry: another source takes its range
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var fe *fatalError
+		var re *restartError
+		if errors.As(err, &fe) || errors.As(err, &re) {
+			return err
+		}
+		d.mu.Lock()
+		resume, written := d.mayResumeLocked(), d.done.total() > 0
+		d.mu.Unlock()
+		if written && !resume {
+			// Nothing proves that a request for the rest would continue
+			// these bytes: start over, once no task runs.
+			if errors.Is(err, errShort) {
+				return &restartError{reason: err, discard: true, single: true, broken: true}
+			}
+			return &restartError{reason: err, discard: true, broken: true}
+		}
+		if errors.Is(err, errShort) {
+			// A server that sends less than asked, all of what it said
+			// it would send: not a failure; ask for the rest at once.
+			continue
+		}
+		if tooManyFiles(err) {
+			// No socket to be had: not this file's failure. Give the
+			// connection back until other downloads close theirs.
+			t.seg.attempts = attempts
+			return d.waitForFD(t, err)
+		}
+		// A request that made real progress starts the count again, so a
+		// long file on a flaky link is not failed by its length alone.
+		if progress >= min(1<<20, d.cfg.MinSegment) {
+			attempts = 0
+		}
+		attempts++
+		if attempts > d.cfg.Retries {
+			if attempts > 1 {
+				return fmt.Errorf("%w, %d times", err, attempts)
+			}
+			return err
+		}
+		wait := d.backoff(attempts)
+		var ra *retryAfterError
+		if errors.As(err, &ra) && ra.wait > 0 {
+			wait = ra.wait
+		}
+		if d.cfg.OnRetry != nil {
+			d.cfg.OnRetry(d.spec.Path, attempts, d.cfg.Retries, wait, err)
+		}
+		if wait >= d.cfg.ParkAfter {
+			d.park(t, wait, attempts, err)
+			return errParked
+		}
+		if !d.clock.sleep(ctx, wait) {
+			return ctx.Err()
+		}
+	}
+}
+
+// waitForFD parks the probe until file descriptors may be free again
+// (other downloads end and close theirs), a bounded number of times.
+func (d *Download) waitForFD(t *Task, err error) error {
+	d.mu.Lock()
+	d.fdWaits++
+	n := d.fdWaits
+	var idle *os.File
+	if t.probe && d.file != nil && d.done.total() == 0 && !d.journaled {
+		// A probe that got no socket has written nothing: its
+		// temporary file goes too, so that downloads waiting for
+		// descriptors hold none; the next probe creates it afresh.
+		idle, d.file, d.sized = d.file, nil, false
+	}
+	d.mu.Unlock()
+	if idle != nil {
+		idle.Close()
+		d.root.Remove(d.partName())
+	}
+	if n > fdWaitLimit {
+		return &fatalError{fmt.Errorf("%w: %w", errNoFD, err)}
+	}
+	wait := max(d.backoff(n), d.cfg.BackoffBase)
+	d.mu.Lock()
+	if until := d.clock.now().Add(wait); until.After(d.notBefore) {
+		d.notBefore = until
+	}
+	d.mu.Unlock()
+	d.clock.afterFunc(wait, d.notify)
+	return errParked
+}
+
+// backoff returns a full-jitter exponential backoff for the n-th retry.
+func (d *Download) backoff(n int) time.Duration {
+	ceil := d.cfg.BackoffBase << min(n-1, 20)
+	if ceil > d.cfg.BackoffMax || ceil <= 0 {
+		ceil = d.cfg.BackoffMax
+	}
+	return time.Duration(rand.Int64N(int64(ceil) + 1))
+}
+
+type retryAfterError struct {
+	err  error
+	wait time.Duration
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+// sleep waits for d on the download's clock; it returns false, at once,
+// if ctx is done first.
+func (c *clock) sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	done := make(chan struct{})
+	t := c.afterFunc(d, func() { close(done) })
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// certError reports whether err is a TLS certificate verification failure.
+func certError(err error) bool {
+	var ve *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &ve) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci)
+}
