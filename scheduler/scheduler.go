@@ -80,6 +80,11 @@ type Scheduler struct {
 	cands    []cand     // running files that could use a connection; see scanLocked
 	left     int64      // bytes the running files have left, at the last scan
 	scanned  bool       // cands and left are current for this round
+	// idle counts tasks that gave their slot back (OnIdle) to verify and
+	// publish their file. Each holds an open file: new files start only
+	// while at most Connections of them do, so that open files stay
+	// bounded when hashing is slower than the network.
+	idle int
 }
 
 type host struct {
@@ -113,6 +118,7 @@ type slot struct {
 	s    *Scheduler
 	h    *host         // the host charged; nil for none
 	wait chan struct{} // closed when a waiting Send gets its room
+	idle bool          // OnIdle gave the slot back; s.mu guards it
 }
 
 var _ segdl.Slot = (*slot)(nil)
@@ -383,6 +389,22 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 			f.active++
 			sl := &slot{s: s, h: h}
 			t.SetSlot(sl)
+			t.OnIdle(func() {
+				// Only disk work is left (verifying, publishing): the
+				// connection's slot is free for another file.
+				s.mu.Lock()
+				if !sl.idle {
+					sl.idle = true
+					s.inFlight--
+					if sl.h != nil {
+						s.releaseLocked(sl.h)
+						sl.h = nil
+					}
+					s.idle++
+				}
+				s.mu.Unlock()
+				s.poke()
+			})
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -423,7 +445,7 @@ func (s *Scheduler) nextLocked(src Source) (*segdl.Task, *file, *host) {
 			}
 		}
 	}
-	for s.ready.Len() > 0 {
+	for s.ready.Len() > 0 && s.idle <= s.cfg.Connections {
 		h := s.ready[0]
 		if h.full() {
 			heap.Pop(&s.ready) // back when a request to it ends
@@ -503,11 +525,15 @@ func (s *Scheduler) claimRunningLocked(over int64, early bool) (*segdl.Task, *fi
 // held.
 func (s *Scheduler) room(hostport string) bool { return !s.hostLocked(hostport).full() }
 
-// ended accounts for a finished task and reports its file once the
-// download has ended.
+// ended accounts for a finished task, whose slot is free already if it
+// went idle (OnIdle), and reports its file once the download has ended.
 func (s *Scheduler) ended(f *file, sl *slot) {
 	s.mu.Lock()
-	s.inFlight--
+	if sl.idle {
+		s.idle--
+	} else {
+		s.inFlight--
+	}
 	if sl.h != nil {
 		s.releaseLocked(sl.h)
 		sl.h = nil

@@ -35,7 +35,7 @@ type order struct {
 }
 
 func (o *order) ops() *fileOps {
-	return &fileOps{
+	return withOSDefaults(&fileOps{
 		open: openRegular,
 		writeAt: func(f *os.File, b []byte, off int64) (int, error) {
 			n, err := f.WriteAt(b, off)
@@ -80,7 +80,7 @@ func (o *order) ops() *fileOps {
 			o.mu.Unlock()
 			return root.Rename(from, to)
 		},
-	}
+	})
 }
 
 // covers reports whether rs holds all of r.

@@ -9,16 +9,21 @@ import (
 	"github.com/bulkdl/bulkdl/internal/robustio"
 )
 
-// fileOps are the file operations whose order makes a download durable:
-// data is written, then synced, and only then does a journal claim it or
-// a rename publish it. Downloads use osOps; tests replace them to observe
-// that order, or to fail one of them.
+// fileOps are a download's file operations. Their order makes a download
+// durable: data is written, then synced, and only then does a journal
+// claim it or a rename publish it. None of them runs under Download.mu.
+// Downloads use osOps; tests replace them to observe that order, to fail
+// one of them, or to block one and see that the download still answers.
 type fileOps struct {
 	open         func(root *os.Root, name string, flag int, perm fs.FileMode) (*os.File, error)
 	writeAt      func(f *os.File, b []byte, off int64) (int, error)
 	sync         func(f *os.File) error
 	writeJournal func(root *os.Root, name string, j *journal) error
 	rename       func(root *os.Root, from, to string) error
+	allocate     func(f *os.File, size int64) error
+	truncate     func(f *os.File, size int64) error
+	remove       func(root *os.Root, name string) error
+	close        func(f *os.File) error
 }
 
 var osOps = fileOps{
@@ -27,6 +32,10 @@ var osOps = fileOps{
 	sync:         (*os.File).Sync,
 	writeJournal: writeJournal,
 	rename:       robustio.Rename,
+	allocate:     preallocate,
+	truncate:     (*os.File).Truncate,
+	remove:       (*os.Root).Remove,
+	close:        (*os.File).Close,
 }
 
 // openRegular opens name under root and fails, rather than block, unless

@@ -15,35 +15,46 @@ import (
 
 // finish verifies the complete temporary file and publishes it with one
 // rename. It runs in the goroutine of the download's last task, when no
-// other task runs.
-func (d *Download) finish() {
+// other task runs. When ctx is done while it verifies, the download is
+// interrupted and the complete file kept, with its journal, for the next
+// run to verify and publish without fetching it again.
+func (d *Download) finish(ctx context.Context) {
 	d.mu.Lock()
 	f, size := d.file, d.size
 	d.mu.Unlock()
 
-	got, err := d.verify(f, size)
+	got, err := d.verify(ctx, f, size)
+	if ctx.Err() != nil && err != nil {
+		d.mu.Lock()
+		d.err = fmt.Errorf("%s: %w", d.spec.Path, ErrInterrupted)
+		after := d.closeLocked(true)
+		d.mu.Unlock()
+		after()
+		return
+	}
 	if errors.Is(err, ErrChecksum) {
 		d.mu.Lock()
+		var after func()
 		if !d.sumRetried {
 			// Fetch once more from scratch before failing.
 			d.sumRetried = true
 			d.noMirrors = true // whatever went wrong, no mirror joins in again
 			d.gen++
-			d.discardLocked()
-			d.state = stateNew
-			d.mu.Unlock()
-			return
+			after = d.discardLocked()
+		} else {
+			d.err = fmt.Errorf("%s: %w: got %s, want %s (also after downloading it again)", d.spec.Path, ErrChecksum, hex.EncodeToString(got), hex.EncodeToString(d.spec.Sum))
+			after = d.closeLocked(false)
 		}
-		d.err = fmt.Errorf("%s: %w: got %s, want %s (also after downloading it again)", d.spec.Path, ErrChecksum, hex.EncodeToString(got), hex.EncodeToString(d.spec.Sum))
-		d.closeLocked(false)
 		d.mu.Unlock()
+		after()
 		return
 	}
 	d.mu.Lock()
 	if err != nil {
 		d.err = fmt.Errorf("%s: %w", d.spec.Path, err)
-		d.closeLocked(!errors.Is(err, ErrSize))
+		after := d.closeLocked(!errors.Is(err, ErrSize))
 		d.mu.Unlock()
+		after()
 		return
 	}
 	d.sum = got
@@ -59,7 +70,7 @@ func (d *Download) finish() {
 // verify checks the size and, if the spec has one, the checksum of the
 // bytes on disk: read back, not as they arrived, so that what is published
 // is what was verified even if something else wrote to the file.
-func (d *Download) verify(f *os.File, size int64) (sum []byte, err error) {
+func (d *Download) verify(ctx context.Context, f *os.File, size int64) (sum []byte, err error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -80,7 +91,7 @@ func (d *Download) verify(f *os.File, size int64) (sum []byte, err error) {
 	// A pooled buffer: io.Copy would allocate 32 KiB per file, 3 GB of
 	// garbage for 100,000 files.
 	bp := getBuf(d.cfg.ChunkSize)
-	_, err = io.CopyBuffer(h, io.NewSectionReader(f, 0, size), *bp)
+	_, err = io.CopyBuffer(h, ctxReader{ctx, io.NewSectionReader(f, 0, size)}, *bp)
 	bufPool.Put(bp)
 	if err != nil {
 		return nil, fmt.Errorf("reading back: %w", err)

@@ -147,3 +147,36 @@ func withSum(spec Spec, data []byte) Spec {
 }
 
 var _ = segdltest.Content
+
+// withOSDefaults fills the operations o leaves nil with the real ones.
+func withOSDefaults(o *fileOps) *fileOps {
+	def := osOps
+	if o.open == nil {
+		o.open = def.open
+	}
+	if o.writeAt == nil {
+		o.writeAt = def.writeAt
+	}
+	if o.sync == nil {
+		o.sync = def.sync
+	}
+	if o.writeJournal == nil {
+		o.writeJournal = def.writeJournal
+	}
+	if o.rename == nil {
+		o.rename = def.rename
+	}
+	if o.allocate == nil {
+		o.allocate = def.allocate
+	}
+	if o.truncate == nil {
+		o.truncate = def.truncate
+	}
+	if o.remove == nil {
+		o.remove = def.remove
+	}
+	if o.close == nil {
+		o.close = def.close
+	}
+	return o
+}

@@ -17,40 +17,31 @@ import (
 // prepare opens the temporary file on the first probe and resumes from the
 // journal if it describes the file on disk; later probes (after a restart)
 // reuse the open file. It gives the probe its segment.
+//
+// The probe is the only task while the download probes, so the file and
+// the journal are its alone: the disk work happens without d.mu, and a
+// slow directory blocks no Claim or Want (the scheduler's lock waits on
+// those).
 func (d *Download) prepare(t *Task) error {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.file == nil {
-		if dir := path.Dir(d.spec.Path); dir != "." {
-			if err := d.root.MkdirAll(dir, 0o755); err != nil {
-				return fmt.Errorf("creating %s: %w", dir, err)
-			}
-		}
-		// Creating the temporary file exclusively tells, in the same
-		// syscall, that there is no resume state to look for: directory
-		// operations are what many small files cost. It is created with
-		// the published file's mode (0644 less the umask), which saves a
-		// chmod per file; its bytes are the same public bytes.
-		unlock := func() {}
-		if p := d.cfg.Publisher; p != nil {
-			unlock = p.lockDir(path.Dir(d.spec.Path))
-		}
-		f, err := d.ops.open(d.root, d.partName(), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
-		unlock()
-		fresh := err == nil
-		if errors.Is(err, fs.ErrExist) {
-			f, err = d.ops.open(d.root, d.partName(), os.O_RDWR, 0o600)
-		}
+	open := d.file == nil
+	d.mu.Unlock()
+	if open {
+		f, j, resumed, err := d.openPart()
 		if err != nil {
-			return fmt.Errorf("opening %s: %w", d.partName(), err)
+			return err
 		}
+		d.mu.Lock()
 		d.file = f
-		d.resumedFile = !fresh
-		if !fresh {
-			d.resumeLocked()
+		d.resumedFile = resumed
+		if j != nil {
+			d.resumeLocked(j)
 		}
 		d.lastSync = d.clock.now()
+		d.mu.Unlock()
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.size > 0 && d.done.total() == d.size && len(d.segs) == 0 {
 		// A complete temporary file from an earlier run (killed while
 		// verifying or publishing): verify and publish it, fetch nothing.
@@ -72,27 +63,70 @@ func (d *Download) prepare(t *Task) error {
 	return nil
 }
 
-// resumeLocked loads the journal if it matches the file on disk; otherwise
-// it empties the temporary file. Never resume onto anything else.
-func (d *Download) resumeLocked() {
-	j, err := readJournal(d.root, d.journalName())
-	st, serr := d.file.Stat()
-	ok := err == nil && serr == nil && j.matches(d.spec, st.Size())
+// openPart opens the temporary file, creating its directory, and returns
+// the journal to resume from if one describes the file on disk (resumed:
+// an earlier run created the file); otherwise the file is emptied and a
+// stale journal removed, so that nothing is ever resumed onto anything
+// else. It does disk work: call it without d.mu.
+func (d *Download) openPart() (f *os.File, j *journal, resumed bool, err error) {
+	if dir := path.Dir(d.spec.Path); dir != "." {
+		if err := d.root.MkdirAll(dir, 0o755); err != nil {
+			return nil, nil, false, fmt.Errorf("creating %s: %w", dir, err)
+		}
+	}
+	// Creating the temporary file exclusively tells, in the same syscall,
+	// that there is no resume state to look for: directory operations are
+	// what many small files cost. It is created with the published file's
+	// mode (0644 less the umask), which saves a chmod per file; its bytes
+	// are the same public bytes.
+	unlock := func() {}
+	if p := d.cfg.Publisher; p != nil {
+		unlock = p.lockDir(path.Dir(d.spec.Path))
+	}
+	f, err = d.ops.open(d.root, d.partName(), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	unlock()
+	fresh := err == nil
+	if errors.Is(err, fs.ErrExist) {
+		f, err = d.ops.open(d.root, d.partName(), os.O_RDWR, 0o600)
+	}
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("opening %s: %w", d.partName(), err)
+	}
+	if fresh {
+		return f, nil, false, nil
+	}
+	j, err = readJournal(d.root, d.journalName())
+	st, serr := f.Stat()
 	if err == nil || serr != nil || st.Size() > 0 {
 		// A run killed while rewriting the journal leaves its copy
 		// behind; only a path with earlier bytes can have one, so a
 		// fresh small file pays no extra call.
-		d.root.Remove(d.journalName() + dest.TmpSuffix)
+		d.ops.remove(d.root, d.journalName()+dest.TmpSuffix)
 	}
-	if !ok {
-		if serr != nil || st.Size() > 0 {
-			d.file.Truncate(0)
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			d.root.Remove(d.journalName())
-		}
-		return
+	if err == nil && serr == nil && j.matches(d.spec, st.Size()) {
+		return f, j, true, nil
 	}
+	fail := func(err error) (*os.File, *journal, bool, error) {
+		f.Close()
+		return nil, nil, false, err
+	}
+	if serr != nil || st.Size() > 0 {
+		if err := d.ops.truncate(f, 0); err != nil {
+			return fail(fmt.Errorf("emptying %s: %w", d.partName(), err))
+		}
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		// A journal left beside bytes it does not describe would claim
+		// them for the next run: it must go.
+		if err := d.ops.remove(d.root, d.journalName()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fail(fmt.Errorf("removing a stale %s: %w", d.journalName(), err))
+		}
+	}
+	return f, nil, true, nil
+}
+
+// resumeLocked takes the ranges j says are on disk.
+func (d *Download) resumeLocked(j *journal) {
 	d.journaled = true
 	d.sized = true // the journal matched the file's size
 	d.size, d.etag, d.lastMod, d.splittable = j.Size, j.ETag, j.LastModified, true
@@ -134,15 +168,17 @@ func (d *Download) mayResumeLocked() bool {
 }
 
 // learn records what the probe's response says about the file: its size,
-// validator and whether it can be split.
+// validator and whether it can be split. The probe is still the only task:
+// the file is preallocated without d.mu, before other tasks may start.
 func (d *Download) learn(t *Task, resp *http.Response, size int64, ranged bool) error {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	fresh := d.size < 0
 	if d.spec.Size >= 0 && size >= 0 && size != d.spec.Size {
+		d.mu.Unlock()
 		return &fatalError{fmt.Errorf("%w: server says %d bytes, manifest says %d", ErrSize, size, d.spec.Size)}
 	}
 	if d.cfg.MaxSize > 0 && size > d.cfg.MaxSize {
+		d.mu.Unlock()
 		return &fatalError{fmt.Errorf("%w: server says %d bytes, more than max_size %d", ErrSize, size, d.cfg.MaxSize)}
 	}
 	if fresh {
@@ -151,18 +187,25 @@ func (d *Download) learn(t *Task, resp *http.Response, size int64, ranged bool) 
 		d.size = size
 		ce := resp.Header.Get("Content-Encoding")
 		d.splittable = ranged && size >= 0 && (strongETag(d.etag) != "" || d.lastMod != "") && (ce == "" || ce == "identity")
-		if size >= 2*d.cfg.MinSegment {
-			// Worth a syscall only for files written in several pieces
-			// or at scattered offsets: a small file's one write fails
-			// with ENOSPC as early as fallocate would.
-			if err := preallocate(d.file, size); err != nil {
-				return &fatalError{fmt.Errorf("allocating %s (%d bytes): %w", d.spec.Path, size, err)}
-			}
-			d.sized = true
+	}
+	f, alloc := d.file, fresh && size >= 2*d.cfg.MinSegment
+	d.mu.Unlock()
+
+	if alloc {
+		// Worth a syscall only for files written in several pieces or at
+		// scattered offsets: a small file's one write fails with ENOSPC
+		// as early as fallocate would.
+		if err := d.ops.allocate(f, size); err != nil {
+			return &fatalError{fmt.Errorf("allocating %s (%d bytes): %w", d.spec.Path, size, err)}
 		}
-		if size >= 0 && t.seg.end < 0 {
-			t.seg.end = size
-		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if alloc {
+		d.sized = true
+	}
+	if fresh && size >= 0 && t.seg.end < 0 {
+		t.seg.end = size
 	}
 	if d.state == stateProbing {
 		d.state = stateRunning
@@ -249,21 +292,21 @@ func (d *Download) checkpoint(j *journal) {
 
 // sizeForJournal gives a file that was not preallocated its full size
 // (sparse) before a journal describes it: a resume matches the journal's
-// size with the file's.
+// size with the file's. The truncate runs without d.mu; checkpoints run
+// one at a time (syncing).
 func (d *Download) sizeForJournal(size int64) error {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.sizeForJournalLocked(size)
-}
-
-func (d *Download) sizeForJournalLocked(size int64) error {
-	if d.sized || size <= 0 {
+	f, sized := d.file, d.sized
+	d.mu.Unlock()
+	if sized || size <= 0 {
 		return nil
 	}
-	if err := d.file.Truncate(size); err != nil {
+	if err := d.ops.truncate(f, size); err != nil {
 		return err
 	}
+	d.mu.Lock()
 	d.sized = true
+	d.mu.Unlock()
 	return nil
 }
 
@@ -340,31 +383,41 @@ func (d *Download) taskEnded(t *Task, err error, ctx context.Context) {
 		d.notify()
 		return
 	}
+	// The last task: the download restarts, ends or is finished. The disk
+	// work of each runs after d.mu is released, in this goroutine, before
+	// the scheduler is told.
+	after := func() {}
 	switch {
 	case d.notModified:
-		d.closeLocked(false) // nothing was written; Path is current
+		after = d.closeLocked(false) // nothing was written; Path is current
 		d.mu.Unlock()
 	case d.err != nil:
-		d.closeLocked(true)
+		after = d.closeLocked(true)
 		d.mu.Unlock()
 	case ctx.Err() != nil:
 		// Interrupted: close, keeping resume state, unless a restart was
 		// pending because the bytes on disk are of an old version.
 		if re, ok := d.restart.(*restartError); ok && re.discard {
-			d.discardLocked()
+			d.forgetLocked()
 		}
 		d.err = fmt.Errorf("%s: %w", d.spec.Path, ErrInterrupted)
-		d.closeLocked(true)
+		after = d.closeLocked(true)
 		d.mu.Unlock()
 	case d.restart != nil:
-		d.restartLocked()
+		after = d.restartLocked()
 		d.mu.Unlock()
 	case d.state == stateRunning && len(d.segs) == 0:
 		d.mu.Unlock()
-		d.finish()
+		after = func() {
+			if t.idle != nil {
+				t.idle() // verifying needs no connection
+			}
+			d.finish(ctx)
+		}
 	default:
 		d.mu.Unlock()
 	}
+	after()
 	d.notify()
 }
 
@@ -385,8 +438,9 @@ func unwrapKinds(err error) error {
 }
 
 // restartLocked starts the download again now that no task runs. Two
-// versions of a file are never spliced: a change discards the bytes.
-func (d *Download) restartLocked() {
+// versions of a file are never spliced: a change discards the bytes. It
+// returns the disk work to do once d.mu is released.
+func (d *Download) restartLocked() (after func()) {
 	re := d.restart.(*restartError)
 	d.restart = nil
 	d.gen++
@@ -394,8 +448,7 @@ func (d *Download) restartLocked() {
 		d.changes++
 		if d.changes >= d.cfg.MaxChanges {
 			d.err = fmt.Errorf("%s: %w %d times", d.spec.Path, ErrChanged, d.changes)
-			d.closeLocked(false)
-			return
+			return d.closeLocked(false)
 		}
 	}
 	if re.broken {
@@ -404,9 +457,8 @@ func (d *Download) restartLocked() {
 		d.breaks++
 		if d.breaks > d.cfg.Retries {
 			d.err = fmt.Errorf("%s: %w (started over %d times)", d.spec.Path, unwrapKinds(re.reason), d.breaks-1)
-			d.discardLocked()
-			d.closeLocked(false)
-			return
+			d.forgetLocked()
+			return d.closeLocked(false)
 		}
 		wait := d.backoff(d.breaks)
 		d.notBefore = d.clock.now().Add(wait)
@@ -416,13 +468,14 @@ func (d *Download) restartLocked() {
 		d.noRange = true
 	}
 	if re.discard {
-		d.discardLocked()
+		return d.discardLocked()
 	}
 	d.state = stateNew
+	return func() {}
 }
 
-// discardLocked forgets every byte on disk.
-func (d *Download) discardLocked() {
+// forgetLocked forgets every byte on disk, in memory only.
+func (d *Download) forgetLocked() {
 	d.segs = nil
 	d.done = nil
 	d.size = -1
@@ -430,42 +483,81 @@ func (d *Download) discardLocked() {
 	d.splittable = false
 	d.written.Store(0)
 	d.resumed.Store(0)
-	if d.file != nil {
-		d.file.Truncate(0)
-	}
 	d.sized = false
-	d.removeJournalLocked()
 }
 
-// removeJournalLocked removes the journal if one was written.
-func (d *Download) removeJournalLocked() {
-	if d.journaled {
-		d.root.Remove(d.journalName())
-		d.journaled = false
+// discardLocked forgets every byte on disk and returns the disk work that
+// makes it so (emptying the file, removing the journal), to run once d.mu
+// is released. Until it has run the download is busy: nothing is claimed,
+// so no new probe writes into a file not yet emptied. Then it probes
+// again, or fails if the disk work failed.
+func (d *Download) discardLocked() (after func()) {
+	d.forgetLocked()
+	d.state = stateBusy
+	f, journaled := d.file, d.journaled
+	d.journaled = false
+	return func() {
+		var err error
+		if f != nil {
+			if err = d.ops.truncate(f, 0); err != nil {
+				err = fmt.Errorf("emptying %s: %w", d.partName(), err)
+			}
+		}
+		if journaled && err == nil {
+			if err = d.ops.remove(d.root, d.journalName()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				err = fmt.Errorf("removing %s: %w", d.journalName(), err)
+			} else {
+				err = nil
+			}
+		}
+		d.mu.Lock()
+		if err != nil {
+			d.err = fmt.Errorf("%s: %w", d.spec.Path, err)
+			after := d.closeLocked(false)
+			d.mu.Unlock()
+			after()
+			return
+		}
+		d.state = stateNew
+		d.mu.Unlock()
 	}
 }
 
 // closeLocked ends a failed or interrupted download, keeping the
 // temporary file and a journal for a later run when keep is set and the
 // bytes can be resumed (a known size and a validator); anything else
-// would only be litter.
-func (d *Download) closeLocked(keep bool) {
+// would only be litter. It returns the disk work, to run once d.mu is
+// released; Done is closed when that is over.
+func (d *Download) closeLocked(keep bool) (after func()) {
 	keep = keep && d.splittable && d.size > 0 && d.done.total() > 0
-	if d.file != nil {
-		if keep {
-			if d.sizeForJournalLocked(d.size) == nil && d.ops.sync(d.file) == nil && d.ops.writeJournal(d.root, d.journalName(), d.journalLocked()) == nil {
-				d.journaled = true
+	f, journaled, sized := d.file, d.journaled, d.sized
+	var j *journal
+	if keep {
+		j = d.journalLocked()
+	}
+	d.file = nil
+	d.state = stateFailed
+	return func() {
+		if f != nil {
+			// The download has failed already; what fails here costs a
+			// later run its resume (or leaves a file it truncates), never
+			// a wrong byte: a journal is written only after its data is
+			// synced, and a part without its journal is never resumed.
+			// A file not preallocated gets its full size first: a resume
+			// matches the journal's size with the file's.
+			if keep && (sized || j.Size <= 0 || d.ops.truncate(f, j.Size) == nil) && d.ops.sync(f) == nil {
+				journaled = d.ops.writeJournal(d.root, d.journalName(), j) == nil || journaled
+			}
+			d.ops.close(f)
+			if !keep {
+				d.ops.remove(d.root, d.partName())
+				if journaled {
+					d.ops.remove(d.root, d.journalName())
+				}
 			}
 		}
-		d.file.Close()
-		d.file = nil
-		if !keep {
-			d.root.Remove(d.partName())
-			d.removeJournalLocked()
-		}
+		close(d.finished)
 	}
-	d.state = stateFailed
-	close(d.finished)
 }
 
 func (d *Download) hostLocked() string {

@@ -246,8 +246,14 @@ func (p *Publisher) publish(batch []*Download) {
 			continue
 		}
 		d.mu.Lock()
-		d.removeJournalLocked()
+		journaled := d.journaled
+		d.journaled = false
 		d.mu.Unlock()
+		if journaled {
+			// Published: a journal left behind describes a file no
+			// longer there, and the next run removes it as stale.
+			d.ops.remove(root, d.journalName())
+		}
 		ok = append(ok, d)
 	}
 	if published != nil && len(ok) > 0 {
@@ -266,22 +272,30 @@ func (p *Publisher) publish(batch []*Download) {
 // temporary file is kept for a later run when it can be resumed.
 func (d *Download) failPublish(err error, f *os.File) {
 	d.mu.Lock()
-	defer func() {
-		d.mu.Unlock()
-		d.notify()
-	}()
 	d.err = fmt.Errorf("%s: %w", d.spec.Path, err)
+	var after func()
 	if d.file == nil && f != nil {
-		// Closed, and its data durable, before the rename failed.
+		// Closed, and its data durable, before the rename failed: keep it
+		// with a journal if it can be resumed. The disk work runs without
+		// d.mu, before Done closes.
 		keep := d.splittable && d.size > 0
-		if keep && writeJournal(d.root, d.journalName(), d.journalLocked()) == nil {
-			d.journaled = true
-		} else if !keep {
-			d.root.Remove(d.partName())
+		var j *journal
+		if keep {
+			j = d.journalLocked()
 		}
 		d.state = stateFailed
-		close(d.finished)
-		return
+		after = func() {
+			if keep {
+				d.ops.writeJournal(d.root, d.journalName(), j) // without it, the next run starts over
+			} else {
+				d.ops.remove(d.root, d.partName())
+			}
+			close(d.finished)
+		}
+	} else {
+		after = d.closeLocked(!errors.Is(err, ErrSize))
 	}
-	d.closeLocked(!errors.Is(err, ErrSize))
+	d.mu.Unlock()
+	after()
+	d.notify()
 }

@@ -155,6 +155,7 @@ const (
 	statePublishing              // verified, waiting for its batch to be published
 	stateDone                    // published
 	stateFailed
+	stateBusy // disk work under way without d.mu (discarding): nothing to claim
 )
 
 // segment is a byte range [pos, end) still to be written; end is -1 while
@@ -256,9 +257,17 @@ type Task struct {
 
 	began    time.Time // when the current response began to stream
 	streamed int64     // bytes it has committed since
+	idle     func()    // called once the task needs its connection no more; see OnIdle
 
 	consumed bool // the current response was read to its end
 }
+
+// OnIdle sets f to be called, at most once, when the task no longer needs
+// its connection but goes on with disk work before Run returns: the final
+// verification and publication of the file. A scheduler frees the task's
+// connection slot in f, so that hashing a large file holds no slot. Call
+// it before Run.
+func (t *Task) OnIdle(f func()) { t.idle = f }
 
 // Claim returns work for one more connection, or nil if the download has
 // none to give now: it is probing, finished, or has no range left that is
