@@ -27,7 +27,6 @@ import (
 	"path"
 	"sort"
 	"sync"
-
 )
 
 // Dir is the directory under dest that holds bulkdl's state.
