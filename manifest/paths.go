@@ -1,0 +1,58 @@
+package manifest
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/bulkdl/bulkdl/redact"
+	"github.com/bulkdl/bulkdl/state"
+)
+
+// cleanPath validates a manifest path and returns it cleaned.
+func cleanPath(p string) (string, error) {
+	switch {
+	case p == "":
+		return "", errors.New("is empty")
+	case strings.ContainsRune(p, 0):
+		return "", errors.New("contains a NUL byte")
+	case strings.IndexFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
+		return "", errors.New("contains a control character")
+	case !utf8.ValidString(p):
+		return "", errors.New("is not valid UTF-8")
+	case strings.IndexFunc(p, redact.Unsafe) >= 0:
+		return "", errors.New("contains a C1 control or bidirectional formatting character (such as U+202E), which can disguise a name on screen")
+	case path.IsAbs(p) || filepath.IsAbs(p):
+		return "", errors.New("is absolute; paths are relative to dest")
+	}
+	c := path.Clean(p)
+	switch {
+	case c == "." || strings.HasSuffix(p, "/"):
+		return "", errors.New("names a directory, not a file")
+	case c == ".." || strings.HasPrefix(c, "../"):
+		return "", errors.New("leaves dest; remove the \"..\"")
+	}
+	if why, reserved := state.Reserved(c); reserved {
+		return "", errors.New(why)
+	}
+	return c, nil
+}
+
+// pathFromURL derives a file name from the last segment of u's path.
+func pathFromURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", err
+	}
+	esc := u.EscapedPath()
+	seg := esc[strings.LastIndexByte(esc, '/')+1:]
+	name, err := url.PathUnescape(seg)
+	if err != nil || name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\") {
+		return "", fmt.Errorf("cannot derive a file name from url %q", redact.URL(s))
+	}
+	return cleanPath(name)
+}

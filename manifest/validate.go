@@ -1,0 +1,471 @@
+package manifest
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bulkdl/bulkdl/redact"
+)
+
+// raw* mirror the TOML schema with every value in the loosest type that
+// decoding accepts, so that validation sees every entry and reports every
+// problem with its position, not only the first.
+type rawManifest struct {
+	Version  any                `toml:"version"`
+	Settings rawSettings        `toml:"settings"`
+	Hosts    map[string]rawHost `toml:"hosts"`
+	File     []rawFile          `toml:"file"`
+}
+
+type rawSettings struct {
+	Dest        any `toml:"dest"`
+	Connections any `toml:"connections"`
+	PerHost     any `toml:"per_host"`
+	PerFile     any `toml:"per_file"`
+	MinSegment  any `toml:"min_segment"`
+	Rate        any `toml:"rate"`
+	Retries     any `toml:"retries"`
+	Timeout     any `toml:"timeout"`
+	UserAgent   any `toml:"user_agent"`
+	Headers     any `toml:"headers"`
+	SkipExist   any `toml:"skip_existing"`
+	CAFile      any `toml:"ca_file"`
+	MaxSize     any `toml:"max_size"`
+	Netrc       any `toml:"netrc"`
+}
+
+type rawHost struct {
+	Connections any `toml:"connections"`
+	Rate        any `toml:"rate"`
+	Headers     any `toml:"headers"`
+	CAFile      any `toml:"ca_file"`
+	Insecure    any `toml:"insecure"`
+	HTTP2       any `toml:"http2"`
+}
+
+type rawFile struct {
+	URL      any `toml:"url"`
+	Path     any `toml:"path"`
+	Checksum any `toml:"checksum"`
+	Size     any `toml:"size"`
+	Mirrors  any `toml:"mirrors"`
+	Headers  any `toml:"headers"`
+}
+
+type validator struct {
+	seen  map[string]bool // unknown keys already reported
+	name  string
+	ix    *lineIndex
+	errs  Errors
+	warns []*Error
+	m     *Manifest
+	opts  Options
+	plat  platform // which name rules are errors here
+}
+
+func (v *validator) manifest(raw *rawManifest) *Manifest {
+	m := &Manifest{Name: v.name, Hosts: map[string]*Host{}}
+	v.m = m
+	if raw.Version != nil {
+		if n, ok := v.integer(0, "version", raw.Version); ok && n != 1 {
+			v.at(0, "version", "version = %d is not supported; this bulkdl reads version = 1", n)
+		}
+	}
+	v.settings(&raw.Settings)
+	hosts := make([]string, 0, len(raw.Hosts))
+	for h := range raw.Hosts {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	for _, h := range hosts {
+		v.host(h, raw.Hosts[h])
+	}
+	m.Files = make([]File, 0, len(v.ix.files))
+	for i := range raw.File { // only a manifest that writes file = [{…}] inline
+		m.Files = append(m.Files, v.file(i, &raw.File[i]))
+	}
+	return m
+}
+
+func (v *validator) settings(r *rawSettings) {
+	hdr := v.ix.table("settings")
+	s := &v.m.Settings
+	s.explicit = map[string]bool{}
+	dest := "."
+	if d, ok := v.str(hdr, "dest", r.Dest); ok {
+		dest = d
+		if dest == "" || strings.ContainsRune(dest, 0) {
+			v.at(hdr, "dest", "dest must be a non-empty directory path")
+		}
+	}
+	if !filepath.IsAbs(dest) {
+		dest = filepath.Join(filepath.Dir(v.name), dest)
+	}
+	v.m.Dest = dest
+	s.Connections = v.count(hdr, "connections", r.Connections, DefaultConnections)
+	s.PerHost = v.count(hdr, "per_host", r.PerHost, DefaultPerHost)
+	s.PerFile = v.count(hdr, "per_file", r.PerFile, DefaultPerFile)
+	s.explicit["per_host"] = r.PerHost != nil
+	s.explicit["per_file"] = r.PerFile != nil
+	for _, c := range s.Clamp() {
+		v.warn(hdr, c.Key, c.String())
+	}
+	s.MinSegment = DefaultMinSegment
+	if r.MinSegment != nil {
+		if n, ok := v.size(hdr, "min_segment", r.MinSegment); ok {
+			if n < 64<<10 {
+				v.at(hdr, "min_segment", "min_segment = %v is below the smallest allowed, 64KiB", n)
+			}
+			s.MinSegment = n
+		}
+	}
+	s.Rate = v.rate(hdr, "rate", r.Rate)
+	s.Retries = DefaultRetries
+	if n, ok := v.integer(hdr, "retries", r.Retries); ok {
+		if n < 0 || n > 100 {
+			v.at(hdr, "retries", "retries = %d is out of range; use 0 to 100", n)
+		}
+		s.Retries = int(n)
+	}
+	s.Timeout = DefaultTimeout
+	if r.Timeout != nil {
+		s.Timeout = v.duration(hdr, "timeout", r.Timeout)
+	}
+	if ua, ok := v.str(hdr, "user_agent", r.UserAgent); ok {
+		s.UserAgent = ua
+		if strings.ContainsAny(s.UserAgent, "\r\n\x00") {
+			v.at(hdr, "user_agent", "user_agent contains a line break or NUL")
+		}
+	}
+	s.Headers, s.FromEnv = v.headers(hdr, r.Headers)
+	s.SkipExisting = v.boolean(hdr, "skip_existing", r.SkipExist)
+	s.Netrc = v.boolean(hdr, "netrc", r.Netrc)
+	s.CAFile = v.caFile(hdr, r.CAFile)
+	if r.MaxSize != nil {
+		if n, ok := v.size(hdr, "max_size", r.MaxSize); ok {
+			s.MaxSize = int64(n)
+		}
+	}
+}
+
+func (v *validator) boolean(hdr int, key string, val any) bool {
+	switch b := val.(type) {
+	case nil:
+		return false
+	case bool:
+		return b
+	}
+	v.at(hdr, key, "%s must be true or false, not %s", key, tomlType(val))
+	return false
+}
+
+// caFile resolves a ca_file relative to the manifest and checks that it
+// can be read; its certificates are parsed when the run starts.
+func (v *validator) caFile(hdr int, val any) string {
+	p, ok := v.str(hdr, "ca_file", val)
+	if !ok {
+		return ""
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(filepath.Dir(v.name), p)
+	}
+	if f, err := os.Open(p); err != nil {
+		v.at(hdr, "ca_file", "ca_file: %v", err)
+	} else {
+		f.Close()
+	}
+	return p
+}
+
+// count validates a positive connection count; def if absent.
+func (v *validator) count(hdr int, key string, val any, def int) int {
+	n, ok := v.integer(hdr, key, val)
+	if !ok {
+		return def
+	}
+	if n < 1 || n > MaxConnections {
+		v.at(hdr, key, "%s = %d is out of range; use 1 to %d", key, n, MaxConnections)
+		return def
+	}
+	return int(n)
+}
+
+// integer returns val as an integer; ok is false if it is absent or (with
+// an error recorded) of another type.
+func (v *validator) integer(hdr int, key string, val any) (int64, bool) {
+	switch x := val.(type) {
+	case nil:
+		return 0, false
+	case int64:
+		return x, true
+	}
+	v.at(hdr, key, "%s must be an integer, not %s", key, tomlType(val))
+	return 0, false
+}
+
+// str returns val as a string; ok is false if it is absent or (with an
+// error recorded) of another type.
+func (v *validator) str(hdr int, key string, val any) (string, bool) {
+	switch x := val.(type) {
+	case nil:
+		return "", false
+	case string:
+		return x, true
+	}
+	v.at(hdr, key, "%s must be a string in quotes, not %s", key, tomlType(val))
+	return "", false
+}
+
+// strings returns val as a list of strings, or nil with an error recorded.
+func (v *validator) strings(hdr int, key string, val any) []string {
+	if val == nil {
+		return nil
+	}
+	list, ok := val.([]any)
+	if ok {
+		out := make([]string, 0, len(list))
+		for _, x := range list {
+			s, ok := x.(string)
+			if !ok {
+				break
+			}
+			out = append(out, s)
+		}
+		if len(out) == len(list) {
+			return out
+		}
+	}
+	v.at(hdr, key, "%s must be a list of strings, as in [\"https://…\"]", key)
+	return nil
+}
+
+func tomlType(val any) string {
+	switch val.(type) {
+	case string:
+		return "a string"
+	case int64:
+		return "an integer"
+	case float64:
+		return "a float"
+	case bool:
+		return "a boolean"
+	case []any, []map[string]any:
+		return "an array"
+	case map[string]any:
+		return "a table"
+	}
+	return "a date or time"
+}
+
+func (v *validator) size(hdr int, key string, val any) (Size, bool) {
+	switch x := val.(type) {
+	case int64:
+		if x < 0 {
+			v.at(hdr, key, "%s = %d is negative", key, x)
+			return 0, false
+		}
+		return Size(x), true
+	case string:
+		n, err := ParseSize(x)
+		if err != nil {
+			v.at(hdr, key, "%s: %v", key, err)
+			return 0, false
+		}
+		return n, true
+	}
+	v.at(hdr, key, "%s must be a whole number of bytes or a string with a unit such as \"2MiB\"", key)
+	return 0, false
+}
+
+func (v *validator) rate(hdr int, key string, val any) Rate {
+	switch x := val.(type) {
+	case nil:
+		return 0
+	case int64:
+		if x == 0 {
+			return 0
+		}
+	case string:
+		r, err := ParseRate(x)
+		if err != nil {
+			v.at(hdr, key, "%s: %v", key, err)
+		}
+		return r
+	}
+	v.at(hdr, key, "%s must be a string such as \"50MB/s\", or \"0\" for unlimited", key)
+	return 0
+}
+
+func (v *validator) duration(hdr int, key string, val any) time.Duration {
+	switch x := val.(type) {
+	case int64:
+		if x == 0 {
+			return 0
+		}
+	case string:
+		d, err := ParseDuration(x)
+		if err != nil {
+			v.at(hdr, key, "%s: %v", key, err)
+		}
+		return d
+	}
+	v.at(hdr, key, "%s must be a string such as \"30s\", or \"0\" to disable", key)
+	return 0
+}
+
+func (v *validator) host(name string, r rawHost) {
+	hdr := v.ix.table("hosts", name)
+	key, err := HostKey(name)
+	if err != nil {
+		v.errs = append(v.errs, v.pos(hdr, "", fmt.Sprintf("[hosts.%[1]q]: %[1]q is not a host or host:port; write the host only, as in [hosts.\"example.com\"], [hosts.\"example.com:8443\"] or [hosts.\"[::1]:8080\"] (%[2]v)", redactHost(name), err)))
+		return
+	}
+	if _, dup := v.m.Hosts[key]; dup {
+		v.errs = append(v.errs, v.pos(hdr, "", fmt.Sprintf("[hosts.%q] is the same host as another [hosts] entry (both are %s); merge them", name, key)))
+		return
+	}
+	h := &Host{Rate: v.rate(hdr, "rate", r.Rate)}
+	h.Headers, _ = v.headers(hdr, r.Headers)
+	h.Connections = v.count(hdr, "connections", r.Connections, 0)
+	h.CAFile = v.caFile(hdr, r.CAFile)
+	h.HTTP2 = v.boolean(hdr, "http2", r.HTTP2)
+	if h.Insecure = v.boolean(hdr, "insecure", r.Insecure); h.Insecure {
+		v.warn(hdr, "insecure", fmt.Sprintf("[hosts.%q] insecure = true: the TLS certificate of %s is not verified; anyone on the path can read and change what is downloaded from it", name, name))
+	}
+	v.m.Hosts[key] = h
+}
+
+func (v *validator) file(i int, r *rawFile) File {
+	hdr := v.ix.file(i)
+	f := File{Size: -1, Line: hdr}
+	rawURL, hasURL := v.str(hdr, "url", r.URL)
+	if r.URL == nil {
+		v.errs = append(v.errs, v.pos(hdr, "", fmt.Sprintf("file #%d has no url; add url = \"https://…\"", i+1)))
+	} else if hasURL {
+		// Clone: decoded strings point into the batch's text, which would
+		// otherwise stay alive as long as the manifest.
+		f.URL = strings.Clone(rawURL)
+		if err := checkURL(f.URL); err != nil {
+			v.at(hdr, "url", "url: %v", err)
+			hasURL = false // no name can be derived from it
+		}
+	}
+	mirrors := v.strings(hdr, "mirrors", r.Mirrors)
+	for _, mu := range mirrors {
+		if err := checkURL(mu); err != nil {
+			v.at(hdr, "mirrors", "mirror: %v", err)
+		} else if mu == f.URL {
+			v.at(hdr, "mirrors", "mirror %q is the file's own url; remove it", redact.URL(mu))
+		}
+	}
+	for i := range mirrors {
+		mirrors[i] = strings.Clone(mirrors[i])
+	}
+	f.Mirrors = mirrors
+	if p, ok := v.str(hdr, "path", r.Path); ok {
+		c, err := cleanPath(p)
+		if err != nil {
+			v.at(hdr, "path", "path %q %v", p, err)
+		}
+		f.Path = strings.Clone(c)
+	} else if r.Path == nil && hasURL {
+		p, err := pathFromURL(f.URL)
+		if err != nil {
+			v.at(hdr, "url", "%v; set path = \"…\" for this file", err)
+		}
+		f.Path = p
+	}
+	if cs, ok := v.str(hdr, "checksum", r.Checksum); ok {
+		c, err := ParseChecksum(cs)
+		if err != nil {
+			v.at(hdr, "checksum", "%v", err)
+		}
+		f.Checksum = c
+	}
+	if r.Size != nil {
+		if n, ok := v.size(hdr, "size", r.Size); ok {
+			f.Size = int64(n)
+		}
+	}
+	f.Headers, _ = v.headers(hdr, r.Headers)
+	return f
+}
+
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a valid URL", redact.URL(s))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%q: only http and https URLs are supported", redact.URL(s))
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("%q has no host", redact.URL(s))
+	}
+	return nil
+}
+
+// crossFiles checks what no single entry can: two entries writing the same
+// path, or one entry's path being a directory another needs.
+func (v *validator) crossFiles() {
+	files := v.m.Files
+	seen := make(map[string]int, len(files))
+	for i := range files {
+		p := files[i].Path
+		if p == "" {
+			continue
+		}
+		if j, dup := seen[p]; dup {
+			v.errs = append(v.errs, v.fileErr(i, fmt.Sprintf("path %q is also written by the file at line %d; give one of them another path", p, files[j].Line)))
+			continue
+		}
+		seen[p] = i
+	}
+	for i := range files {
+		for dir := path.Dir(files[i].Path); dir != "." && dir != "/"; dir = path.Dir(dir) {
+			if j, ok := seen[dir]; ok {
+				v.errs = append(v.errs, v.fileErr(i, fmt.Sprintf("path %q needs %q to be a directory, but the file at line %d is written there", files[i].Path, dir, files[j].Line)))
+				break
+			}
+		}
+	}
+}
+
+func (v *validator) fileErr(i int, msg string) *Error {
+	e := v.pos(v.m.Files[i].Line, "path", msg)
+	if e.Line == v.m.Files[i].Line {
+		if l, c := v.ix.keyIn(v.m.Files[i].Line, "url"); l > 0 {
+			e.Line, e.Col, e.Text = l, c, v.text(l)
+		}
+	}
+	return e
+}
+
+// unusedHosts warns about [hosts] entries that match no file, which is
+// usually a typo in the host name.
+func (v *validator) unusedHosts() {
+	if len(v.m.Hosts) == 0 {
+		return
+	}
+	used := map[string]bool{}
+	for i := range v.m.Files {
+		for _, s := range append([]string{v.m.Files[i].URL}, v.m.Files[i].Mirrors...) {
+			if u, err := url.Parse(s); err == nil {
+				if k, _ := v.m.HostEntry(hostPort(u)); k != "" {
+					used[k] = true
+				}
+			}
+		}
+	}
+	for h := range v.m.Hosts {
+		if !used[h] {
+			v.warn(v.ix.table("hosts", h), "", fmt.Sprintf("[hosts.%q] matches no file's url or mirror", h))
+		}
+	}
+}
