@@ -114,7 +114,9 @@ func (c *cli) run(args []string) int {
 			} else if len(rf.urls) > 0 {
 				name = urlArgsName
 			}
-			job.BareReport("run", name, rf.shard.String(), exitUsage, "the manifest or a flag is not valid; nothing was fetched (the log says why)").Write(rf.report)
+			if err := job.BareReport("run", name, rf.shard.String(), exitUsage, "the manifest or a flag is not valid; nothing was fetched (the log says why)").Write(rf.report); err != nil {
+				fmt.Fprintf(c.stderr, "bulkdl: writing the report: %v\n", err)
+			}
 		}
 		return exitUsage
 	}

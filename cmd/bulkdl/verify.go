@@ -61,7 +61,9 @@ func (c *cli) verifyManifest(m *manifest.Manifest, shard job.Shard, report strin
 	if err != nil {
 		fmt.Fprintf(c.stderr, "bulkdl verify: %v\n", err)
 		if report != "" {
-			job.NewReport(res, exitFailed).Write(report)
+			if err := job.NewReport(res, exitFailed).Write(report); err != nil {
+				fmt.Fprintf(c.stderr, "bulkdl verify: %v\n", err)
+			}
 		}
 		return exitFailed
 	}
