@@ -95,13 +95,34 @@
 //     ErrChanged, ErrChecksum, ErrSize, ErrRedirect, StatusError), never
 //     by the text of an error.
 //
+// # Locks, connections and time
+//
+// A scheduler asks every running download Claim and Want while it holds
+// its own lock, so no disk work happens under a Download's mutex: opening
+// and resuming the temporary file and preallocating it happen while the
+// probe is the only task; a restart that discards bytes marks the download
+// busy (nothing to claim) while it empties the file; closing runs after
+// the mutex is released, and Done is closed when it is over. A test blocks
+// each of these operations (fileOps) and calls Claim and Want meanwhile.
+//
+// The final verification needs no connection: the last task calls the
+// function given to Task.OnIdle (the scheduler frees its slot there)
+// before it hashes the file; the hash reads with the run's ctx, so an
+// interrupt stops it and keeps the complete file, with its journal, for
+// the next run to verify and publish without a request.
+//
+// Waits read an unexported clock (parking, backoff sleeps, Retry-After,
+// the sync interval), as x/time/rate's now/newTimer seam does; the stall
+// watchdog alone runs on real time, because it measures the network.
+//
 // # Resume, and what a kill leaves behind
 //
 // Beside PATH.bulkdl.part, PATH.bulkdl.json records a SHA-256 of the URL
 // (never the URL, which may carry a password or a signed query), the size,
 // the validators and the byte ranges on disk. It is rewritten (write,
-// fsync, rename) only after the data it describes was fsynced, and the
-// file is fsynced before its rename to PATH, so after SIGKILL or power
+// fsync, rename, fsync of the directory: state.WriteFile) only after the
+// data it describes was fsynced, and the file is fsynced before its
+// rename to PATH, so after SIGKILL or power
 // loss the journal never claims bytes that are not on disk; at most
 // SyncBytes per file (default 8 MiB) plus what was in flight is fetched
 // again. The temporary file may hold more than the journal claims, and
@@ -129,8 +150,8 @@
 // # Platforms
 //
 // The guarantees hold on Linux, macOS, the BSDs and Windows; how differs,
-// one small function per OS (prealloc_*.go, syncdir_*.go, umask_*.go, and
-// renames through internal/robustio):
+// one small function per OS (prealloc_*.go, umask_*.go, state's
+// syncdir_*.go, and renames through internal/robustio):
 //
 //   - Preallocation. fallocate (Linux), F_PREALLOCATE (macOS) and
 //     posix_fallocate (FreeBSD's UFS; ZFS refuses it) reserve the blocks,
