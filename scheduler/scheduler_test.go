@@ -258,8 +258,10 @@ func TestInterruptStopsEverything(t *testing.T) {
 }
 
 // TestWaitingForRetryAfterFreesTheConnection: a host that answers 429 with
-// Retry-After: 2 must not hold a budget slot for those 2 s; another host
-// gets the whole budget meanwhile.
+// Retry-After must not hold a budget slot while it waits; another host
+// gets the whole budget meanwhile. The wait is capped (MaxRetryAfter) to
+// 800 ms, above ParkAfter, so the retry parks as a long one would, in a
+// fraction of the time (segdl's own tests check long waits on its clock).
 func TestWaitingForRetryAfterFreesTheConnection(t *testing.T) {
 	throttled, other := segdltest.NewServer(), segdltest.NewServer()
 	defer throttled.Close()
@@ -273,7 +275,7 @@ func TestWaitingForRetryAfterFreesTheConnection(t *testing.T) {
 	other.RatePerConn.Store(1 << 20)
 	files := append(serve(throttled, "t", 1, 4<<10), serve(other, "o", 8, 64<<10)...)
 	src, _, _ := run(t, Config{Connections: 2, PerHost: 2}, files, func(c *segdl.Config) {
-		c.MaxRetryAfter = 5 * time.Second
+		c.MaxRetryAfter, c.ParkAfter = 800*time.Millisecond, 100*time.Millisecond
 	})
 	if last := src.order[len(src.order)-1]; last != 0 {
 		t.Errorf("finish order %v; want the throttled host's file (0) last", src.order)
