@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -36,7 +37,7 @@ func readManifest(name string) ([]byte, error) {
 			return nil, Errors{{File: name, Msg: fmt.Sprintf("manifest is larger than %v, the limit: split it", Size(maxManifest))}}
 		}
 		buf.Write(chunk[:n])
-		if rerr == io.EOF {
+		if errors.Is(rerr, io.EOF) {
 			return buf.Bytes(), nil
 		}
 		if rerr != nil {

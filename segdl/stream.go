@@ -66,7 +66,7 @@ func (t *Task) stream(ctx context.Context, body io.Reader, pos, limit, want int6
 			return pos - start, &fatalError{fmt.Errorf("%w: the server sent more than %d bytes", ErrSize, lb)}
 		}
 		got += int64(k)
-		t.consumed = rerr == io.EOF || want >= 0 && got >= want
+		t.consumed = errors.Is(rerr, io.EOF) || want >= 0 && got >= want
 		d.received.Add(int64(k))
 		if k > 0 {
 			if _, err := d.ops.writeAt(d.file, b[:k], pos); err != nil {
@@ -81,7 +81,7 @@ func (t *Task) stream(ctx context.Context, body io.Reader, pos, limit, want int6
 				return pos - start, nil
 			}
 		}
-		if rerr == io.EOF {
+		if errors.Is(rerr, io.EOF) {
 			if limit < 0 && want < 0 {
 				// One stream of unknown length: its end is the file's end.
 				t.endOfStream(pos)

@@ -134,7 +134,7 @@ func (s *Store) load() (lines int, err error) {
 				}
 			}
 		}
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
