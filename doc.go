@@ -14,7 +14,8 @@
 //     the hashing pool (cancelled with the run's ctx), the transport and
 //     TLS policy (HTTP/1.1 unless a host opts into HTTP/2; per-host
 //     ca_file, insecure), netrc, the dead-host breaker, sharding (Shard:
-//     FNV-1a of the path, held fixed by a golden file), the outcomes enum
+//     FNV-1a of the path, held fixed by a golden file; after N changes, the
+//     records other shards wrote: others.go), the outcomes enum
 //     shared by run, verify and the report (Outcome), and the JSON report's
 //     schema. A display subscribes to a run's events with an Observer.
 //   - manifest: TOML schema v1. Decoding, defaults, validation with
