@@ -95,3 +95,21 @@ func TestShardName(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseShard(f *testing.F) {
+	for _, s := range []string{"0/1", "3/4", "4/4", "x/2", "-1/2", "1/0", "99999999999/100000000000"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		s, err := ParseShard(v)
+		if err != nil {
+			return
+		}
+		if s.N == 0 || s.K >= s.N {
+			t.Fatalf("ParseShard(%q) = %v; want 0 <= K < N", v, s)
+		}
+		if back, err := ParseShard(s.String()); err != nil || back != s {
+			t.Errorf("ParseShard(%q) = %v, %v; want %v back", s.String(), back, err, s)
+		}
+	})
+}
