@@ -98,3 +98,42 @@ func TestWaitsAreOnTheClock(t *testing.T) {
 		})
 	}
 }
+
+// The sync interval is read on the clock: a clock that stands still never
+// reaches it, one that races past it checkpoints as the bytes come.
+func TestSyncIntervalIsOnTheClock(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		step time.Duration // how far the clock moves at each reading
+		some bool          // journal writes expected
+	}{{"a clock that stands still", 0, false}, {"a clock past the interval at every reading", time.Hour, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := segdltest.NewServer()
+			defer srv.Close()
+			srv.RatePerConn.Store(8 << 20)
+			data := segdltest.Content(5, 2<<20)
+			srv.PutBytes("/f", data)
+			cfg := testConfig()
+			cfg.SyncBytes, cfg.SyncInterval = 1<<40, time.Minute
+			o := &order{}
+			var mu sync.Mutex
+			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			clk := &clock{
+				now: func() time.Time {
+					mu.Lock()
+					defer mu.Unlock()
+					now = now.Add(c.step)
+					return now
+				},
+				afterFunc: realClock.afterFunc,
+			}
+			r := fetchWith(t, "", Spec{URLs: []string{srv.URLOf("/f")}}, cfg, 2, func(d *Download) { d.ops, d.clock = o.ops(), clk })
+			if r.err != nil || sha(r.data) != sha(data) {
+				t.Fatalf("download: %v", r.err)
+			}
+			if got := o.journals > 0; got != c.some {
+				t.Errorf("%d journal writes; want some: %v", o.journals, c.some)
+			}
+		})
+	}
+}
