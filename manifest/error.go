@@ -47,16 +47,9 @@ func (v *validator) decodeError(err error, first int) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		line := pe.Position.Line + first
-		return Errors{{File: v.name, Line: line, Col: pe.Position.Col, Msg: redact.Line(typeHint(pe.Message, pe.LastKey), false), Text: v.text(line)}}
+		return Errors{{File: v.name, Line: line, Col: pe.Position.Col, Msg: redact.Line(pe.Message, false), Text: v.text(line)}}
 	}
 	return Errors{{File: v.name, Msg: err.Error()}}
-}
-
-func typeHint(msg, key string) string {
-	if key != "" && strings.Contains(msg, "incompatible types") {
-		return fmt.Sprintf("%s has the wrong type: %s", key, msg)
-	}
-	return msg
 }
 
 // at records an error at key in the table whose header is on line hdr.
