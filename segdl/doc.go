@@ -106,10 +106,12 @@
 // each of these operations (fileOps) and calls Claim and Want meanwhile.
 //
 // The final verification needs no connection: the last task calls the
-// function given to Task.OnIdle (the scheduler frees its slot there)
-// before it hashes the file; the hash reads with the run's ctx, so an
-// interrupt stops it and keeps the complete file, with its journal, for
-// the next run to verify and publish without a request.
+// function given to Task.OnIdle (the scheduler frees its slot there, and
+// starts new files only while at most Connections tasks verify without
+// one, which bounds the open files) before it hashes the file; the hash
+// reads with the run's ctx, so an interrupt stops it and keeps the
+// complete file, with its journal, for the next run to verify and publish
+// without a request.
 //
 // Waits read an unexported clock (parking, backoff sleeps, Retry-After,
 // the sync interval), as x/time/rate's now/newTimer seam does; the stall
