@@ -93,3 +93,96 @@ func TestVerificationHoldsNoConnection(t *testing.T) {
 		t.Errorf("finished in order %v; want [1 0]: file 1 while file 0 verified", src.order)
 	}
 }
+
+// enterHash is a SHA-256 whose first write says so, then waits for open.
+type enterHash struct {
+	hash.Hash
+	entered func()
+	open    <-chan struct{}
+	once    *sync.Once
+}
+
+func (e enterHash) Write(p []byte) (int, error) {
+	e.once.Do(e.entered)
+	<-e.open
+	return e.Hash.Write(p)
+}
+
+// Files verifying without a slot each hold an open file: new files start
+// only while at most Connections of them do. With one connection, two
+// files verifying (each started while the other was) hold back the third.
+func TestFilesVerifyingWithoutASlotAreBounded(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	root, err := os.OpenRoot(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	open := make(chan struct{})
+	entered := make(chan int, 3)
+	src := &boundSource{root: root, open: open, entered: entered,
+		cfg: &segdl.Config{Client: segdl.NewClient(&http.Transport{}), MinSegment: 64 << 10, ChunkSize: 32 << 10}}
+	for i := range 3 {
+		data := segdltest.Content(uint64(i+1), 10<<10)
+		srv.PutBytes(fmt.Sprintf("/f%d", i), data)
+		sum := sha256.Sum256(data)
+		src.urls = append(src.urls, srv.URLOf(fmt.Sprintf("/f%d", i)))
+		src.sums = append(src.sums, sum[:])
+	}
+	s := New(Config{Connections: 1, PerHost: 1, PerFile: 1})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, src) }()
+	for range 2 {
+		select {
+		case <-entered:
+		case <-ctx.Done():
+			t.Fatal("two files never reached their verification")
+		}
+	}
+	select {
+	case <-entered:
+		t.Error("a third file started while two verified without a slot (Connections 1)")
+	case <-time.After(300 * time.Millisecond):
+	}
+	if n := len(srv.Requests()); n != 2 {
+		t.Errorf("%d requests while two files verified; want 2", n)
+	}
+	close(open)
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if len(src.order) != 3 {
+		t.Errorf("%d files finished; want 3", len(src.order))
+	}
+}
+
+// boundSource is a Source whose files all wait in their verification
+// until open is closed, saying on entered when they get there.
+type boundSource struct {
+	root    *os.Root
+	urls    []string
+	sums    [][]byte
+	cfg     *segdl.Config
+	open    chan struct{}
+	entered chan int
+	mu      sync.Mutex
+	order   []int
+}
+
+func (s *boundSource) Len() int          { return len(s.urls) }
+func (s *boundSource) Host(i int) string { return "h" }
+func (s *boundSource) Start(i int, notify func()) *segdl.Download {
+	spec := segdl.Spec{URLs: []string{s.urls[i]}, Path: fmt.Sprintf("f%d", i), Size: -1, Sum: s.sums[i]}
+	spec.Hash = func() hash.Hash {
+		return enterHash{Hash: sha256.New(), entered: func() { s.entered <- i }, open: s.open, once: &sync.Once{}}
+	}
+	return segdl.New(s.root, spec, s.cfg, notify)
+}
+func (s *boundSource) Finished(i int, d *segdl.Download) {
+	s.mu.Lock()
+	s.order = append(s.order, i)
+	s.mu.Unlock()
+}
