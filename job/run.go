@@ -41,8 +41,6 @@ type Options struct {
 	UserAgent string
 	// Observer receives the run's events; nil means none.
 	Observer Observer
-
-	trip int // connection failures in a row that mark a host down; 0 for defaultTrip
 }
 
 // ErrSettings is wrapped by a SetupError caused by the manifest's settings
@@ -302,7 +300,7 @@ func (r *runner) fetch(ctx context.Context) error {
 		}
 		r.addSecrets(creds.secrets())
 	}
-	r.breaker = newBreaker(segdl.NewClient(rt), r.opts.trip, r.hostDown)
+	r.breaker = newBreaker(segdl.NewClient(rt), defaultTrip, r.hostDown)
 	var client segdl.Doer = r.breaker
 	logf := func(s string) { r.emit(Event{Kind: EventLog, Text: s}) }
 	if r.opts.Verbose {
