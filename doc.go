@@ -18,6 +18,10 @@
 //     records other shards wrote: others.go), the outcomes enum
 //     shared by run, verify and the report (Outcome), and the JSON report's
 //     schema. A display subscribes to a run's events with an Observer.
+//     Split by stage: run.go (setup, the run), rerun.go (Decide, DryRun),
+//     plan.go (planning, recording, prune), source.go (the scheduler's
+//     source, outcomes), others.go, transport.go, netrc.go, breaker.go,
+//     shard.go, event.go, report.go, verify.go.
 //   - manifest: TOML schema v1. Decoding, defaults, validation with
 //     file:line:column errors, the host keys of [hosts]. Knows nothing of
 //     HTTP. Split by stage: manifest.go (types, loading), validate.go,

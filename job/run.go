@@ -3,22 +3,18 @@ package job
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
-	"path"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/bulkdl/bulkdl/manifest"
-	"github.com/bulkdl/bulkdl/redact"
 	"github.com/bulkdl/bulkdl/scheduler"
 	"github.com/bulkdl/bulkdl/segdl"
 	"github.com/bulkdl/bulkdl/state"
@@ -375,7 +371,7 @@ func toHeader(m map[string]string, keep ...func(string) bool) http.Header {
 	return h
 }
 
-// spec returns the segdl.Spec of file i.
+// spec returns the segdl.Spec of file f.
 func spec(f *manifest.File) segdl.Spec {
 	spec := segdl.Spec{
 		URLs: append([]string{f.URL}, f.Mirrors...), Path: f.Path, Size: f.Size,
@@ -395,296 +391,6 @@ func (r *runner) spec(i int) segdl.Spec {
 		spec.IfNoneMatch, spec.IfModifiedSince = rec.ETag, rec.LastModified
 	}
 	return spec
-}
-
-// plan decides, by Decide, what the run does with each file of this shard
-// (from its own state log, or another shard's: vouchFromOthers), hashes
-// those that need it (several at once), and returns the files to fetch in
-// manifest order; the others are marked skipped.
-func (r *runner) plan(ctx context.Context) []int {
-	var hash, unsure []int
-	todo := make([]int, 0, len(r.m.Files))
-	skip := make([]bool, len(r.m.Files))
-	policy := Policy{Verify: r.opts.Verify, SkipExisting: r.m.Settings.SkipExisting}
-	for i := range r.m.Files {
-		f := &r.m.Files[i]
-		if r.res.Files[i].Outcome == OtherShard {
-			skip[i] = true
-			continue
-		}
-		rec, recorded := r.store.Get(f.Path)
-		act := Decide(f, r.onDisk(f.Path), rec, recorded, policy)
-		switch act {
-		case Skip, Trust:
-			skip[i] = true
-		case Hash:
-			hash = append(hash, i)
-		case Conditional:
-			r.conditional[i] = rec
-		}
-		if act == Hash || act == Fetch {
-			unsure = append(unsure, i)
-		}
-	}
-	// Records of other runs into dest (shards of another split) may spare
-	// these a hash or a fetch; adopted into this run's own log, they spare
-	// the next run of this shard reading other logs.
-	for i, v := range vouchFromOthers(r.root, r.opts.Shard, r.m, unsure, policy) {
-		if err := r.store.Put(v.rec); err != nil {
-			r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("%s: not recorded in the state (the next run checks it again): %v", redact.Escape(v.rec.Path), err)})
-		}
-		if v.act == Skip {
-			skip[i] = true
-		} else {
-			r.conditional[i] = v.rec
-		}
-	}
-	hash = slices.DeleteFunc(hash, func(i int) bool { return skip[i] })
-	eachParallel(ctx, hash, func(i int) {
-		ok, err := segdl.Complete(ctx, r.root, r.spec(i))
-		switch {
-		case err != nil && ctx.Err() == nil:
-			// Fetched again below, which replaces it; say why it was not kept.
-			r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("%s: %v; fetching it again", redact.Escape(r.m.Files[i].Path), r.redact.Replace(err.Error()))})
-		case ok:
-			skip[i] = true
-			r.record(i, r.m.Files[i].Checksum.String(), "", "")
-		}
-	})
-	for i := range r.m.Files {
-		res := &r.res.Files[i]
-		if res.Outcome == OtherShard {
-			continue
-		}
-		if !skip[i] {
-			todo = append(todo, i)
-			continue
-		}
-		res.Outcome = Skipped
-		if !r.m.Files[i].Checksum.IsZero() {
-			res.Sum = r.m.Files[i].Checksum.Sum
-		}
-		if size, _, err := state.Stat(r.root, r.m.Files[i].Path); err == nil {
-			res.Size = size
-		}
-		r.done++
-	}
-	r.mu.Lock()
-	r.tot, r.totOK = tally(r.res.Files), true
-	r.mu.Unlock()
-	return todo
-}
-
-// planSummary describes the run about to start.
-func (r *runner) planSummary(toFetch int) *Plan {
-	p := &Plan{Files: r.res.InShard, ToFetch: toFetch}
-	hosts := map[string]bool{}
-	for i := range r.m.Files {
-		res := &r.res.Files[i]
-		if res.Outcome == OtherShard {
-			continue
-		}
-		if res.Size >= 0 {
-			p.KnownBytes += res.Size
-		} else {
-			p.Unknown++
-		}
-		hosts[r.hosts[i]] = true
-	}
-	p.Hosts = len(hosts)
-	return p
-}
-
-// record writes what bulkdl knows of file i, now at its path, to the store.
-// Validators are recorded with the digest of the URL that gave them.
-func (r *runner) record(i int, checksum, etag, lastMod string) {
-	p := r.m.Files[i].Path
-	size, mtime, err := state.Stat(r.root, p)
-	if err != nil {
-		r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("%s: not recorded in the state (the next run checks it again): %v", redact.Escape(p), err)})
-		return
-	}
-	rec := state.Record{Path: p, Size: size, ModTime: mtime, Checksum: checksum, ETag: etag, LastModified: lastMod}
-	if etag != "" || lastMod != "" {
-		rec.URL = state.URLDigest(r.m.Files[i].URL)
-	}
-	if err := r.store.Put(rec); err != nil {
-		r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("%s: not recorded in the state (the next run checks it again): %v", redact.Escape(p), err)})
-	}
-}
-
-// prune deletes files bulkdl recorded that the manifest no longer lists.
-// It never touches a file bulkdl did not create, nor one changed since
-// bulkdl wrote it (its size or modification time differ from the record):
-// that is someone's own content now.
-func (r *runner) prune() {
-	listed := make(map[string]bool, len(r.m.Files))
-	for i := range r.m.Files {
-		listed[r.m.Files[i].Path] = true
-	}
-	forget := func(p string) {
-		if err := r.store.Forget(p); err != nil {
-			r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("prune %s: %v", redact.Escape(p), err)})
-		}
-	}
-	for _, p := range r.store.Paths() {
-		if listed[p] {
-			continue
-		}
-		rec, _ := r.store.Get(p)
-		size, mtime, err := state.Stat(r.root, p)
-		if err == nil && (size != rec.Size || mtime != rec.ModTime) {
-			r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("prune: kept %s: it changed since bulkdl wrote it", redact.Escape(p))})
-			forget(p)
-			continue
-		}
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("prune %s: %v", redact.Escape(p), err)})
-			continue
-		}
-		if err := r.root.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("prune %s: %v", redact.Escape(p), err)})
-			continue
-		}
-		forget(p)
-		r.res.Pruned++
-		r.dirs.add(path.Dir(p))
-	}
-	r.pruneOthers(listed)
-}
-
-// source adapts the runner to scheduler.Source over the files to fetch.
-type source struct {
-	r    *runner
-	todo []int
-}
-
-func (s *source) Len() int          { return len(s.todo) }
-func (s *source) Host(k int) string { return s.r.hosts[s.todo[k]] }
-
-func (s *source) Start(k int, notify func()) *segdl.Download {
-	i := s.todo[k]
-	r := s.r
-	d := segdl.New(r.root, r.spec(i), r.cfg, notify)
-	r.mu.Lock()
-	r.active[i] = d
-	r.index[d] = i
-	r.res.Files[i].Start = time.Now()
-	r.mu.Unlock()
-	return d
-}
-
-func (s *source) Finished(k int, d *segdl.Download) { s.r.finished(s.todo[k], d) }
-
-// settle reports the downloads that ended after the scheduler returned
-// (published by the Publisher's last batch).
-func (r *runner) settle() {
-	r.mu.Lock()
-	var ended []*segdl.Download
-	for _, d := range r.active {
-		select {
-		case <-d.Done():
-			ended = append(ended, d)
-		default:
-		}
-	}
-	r.mu.Unlock()
-	for _, d := range ended {
-		r.mu.Lock()
-		i := r.index[d]
-		r.mu.Unlock()
-		r.finished(i, d)
-	}
-}
-
-// published records a batch of files whose renames are durable, in one
-// write to the state log; validators with the digest of the URL that gave
-// them.
-func (r *runner) published(ds []*segdl.Download) {
-	recs := make([]state.Record, 0, len(ds))
-	r.mu.Lock()
-	for _, d := range ds {
-		i, ok := r.index[d]
-		if !ok {
-			continue
-		}
-		f := &r.m.Files[i]
-		algo := "sha256"
-		if !f.Checksum.IsZero() {
-			algo = f.Checksum.Algo
-		}
-		etag, lastMod := d.Validator()
-		rec := state.Record{Path: f.Path, Size: d.Progress().Size, ModTime: d.ModTime().UnixNano(),
-			Checksum: algo + ":" + hex.EncodeToString(d.Sum()), ETag: etag, LastModified: lastMod}
-		if etag != "" || lastMod != "" {
-			rec.URL = state.URLDigest(f.URL) // the validators belong to this URL
-		}
-		recs = append(recs, rec)
-	}
-	r.mu.Unlock()
-	if err := r.store.PutAll(recs); err != nil {
-		r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("%d file(s) not recorded in the state (the next run checks them again): %v", len(recs), err)})
-	}
-}
-
-// finished accounts for file i's ended download.
-func (r *runner) finished(i int, d *segdl.Download) {
-	p := d.Progress()
-	r.mu.Lock()
-	delete(r.active, i)
-	delete(r.index, d)
-	res := &r.res.Files[i]
-	r.tot.add(res, -1)
-	res.Attempts, res.Fetched, res.Duration = p.Requests, p.Received, time.Since(res.Start)
-	r.res.Received += p.Received
-	r.done++
-	if err := d.Err(); err != nil {
-		res.Outcome, res.Err = Failed, redact.Escape(r.redact.Replace(err.Error()))
-		if errors.Is(err, segdl.ErrInterrupted) {
-			res.Outcome = Pending
-		}
-	} else if d.NotModified() {
-		res.Outcome = Skipped
-		res.Size, _, _ = state.Stat(r.root, r.m.Files[i].Path)
-	} else {
-		res.Outcome, res.Sum, res.Size = Downloaded, d.Sum(), p.Size
-	}
-	r.tot.add(res, 1)
-	outcome, msg := res.Outcome, res.Err
-	r.mu.Unlock()
-	if outcome == Failed {
-		r.emit(Event{Kind: EventFailed, File: i, Text: msg})
-	}
-}
-
-// dirSet collects the directories that published files went to, so that
-// each is fsynced once.
-type dirSet struct {
-	mu   sync.Mutex
-	dirs map[string]struct{}
-}
-
-func (s *dirSet) add(dir string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.dirs == nil {
-		s.dirs = map[string]struct{}{}
-	}
-	s.dirs[dir] = struct{}{}
-}
-
-// sync fsyncs every directory added, and returns the first error.
-func (s *dirSet) sync(root *os.Root) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var first error
-	for dir := range s.dirs {
-		if err := segdl.SyncDir(root, dir); err != nil && first == nil && !errors.Is(err, fs.ErrNotExist) {
-			first = err
-		}
-	}
-	s.dirs = nil
-	return first
 }
 
 // addSecrets adds values that must never appear in output or reports.

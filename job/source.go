@@ -1,0 +1,117 @@
+package job
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bulkdl/bulkdl/redact"
+	"github.com/bulkdl/bulkdl/segdl"
+	"github.com/bulkdl/bulkdl/state"
+)
+
+// source adapts the runner to scheduler.Source over the files to fetch.
+type source struct {
+	r    *runner
+	todo []int
+}
+
+func (s *source) Len() int { return len(s.todo) }
+
+func (s *source) Host(k int) string { return s.r.hosts[s.todo[k]] }
+
+func (s *source) Start(k int, notify func()) *segdl.Download {
+	i := s.todo[k]
+	r := s.r
+	d := segdl.New(r.root, r.spec(i), r.cfg, notify)
+	r.mu.Lock()
+	r.active[i] = d
+	r.index[d] = i
+	r.res.Files[i].Start = time.Now()
+	r.mu.Unlock()
+	return d
+}
+
+func (s *source) Finished(k int, d *segdl.Download) { s.r.finished(s.todo[k], d) }
+
+// settle reports the downloads that ended after the scheduler returned
+// (published by the Publisher's last batch).
+func (r *runner) settle() {
+	r.mu.Lock()
+	var ended []*segdl.Download
+	for _, d := range r.active {
+		select {
+		case <-d.Done():
+			ended = append(ended, d)
+		default:
+		}
+	}
+	r.mu.Unlock()
+	for _, d := range ended {
+		r.mu.Lock()
+		i := r.index[d]
+		r.mu.Unlock()
+		r.finished(i, d)
+	}
+}
+
+// published records a batch of files whose renames are durable, in one
+// write to the state log; validators with the digest of the URL that gave
+// them.
+func (r *runner) published(ds []*segdl.Download) {
+	recs := make([]state.Record, 0, len(ds))
+	r.mu.Lock()
+	for _, d := range ds {
+		i, ok := r.index[d]
+		if !ok {
+			continue
+		}
+		f := &r.m.Files[i]
+		algo := "sha256"
+		if !f.Checksum.IsZero() {
+			algo = f.Checksum.Algo
+		}
+		etag, lastMod := d.Validator()
+		rec := state.Record{Path: f.Path, Size: d.Progress().Size, ModTime: d.ModTime().UnixNano(),
+			Checksum: algo + ":" + hex.EncodeToString(d.Sum()), ETag: etag, LastModified: lastMod}
+		if etag != "" || lastMod != "" {
+			rec.URL = state.URLDigest(f.URL) // the validators belong to this URL
+		}
+		recs = append(recs, rec)
+	}
+	r.mu.Unlock()
+	if err := r.store.PutAll(recs); err != nil {
+		r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("%d file(s) not recorded in the state (the next run checks them again): %v", len(recs), err)})
+	}
+}
+
+// finished accounts for file i's ended download.
+func (r *runner) finished(i int, d *segdl.Download) {
+	p := d.Progress()
+	r.mu.Lock()
+	delete(r.active, i)
+	delete(r.index, d)
+	res := &r.res.Files[i]
+	r.tot.add(res, -1)
+	res.Attempts, res.Fetched, res.Duration = p.Requests, p.Received, time.Since(res.Start)
+	r.res.Received += p.Received
+	r.done++
+	if err := d.Err(); err != nil {
+		res.Outcome, res.Err = Failed, redact.Escape(r.redact.Replace(err.Error()))
+		if errors.Is(err, segdl.ErrInterrupted) {
+			res.Outcome = Pending
+		}
+	} else if d.NotModified() {
+		res.Outcome = Skipped
+		res.Size, _, _ = state.Stat(r.root, r.m.Files[i].Path)
+	} else {
+		res.Outcome, res.Sum, res.Size = Downloaded, d.Sum(), p.Size
+	}
+	r.tot.add(res, 1)
+	outcome, msg := res.Outcome, res.Err
+	r.mu.Unlock()
+	if outcome == Failed {
+		r.emit(Event{Kind: EventFailed, File: i, Text: msg})
+	}
+}
