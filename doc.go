@@ -33,10 +33,14 @@
 //     class of response), stream.go (body to file, stall watchdog),
 //     retry.go (retries, backoff, parking), redirect.go (redirects and the
 //     header policy), lifecycle.go (prepare, learn, commit, restart,
-//     close), finish.go (verify, publish). segdl/segdltest is the
+//     close), finish.go (verify), publish.go (batched publishing),
+//     mirrors.go and speed.go (mirrors in parallel, where to split). segdl/segdltest is the
 //     fault-injecting loopback origin its tests (and others') use.
 //   - scheduler: many files at once. The shared connection budget, per-host
-//     and per-file caps, pushback (AIMD on 429/503), the bandwidth limiter,
+//     and per-file caps, pushback (a host that refuses gets fewer
+//     connections), requests charged to the host they go to through
+//     redirects, the tail (split early so no file ends alone), the bandwidth
+//     limiter,
 //     and who gets the next free connection.
 //   - redact: what of a URL, a manifest line or a name is fit to print.
 //     The manifest, segdl and the CLI all print URLs; none of them should
@@ -65,7 +69,8 @@
 // manifest.HostKey (check shows hosts as a run keys them), URL redaction in
 // redact, reserved names in state.Reserved. Control flow never reads the
 // text of an error: sentinels, types, errors.Is and errors.As. Time is
-// injected where it is waited on (segdl's clock, the scheduler's now), as
-// x/time/rate does, so tests of Retry-After, backoff and pushback take no
-// real seconds.
+// injected where it is waited on (segdl's clock: parking, backoff,
+// Retry-After, mirrors' waits, the sync interval), as x/time/rate does, so
+// tests of Retry-After and backoff take no real seconds; the scheduler's
+// pushback counts refusals and reads no clock.
 package bulkdl
