@@ -34,14 +34,14 @@
 //     retry.go (retries, backoff, parking), redirect.go (redirects and the
 //     header policy), lifecycle.go (prepare, learn, commit, restart,
 //     close), finish.go (verify), publish.go (batched publishing),
-//     mirrors.go and speed.go (mirrors in parallel, where to split). segdl/segdltest is the
-//     fault-injecting loopback origin its tests (and others') use.
+//     mirrors.go and speed.go (mirrors in parallel, where to split).
+//     segdl/segdltest is the fault-injecting loopback origin its tests
+//     (and others') use.
 //   - scheduler: many files at once. The shared connection budget, per-host
 //     and per-file caps, pushback (a host that refuses gets fewer
 //     connections), requests charged to the host they go to through
-//     redirects, the tail (split early so no file ends alone), the bandwidth
-//     limiter,
-//     and who gets the next free connection.
+//     redirects, the tail (split early so no file ends alone), the
+//     bandwidth limiter, and who gets the next free connection.
 //   - redact: what of a URL, a manifest line or a name is fit to print.
 //     The manifest, segdl and the CLI all print URLs; none of them should
 //     depend on another for it, so the one implementation lives here.
