@@ -146,8 +146,9 @@ func DryRun(m *manifest.Manifest, opts Options) (*DryPlan, error) {
 			if listed[p] {
 				continue
 			}
-			if _, serr := root.Stat(p); serr != nil {
-				continue // already gone
+			rec, _ := store.Get(p)
+			if same, _ := unchanged(root, p, []state.Record{rec}); !same {
+				continue // already gone, or changed since: a run keeps it
 			}
 			plan.Prune = append(plan.Prune, p)
 		}

@@ -47,6 +47,12 @@ func TestDryRunReadsTheStateAndListsPrunes(t *testing.T) {
 	if !bytes.Equal(logBefore, logAfter) {
 		t.Error("dry run wrote to the state log")
 	}
+	// An unlisted file changed since bulkdl wrote it is the user's now: a
+	// run keeps it, so the dry run does not list it.
+	os.WriteFile(filepath.Join(dir, "out", "f2.bin"), []byte("mine now"), 0o644)
+	if _, out, _ := bulkdl("run", "-dry-run", "-prune", m); strings.Contains(out, "prune\tf2.bin") {
+		t.Errorf("dry run lists a changed file that -prune keeps:\n%s", out)
+	}
 	// Without -prune, nothing is said of pruning.
 	if _, out, _ := bulkdl("run", "-dry-run", m); strings.Contains(out, "prune") {
 		t.Errorf("dry run without -prune lists prunes:\n%s", out)
