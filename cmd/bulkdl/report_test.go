@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bulkdl/bulkdl/job"
+	"github.com/bulkdl/bulkdl/manifest"
 	"github.com/bulkdl/bulkdl/state"
 )
 
@@ -112,5 +115,42 @@ func TestVerifyReport(t *testing.T) {
 	statuses := []string{rep.Files[0].Status, rep.Files[1].Status, rep.Files[2].Status}
 	if strings.Join(statuses, " ") != "unverified verified missing" {
 		t.Errorf("statuses = %q", statuses)
+	}
+}
+
+// verify keeps the report promise of run: an interrupt stops the hashing
+// and still writes the report, with its exit code and the files it did not
+// reach left pending; a manifest that does not load gets a report too.
+func TestVerifyReportOnInterruptAndBadManifest(t *testing.T) {
+	_, dir, _ := origin(t, 3, 1000, "")
+	m := filepath.Join(dir, "m.toml")
+	if code, _, stderr := bulkdl("run", "-q", m); code != 0 {
+		t.Fatalf("run = %d: %s", code, stderr)
+	}
+	mf, err := manifest.Load(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // the signal came before any file was hashed
+	report := filepath.Join(dir, "v.json")
+	var o, e bytes.Buffer
+	code := newCLI(&o, &e).verifyManifest(ctx, mf, job.Shard{}, report, func() int { return exitInterrupted })
+	if code != exitInterrupted {
+		t.Errorf("interrupted verify = %d; want %d", code, exitInterrupted)
+	}
+	rep := readReport(t, report)
+	if rep.ExitCode != exitInterrupted || rep.Totals.Verified != 0 {
+		t.Errorf("report after interrupt: exit %d, totals %+v; want exit %d and nothing verified", rep.ExitCode, rep.Totals, exitInterrupted)
+	}
+
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("[settings\n"), 0o644)
+	os.Remove(report)
+	if code, _, _ := bulkdl("verify", "-report", report, bad); code != exitUsage {
+		t.Fatalf("verify of a bad manifest = %d; want %d", code, exitUsage)
+	}
+	if rep := readReport(t, report); rep.ExitCode != exitUsage || rep.Command != "verify" {
+		t.Errorf("report for a bad manifest: command %q, exit %d; want verify, %d", rep.Command, rep.ExitCode, exitUsage)
 	}
 }

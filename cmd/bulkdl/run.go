@@ -127,18 +127,31 @@ func (c *cli) run(args []string) int {
 		return c.dryRun(m, &rf)
 	}
 
-	// First SIGINT/SIGTERM: stop starting work, cancel requests, keep
-	// resume state, exit 130/143. A second one exits at once. On Windows
-	// Go delivers Ctrl-C and Ctrl-Break as os.Interrupt, and closing the
-	// console, log-off and shutdown as SIGTERM.
+	ctx, signalled, stop := signalContext()
+	defer stop()
+	code, res := c.runManifest(ctx, m, &rf)
+	if sig := signalled(); sig != 0 {
+		code = sig
+	}
+	if rf.report != "" {
+		if err := job.NewReport(res, code).Write(rf.report); err != nil {
+			fmt.Fprintf(c.stderr, "bulkdl: writing the report: %v\n", err)
+			return max(code, exitSetup)
+		}
+	}
+	return code
+}
+
+// signalContext returns a context that the first SIGINT or SIGTERM
+// cancels: stop starting work, cancel requests, keep resume state. A second
+// signal exits at once. signalled returns the exit code of the signal
+// caught (130/143), or 0; stop ends the watch. On Windows Go delivers
+// Ctrl-C and Ctrl-Break as os.Interrupt, and closing the console, log-off
+// and shutdown as SIGTERM.
+func signalContext() (ctx context.Context, signalled func() int, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer func() {
-		signal.Stop(sigs) // no delivery after this returns, so closing is safe
-		close(sigs)       // and ends the goroutine below
-	}()
 	var caught atomic.Value
 	go func() {
 		sig, ok := <-sigs
@@ -151,24 +164,18 @@ func (c *cli) run(args []string) int {
 			os.Exit(signalCode(sig))
 		}
 	}()
-
-	signalled := func() int {
+	signalled = func() int {
 		if sig, ok := caught.Load().(os.Signal); ok {
 			return signalCode(sig)
 		}
 		return 0
 	}
-	code, res := c.runManifest(ctx, m, &rf)
-	if sig := signalled(); sig != 0 {
-		code = sig
+	stop = func() {
+		signal.Stop(sigs) // no delivery after this returns, so closing is safe
+		close(sigs)       // and ends the goroutine above
+		cancel()
 	}
-	if rf.report != "" {
-		if err := job.NewReport(res, code).Write(rf.report); err != nil {
-			fmt.Fprintf(c.stderr, "bulkdl: writing the report: %v\n", err)
-			return max(code, exitSetup)
-		}
-	}
-	return code
+	return ctx, signalled, stop
 }
 
 func signalCode(sig os.Signal) int {

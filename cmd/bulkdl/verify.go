@@ -33,31 +33,49 @@ func (c *cli) verify(args []string) int {
 		c.usageError(fs, "-report describes one manifest; give one, or run verify once per manifest")
 		return exitUsage
 	}
+	ctx, signalled, stop := signalContext()
+	defer stop()
 	code := exitOK
 	for _, name := range names {
+		if ctx.Err() != nil {
+			break
+		}
 		in := sf
 		if name != "" {
 			in.input = ""
 		}
 		m, ok := c.load(fs, &in, name)
 		if !ok {
+			if *report != "" {
+				if name == "" {
+					name = in.input
+				}
+				if err := job.BareReport("verify", name, shard.String(), exitUsage, "the manifest or a flag is not valid; nothing was verified (the log says why)").Write(*report); err != nil {
+					fmt.Fprintf(c.stderr, "bulkdl verify: %v\n", err)
+				}
+			}
 			code = max(code, exitUsage)
 			continue
 		}
-		code = max(code, c.verifyManifest(m, shard.Shard, *report))
+		code = max(code, c.verifyManifest(ctx, m, shard.Shard, *report, signalled))
+	}
+	if sig := signalled(); sig != 0 {
+		return sig
 	}
 	return code
 }
 
 // verifyManifest verifies one manifest's files and writes its report.
-func (c *cli) verifyManifest(m *manifest.Manifest, shard job.Shard, report string) int {
+// An interrupt (signalled returns non-zero) stops the hashing; the files
+// not checked stay pending in the report, which is written all the same.
+func (c *cli) verifyManifest(ctx context.Context, m *manifest.Manifest, shard job.Shard, report string, signalled func() int) int {
 	if report != "" {
 		if err := job.CheckReportPath(report); err != nil {
 			fmt.Fprintf(c.stderr, "bulkdl verify: %v\n", err)
 			return exitSetup
 		}
 	}
-	res, err := job.Verify(context.Background(), m, shard)
+	res, err := job.Verify(ctx, m, shard)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "bulkdl verify: %v\n", err)
 		if report != "" {
@@ -80,6 +98,9 @@ func (c *cli) verifyManifest(m *manifest.Manifest, shard job.Shard, report strin
 	code := exitOK
 	if bad > 0 {
 		code = exitFailed
+	}
+	if sig := signalled(); sig != 0 {
+		code = sig
 	}
 	if report != "" {
 		if err := job.NewReport(res, code).Write(report); err != nil {
