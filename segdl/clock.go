@@ -9,15 +9,13 @@ import "time"
 type clock struct {
 	now func() time.Time
 	// afterFunc calls f in its own goroutine after d, like time.AfterFunc;
-	// the returned func stops it (reporting whether it did), and reset
-	// restarts it at d.
+	// the returned timer's Stop cancels it (reporting whether it did).
 	afterFunc func(d time.Duration, f func()) timer
 }
 
 // timer is the part of *time.Timer a Download uses.
 type timer interface {
 	Stop() bool
-	Reset(d time.Duration) bool
 }
 
 var realClock = &clock{

@@ -44,11 +44,10 @@ func (j *jumpClock) total() time.Duration {
 	return j.waited
 }
 
-// firedTimer is a timer that has fired: it can be neither stopped nor reset.
+// firedTimer is a timer that has fired: it cannot be stopped.
 type firedTimer struct{}
 
-func (firedTimer) Stop() bool                 { return false }
-func (firedTimer) Reset(d time.Duration) bool { return false }
+func (firedTimer) Stop() bool { return false }
 
 func TestWaitsAreOnTheClock(t *testing.T) {
 	const size = 100 << 10

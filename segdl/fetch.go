@@ -115,7 +115,7 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 		}
 	}
 	x := &exchange{t: t, ctx: reqCtx, resp: resp, pos: pos, end: end, etag: etag, lastMod: lastMod, size: size,
-		conditional: conditional, resolved: resolved, url: redact.URL(src), hostport: hostport, stall: stall}
+		resolved: resolved, url: redact.URL(src), hostport: hostport, stall: stall}
 	switch code := resp.StatusCode; {
 	case code == http.StatusNotModified && conditional:
 		return 0, errNotModified

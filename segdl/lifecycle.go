@@ -213,12 +213,6 @@ func (d *Download) learn(t *Task, resp *http.Response, size int64, ranged bool) 
 	return nil
 }
 
-func (t *Task) segEnd() int64 {
-	t.d.mu.Lock()
-	defer t.d.mu.Unlock()
-	return t.seg.end
-}
-
 // endOfStream records the end of a stream of unknown length.
 func (t *Task) endOfStream(pos int64) {
 	d := t.d

@@ -12,18 +12,17 @@ import (
 // what it asked for and what the download knew when it asked. Each class
 // of response has its method, which returns what once returns.
 type exchange struct {
-	t           *Task
-	ctx         context.Context // the request's: cancelling it ends the body
-	resp        *http.Response
-	pos, end    int64  // the range asked for; end -1 for "to the end"
-	etag        string // the version the download knows, if any
-	lastMod     string
-	size        int64 // the file's size if known, else -1
-	conditional bool  // If-None-Match or If-Modified-Since was sent
-	resolved    bool  // the request went to a redirect target remembered
-	url         string
-	hostport    string
-	stall       *stall
+	t        *Task
+	ctx      context.Context // the request's: cancelling it ends the body
+	resp     *http.Response
+	pos, end int64  // the range asked for; end -1 for "to the end"
+	etag     string // the version the download knows, if any
+	lastMod  string
+	size     int64 // the file's size if known, else -1
+	resolved bool  // the request went to a redirect target remembered
+	url      string
+	hostport string
+	stall    *stall
 }
 
 // partial takes a 206: the range asked for, if its Content-Range, length

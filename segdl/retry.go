@@ -104,10 +104,7 @@ func (t *Task) run(ctx context.Context) error {
 		if written && !resume {
 			// Nothing proves that a request for the rest would continue
 			// these bytes: start over, once no task runs.
-			if errors.Is(err, errShort) {
-				return &restartError{reason: err, discard: true, single: true, broken: true}
-			}
-			return &restartError{reason: err, discard: true, broken: true}
+			return &restartError{reason: err, discard: true, single: errors.Is(err, errShort), broken: true}
 		}
 		if errors.Is(err, errShort) {
 			// A server that sends less than asked, all of what it said

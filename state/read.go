@@ -6,14 +6,4 @@ import "os"
 // and without writing anything, for a dry run. If a run holds the lock,
 // what Read returns may already be out of date. name is as for Open. The
 // Store must not be written or closed: it holds no file open.
-func Read(root *os.Root, name string) (*Store, error) {
-	logName := Dir + "/state.jsonl"
-	if name != "" {
-		logName = Dir + "/state-" + name + ".jsonl"
-	}
-	s := &Store{root: root, records: map[string]Record{}, logName: logName, readOnly: true}
-	if _, err := s.load(); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
+func Read(root *os.Root, name string) (*Store, error) { return ReadPaths(root, name, nil) }

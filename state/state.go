@@ -72,14 +72,13 @@ type Store struct {
 // run of the whole manifest (name "") excludes every shard, and shards of
 // different splits exclude each other (see lockSet).
 func Open(root *os.Root, name string) (*Store, error) {
-	logName := Dir + "/state.jsonl"
+	logName := logFile(name)
 	k, n := 0, 0
 	if name != "" {
 		var ok bool
 		if k, n, ok = parseShardName(name); !ok {
 			return nil, fmt.Errorf("state: %q is not a shard name (shard-K-of-N)", name)
 		}
-		logName = Dir + "/state-" + name + ".jsonl"
 	}
 	if err := root.MkdirAll(Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("state: %w", err)
