@@ -79,7 +79,8 @@ func (c *cli) usage(w io.Writer) {
 }
 
 func (c *cli) help(args []string) int {
-	if len(args) == 1 {
+	// "help -h", "help help" and "-h -h" would come back here for ever.
+	if len(args) == 1 && args[0] != "help" && !strings.HasPrefix(args[0], "-") {
 		return c.main([]string{args[0], "-h"})
 	}
 	c.usage(c.stdout)

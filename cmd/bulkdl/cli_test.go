@@ -31,6 +31,10 @@ func TestHelpGoesToStdout(t *testing.T) {
 		{[]string{"help", "verify"}, "Usage: bulkdl verify"},
 		{[]string{"-h"}, "bulkdl run"},
 		{[]string{"init", "-h"}, "Usage: bulkdl init"},
+		// Asking help of help, in any spelling, is the usage, not a loop.
+		{[]string{"help", "-h"}, "bulkdl run"},
+		{[]string{"help", "help"}, "bulkdl run"},
+		{[]string{"-h", "-h"}, "bulkdl run"},
 	}
 	for _, c := range cases {
 		code, out, stderr := bulkdl(c.args...)
