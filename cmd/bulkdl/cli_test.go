@@ -274,6 +274,11 @@ func TestCheckWithoutSecrets(t *testing.T) {
 	if code, _, stderr := bulkdl("run", m); code != exitUsage || !strings.Contains(stderr, "BULKDL_SURELY_UNSET_TOKEN is not set") {
 		t.Errorf("run with an unset ${VAR} = %d, %q; want 2 and the error", code, stderr)
 	}
+	// verify reads only dest: it needs no secret either (a CI step that
+	// checks a mirror restored from cache may have none).
+	if code, _, stderr := bulkdl("verify", m); code != exitFailed || strings.Contains(stderr, "is not set;") && !strings.Contains(stderr, "warning:") {
+		t.Errorf("verify with an unset ${VAR} = %d, %q; want 1 (the file is missing), not a usage error", code, stderr)
+	}
 	// The example manifest says to check it; that works without its token.
 	if code, _, stderr := bulkdl("check", filepath.Join("..", "..", "examples", "basic.toml")); code != 0 {
 		t.Errorf("check examples/basic.toml without RELEASES_TOKEN = %d: %s", code, stderr)

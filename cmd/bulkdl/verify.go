@@ -21,6 +21,9 @@ func (c *cli) verify(args []string) int {
 	if code, ok := c.parseArgs(fs, args, 0, -1); !ok {
 		return code
 	}
+	// verify sends no request: a ${VAR} it cannot expand is a warning,
+	// as in check, so it runs where the secrets are not (a fork's CI).
+	sf.opts.UnsetEnv = true
 	names := fs.Args()
 	if sf.input != "" {
 		names = append(names, "")
