@@ -32,7 +32,9 @@ const (
 )
 
 // Suffixes of the temporary files bulkdl keeps beside a file while it is
-// being downloaded; manifest paths may not end with them.
+// being downloaded, kept here for the manifest's readers: they are the
+// state package's, whose Reserved is the whole rule paths are checked
+// against (these, the journal's .tmp, and the state directory).
 const (
 	PartSuffix    = state.PartSuffix
 	JournalSuffix = state.JournalSuffix

@@ -129,8 +129,8 @@ var _ segdl.Slot = (*slot)(nil)
 func (sl *slot) Send(ctx context.Context, hostport string) error {
 	// sl.h belongs to the task's goroutine (Send, Answered, then ended),
 	// except while a Send waits for its grant: the common case, the same
-	// host again, takes no lock, so requests never queue behind the
-	// scheduler's dispatch loop.
+	// host again, takes no lock here (Limiter and OnSuccess still take
+	// s.mu once per response).
 	if h := sl.h; h != nil && h.name == hostport {
 		return nil
 	}
@@ -323,7 +323,7 @@ type HostStatus struct {
 	InFlight  int
 	Cap       int // current
 	ConfigCap int
-	MinCap    int // the lowest the cap fell to; below ConfigCap means throttled
+	MinCap    int // the lowest the cap fell to; below ConfigCap means throttled (a cap of 1 cannot fall: see Refusals)
 	Refusals  int // 429 and 503 answers
 }
 

@@ -46,21 +46,24 @@
 //     matched appears at PATH; an older file there stays untouched until
 //     the rename replaces it. The checksum is of the bytes on disk, read
 //     back after the last write, not of the bytes as they arrived.
-//     Temporary files are created with the published file's mode, 0644
+//     The temporary file is created with the published file's mode, 0644
 //     less the umask (one resumed from an older run is given it before the
-//     rename; on Windows, which has no mode bits, both get what the
-//     directory's ACL passes on).
+//     rename); the journal is 0600. On Windows, which has no mode bits,
+//     both get what the directory's ACL passes on.
 //   - A file's data is durable before its rename, and its rename is durable
 //     (its directory fsynced) before Done closes or Publisher.Published
 //     hears of it: a crash or power loss can lose a rename, never leave a
 //     partial file at PATH. With a Publisher the file waits (holding no
 //     connection) up to PublisherConfig.Wait to share one flush with others.
+//     A directory fsync that fails is not reported: the file counts as
+//     done, and a crash may then lose its rename.
 //   - Bytes are continued by a later request only under a validator that
 //     can vouch for them: every ranged request carries If-Range with the
 //     strong ETag, else Last-Modified (never a weak ETag), and every
 //     response must carry the ETag (weak or strong, as first sent) and
-//     Last-Modified the bytes on disk came with; one that drops or
-//     changes them is a new version. Without a strong ETag or a
+//     Last-Modified the bytes on disk came with; one that changes either,
+//     or drops the ETag, is a new version (a dropped Last-Modified is
+//     accepted only where a strong ETag vouches for the bytes). Without a strong ETag or a
 //     Last-Modified, a broken stream is never continued on trust: the
 //     file starts over from byte 0, unless the Spec's checksum will prove
 //     the result (then a mismatch costs one clean refetch).
@@ -81,8 +84,11 @@
 //   - Redirects are followed here, not by net/http: at most 10, loops
 //     detected, https never to http, only http(s) targets, an unparsable
 //     Location fails at once (ErrRedirect), and the headers of each hop
-//     are computed afresh by one function (headersFor): Authorization,
-//     Cookie and Proxy-Authorization and a file's own headers go only to
+//     are computed afresh by one function (headersFor): the credential
+//     headers (those CredentialHeader names: Authorization, Cookie,
+//     Proxy-Authorization, PRIVATE-TOKEN, X-API-Key and any name with
+//     auth, token, secret, key…), Config.Credentials (values from ${VAR}),
+//     Config.Authorization (netrc) and a file's own headers go only to
 //     the origins its URLs list; a host's headers only to that host.
 //     Ranges go straight to the resolved URL.
 //   - No file name ever comes from the server. Writes go through an
@@ -114,8 +120,9 @@
 // without a request.
 //
 // Waits read an unexported clock (parking, backoff sleeps, Retry-After,
-// the sync interval), as x/time/rate's now/newTimer seam does; the stall
-// watchdog alone runs on real time, because it measures the network.
+// the sync interval), as x/time/rate's now/newTimer seam does. The stall
+// watchdog and the speed of each connection run on real time, because they
+// measure the network, and so does the Publisher's batching wait.
 //
 // # Resume, and what a kill leaves behind
 //
@@ -137,8 +144,10 @@
 // it starts over. A temporary file the journal claims whole (a kill while
 // verifying or publishing) is verified and published without a request.
 // A corrupt or foreign journal, or one of an older format, is ignored,
-// never a crash. A failed download keeps both files for a later run,
-// unless nothing was written.
+// never a crash. A failed or interrupted download keeps both files for a
+// later run when its bytes can be resumed (a known size and a validator,
+// and bytes written); otherwise, and after ErrSize, ErrChecksum or
+// ErrChanged, both are removed.
 //
 // Not guaranteed: a server that serves different bytes under the same
 // strong validator and size (or the same Last-Modified), honouring

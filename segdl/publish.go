@@ -96,9 +96,10 @@ func NewPublisher(root *os.Root, cfg PublisherConfig) *Publisher {
 }
 
 // add queues d, verified, for the next batch. While Max files wait and a
-// batch is being published, it waits too, in the download's last task,
-// holding its connection: downloads do not outrun the disk by more than
-// two batches, and the open files stay bounded.
+// batch is being published, it waits too, in the download's last task
+// (whose connection slot OnIdle already gave back): downloads do not
+// outrun the disk by more than two batches, and the open files stay
+// bounded.
 func (p *Publisher) add(d *Download) {
 	p.mu.Lock()
 	for len(p.queue) >= p.max && !p.closed {

@@ -347,8 +347,8 @@ func (d *Download) assign(s *segment, src int) *Task {
 
 // Want returns how much work one more connection could take from the
 // download now: math.MaxInt64 when it needs a probe (it has not started,
-// or restarts), else the bytes of the largest range a new connection
-// could take over, or 0 for none.
+// or restarts), else the bytes a new connection could take over from the
+// range that would end last (splitCandidateLocked), or 0 for none.
 func (d *Download) Want() int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -15,8 +15,10 @@ import (
 // that after a crash name holds its old content or all of the new, never a
 // part: the bytes go to name+TmpSuffix, which is synced, renamed over name
 // (robustio.Rename, which outlasts Windows' transient refusals), and then
-// name's directory is synced to make the rename durable (SyncDir). On
-// failure the temporary file is removed and name is untouched. It is the
+// name's directory is synced to make the rename durable (SyncDir). On a
+// failure before the rename the temporary file is removed and name is
+// untouched; if syncing the directory fails, name already holds the new
+// content, perhaps not durably. It is the
 // one atomic write of bulkdl: the report, the resume journal and the state
 // log's compaction use it.
 func WriteFile(root *os.Root, name string, perm fs.FileMode, write func(io.Writer) error) (err error) {
