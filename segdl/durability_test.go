@@ -36,7 +36,7 @@ type order struct {
 
 func (o *order) ops() *fileOps {
 	return withOSDefaults(&fileOps{
-		open: openRegular,
+		open: dest.OpenRegular,
 		writeAt: func(f *os.File, b []byte, off int64) (int, error) {
 			n, err := f.WriteAt(b, off)
 			o.mu.Lock()
@@ -268,7 +268,7 @@ func TestOutOfFileDescriptorsIsWaitedOut(t *testing.T) {
 		if fails.Add(1) <= 4 {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: syscall.EMFILE}
 		}
-		return openRegular(root, name, flag, perm)
+		return dest.OpenRegular(root, name, flag, perm)
 	}
 	cfg := testConfig()
 	cfg.Retries = 1

@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/bulkdl/bulkdl/internal/robustio"
+	dest "github.com/bulkdl/bulkdl/state"
 )
 
 // fileOps are a download's file operations. Their order makes a download
@@ -27,7 +28,7 @@ type fileOps struct {
 }
 
 var osOps = fileOps{
-	open:         openRegular,
+	open:         dest.OpenRegular,
 	writeAt:      (*os.File).WriteAt,
 	sync:         (*os.File).Sync,
 	writeJournal: writeJournal,
@@ -37,27 +38,6 @@ var osOps = fileOps{
 	remove:       (*os.Root).Remove,
 	close:        (*os.File).Close,
 }
-
-// openRegular opens name under root and fails, rather than block, unless
-// it is a regular file: a FIFO planted at a name bulkdl reads or writes
-// would otherwise hang the run beyond the reach of a signal.
-func openRegular(root *os.Root, name string, flag int, perm fs.FileMode) (*os.File, error) {
-	f, err := root.OpenFile(name, flag|oNonblock, perm)
-	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err == nil && !st.Mode().IsRegular() {
-		err = &fs.PathError{Op: "open", Path: name, Err: errNotRegular}
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
-}
-
-var errNotRegular = errors.New("not a regular file")
 
 // tooManyFiles reports whether err says the process or the system is out
 // of file descriptors: a condition that passes as other files finish, not

@@ -112,9 +112,9 @@ func Complete(ctx context.Context, root *os.Root, spec Spec) (bool, error) {
 	if spec.Hash == nil || spec.Sum == nil {
 		return false, nil
 	}
-	f, err := openRegular(root, spec.Path, os.O_RDONLY, 0)
+	f, err := dest.OpenRegular(root, spec.Path, os.O_RDONLY, 0)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotRegular) {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, dest.ErrNotRegular) {
 			return false, nil
 		}
 		return false, err

@@ -30,7 +30,7 @@ const journalVersion = 2
 const maxJournal = 1 << 20
 
 func readJournal(root *os.Root, name string) (*journal, error) {
-	f, err := openRegular(root, name, os.O_RDONLY, 0)
+	f, err := dest.OpenRegular(root, name, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ import (
 // log's compaction use it.
 func WriteFile(root *os.Root, name string, perm fs.FileMode, write func(io.Writer) error) (err error) {
 	tmp := name + TmpSuffix
-	f, err := openRegular(root, tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	f, err := OpenRegular(root, tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
 		return err
 	}

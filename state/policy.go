@@ -37,7 +37,7 @@ func (l *lockSet) release() {
 const splitWait = 2 * time.Second
 
 func (l *lockSet) take(root *os.Root, name string, exclusive bool) (*os.File, error) {
-	f, err := openRegular(root, Dir+"/"+name, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := OpenRegular(root, Dir+"/"+name, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
@@ -80,7 +80,7 @@ func lock(root *os.Root, k, n int) (*lockSet, error) {
 
 func (l *lockSet) split(root *os.Root, n int) error {
 	const name = Dir + "/lock-split"
-	f, err := openRegular(root, name, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := OpenRegular(root, name, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
@@ -101,7 +101,7 @@ func (l *lockSet) split(root *os.Root, n int) error {
 		if err != nil {
 			return fmt.Errorf("state: %w", err)
 		}
-		if f, err = openRegular(root, name, os.O_RDWR, 0); err != nil {
+		if f, err = OpenRegular(root, name, os.O_RDWR, 0); err != nil {
 			return fmt.Errorf("state: %w", err)
 		}
 	}
@@ -151,17 +151,17 @@ func parseShardName(name string) (k, n int, ok bool) {
 	return k, n, true
 }
 
-// openRegular opens name under root and fails, rather than block, unless
+// OpenRegular opens name under root and fails, rather than block, unless
 // it is a regular file: a FIFO planted at a name bulkdl reads or writes
 // would otherwise hang the run beyond the reach of a signal.
-func openRegular(root *os.Root, name string, flag int, perm fs.FileMode) (*os.File, error) {
+func OpenRegular(root *os.Root, name string, flag int, perm fs.FileMode) (*os.File, error) {
 	f, err := root.OpenFile(name, flag|oNonblock, perm)
 	if err != nil {
 		return nil, err
 	}
 	st, err := f.Stat()
 	if err == nil && !st.Mode().IsRegular() {
-		err = &fs.PathError{Op: "open", Path: name, Err: errors.New("not a regular file")}
+		err = &fs.PathError{Op: "open", Path: name, Err: ErrNotRegular}
 	}
 	if err != nil {
 		f.Close()
@@ -169,3 +169,7 @@ func openRegular(root *os.Root, name string, flag int, perm fs.FileMode) (*os.Fi
 	}
 	return f, nil
 }
+
+// ErrNotRegular is the error, inside an *fs.PathError, that OpenRegular
+// returns for a name that is not a regular file.
+var ErrNotRegular = errors.New("not a regular file")

@@ -99,7 +99,7 @@ func Open(root *os.Root, name string) (*Store, error) {
 			return nil, err
 		}
 	}
-	s.log, err = openRegular(root, s.logName, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	s.log, err = OpenRegular(root, s.logName, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		locks.release()
 		return nil, fmt.Errorf("state: %w", err)
@@ -109,7 +109,7 @@ func Open(root *os.Root, name string) (*Store, error) {
 
 // load reads the log; unparsable lines (a torn last write) are skipped.
 func (s *Store) load() (lines int, err error) {
-	f, err := openRegular(s.root, s.logName, os.O_RDONLY, 0)
+	f, err := OpenRegular(s.root, s.logName, os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
@@ -142,7 +142,7 @@ func (s *Store) load() (lines int, err error) {
 	}
 	if last != '\n' && !s.readOnly {
 		// End a torn last line so that the next record starts clean.
-		if f, err := openRegular(s.root, s.logName, os.O_WRONLY|os.O_APPEND, 0); err == nil {
+		if f, err := OpenRegular(s.root, s.logName, os.O_WRONLY|os.O_APPEND, 0); err == nil {
 			f.Write([]byte{'\n'})
 			f.Close()
 		}
