@@ -1,7 +1,6 @@
 package job
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -94,11 +93,7 @@ func NewReport(res *Result, exitCode int) *Report {
 		rf := ReportFile{URL: redact.URL(f.URL), Path: f.Path, Size: fr.Size, Status: fr.Outcome.String(),
 			Attempts: fr.Attempts, BytesFetched: fr.Fetched, Duration: fr.Duration.Seconds(), Error: fr.Err}
 		if fr.Sum != nil {
-			algo := "sha256"
-			if !f.Checksum.IsZero() {
-				algo = f.Checksum.Algo
-			}
-			rf.Checksum = algo + ":" + hex.EncodeToString(fr.Sum)
+			rf.Checksum = sumText(f, fr.Sum)
 		}
 		rep.Files = append(rep.Files, rf)
 		t := &rep.Totals

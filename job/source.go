@@ -1,11 +1,11 @@
 package job
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/bulkdl/bulkdl/manifest"
 	"github.com/bulkdl/bulkdl/redact"
 	"github.com/bulkdl/bulkdl/segdl"
 	"github.com/bulkdl/bulkdl/state"
@@ -68,13 +68,9 @@ func (r *runner) published(ds []*segdl.Download) {
 			continue
 		}
 		f := &r.m.Files[i]
-		algo := "sha256"
-		if !f.Checksum.IsZero() {
-			algo = f.Checksum.Algo
-		}
 		etag, lastMod := d.Validator()
 		rec := state.Record{Path: f.Path, Size: d.Progress().Size, ModTime: d.ModTime().UnixNano(),
-			Checksum: algo + ":" + hex.EncodeToString(d.Sum()), ETag: etag, LastModified: lastMod}
+			Checksum: sumText(f, d.Sum()), ETag: etag, LastModified: lastMod}
 		if etag != "" || lastMod != "" {
 			rec.URL = state.URLDigest(f.URL) // the validators belong to this URL
 		}
@@ -114,4 +110,14 @@ func (r *runner) finished(i int, d *segdl.Download) {
 	if outcome == Failed {
 		r.emit(Event{Kind: EventFailed, File: i, Text: msg})
 	}
+}
+
+// sumText is "algo:hex" of sum, a digest of f: by the manifest's algorithm
+// if it gives a checksum, else sha256, which a download computes then.
+func sumText(f *manifest.File, sum []byte) string {
+	c := manifest.Checksum{Algo: "sha256", Sum: sum}
+	if !f.Checksum.IsZero() {
+		c.Algo = f.Checksum.Algo
+	}
+	return c.String()
 }
