@@ -110,14 +110,17 @@ func hostname(key string) string {
 }
 
 // pool returns the system roots plus the certificates of the PEM file at
-// caFile, if any.
+// caFile. Without a caFile it returns nil, which crypto/tls reads as the
+// system roots, loaded on the first handshake that needs them: loading
+// them costs about 15 ms (every file under /etc/ssl/certs is read), which
+// a run over plain HTTP, or a run of one small file, should not pay.
 func pool(caFile string) (*x509.CertPool, error) {
+	if caFile == "" {
+		return nil, nil
+	}
 	p, err := x509.SystemCertPool()
 	if err != nil {
 		p = x509.NewCertPool()
-	}
-	if caFile == "" {
-		return p, nil
 	}
 	pem, err := os.ReadFile(caFile)
 	if err != nil {

@@ -54,6 +54,9 @@ url = "https://a.example/f"
 		t.Errorf("default transport: compression disabled %v, header limit %d, proxy %v; want no gzip, a limit, the environment's proxy",
 			def.DisableCompression, def.MaxResponseHeaderBytes, def.Proxy != nil)
 	}
+	if def.TLSClientConfig.RootCAs != nil {
+		t.Error("without ca_file the system roots were loaded up front; want nil RootCAs, loaded by the first handshake (a plain-HTTP run must not pay ~15 ms for them)")
+	}
 	if def.MaxIdleConns != 9 || def.MaxIdleConnsPerHost != 3 {
 		t.Errorf("idle connections %d, per host %d; want the budget's 9 and 3", def.MaxIdleConns, def.MaxIdleConnsPerHost)
 	}
