@@ -138,10 +138,11 @@ func BareReport(command, manifestName, shard string, code int, msg string) *Repo
 
 // CheckReportPath finds out before anything is downloaded whether a report
 // can be written at name: its directory exists and takes a new file, and
-// name is not a directory.
+// name is not a directory. Its error starts with name; the caller says
+// which flag gave it.
 func CheckReportPath(name string) error {
 	if fi, err := os.Stat(name); err == nil && fi.IsDir() {
-		return fmt.Errorf("-report %s is a directory; give a file name such as %s", name, filepath.Join(name, "bulkdl-report.json"))
+		return fmt.Errorf("%s is a directory; give a file name such as %s", name, filepath.Join(name, "bulkdl-report.json"))
 	}
 	dir := filepath.Dir(name)
 	tmp, err := os.CreateTemp(dir, ".bulkdl-report-*")
@@ -163,11 +164,11 @@ func reportPathError(name string, err error) error {
 	dir := filepath.Dir(name)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("-report %s: directory %s does not exist; create it or write the report elsewhere", name, dir)
+		return fmt.Errorf("%s: directory %s does not exist; create it or write the report elsewhere", name, dir)
 	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("-report %s: directory %s is not writable; write the report elsewhere", name, dir)
+		return fmt.Errorf("%s: directory %s is not writable; write the report elsewhere", name, dir)
 	}
-	return fmt.Errorf("-report %s: %w", name, err)
+	return fmt.Errorf("%s: %w", name, err)
 }
 
 // Write writes the report to name atomically and durably (state.WriteFile).

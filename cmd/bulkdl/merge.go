@@ -28,7 +28,7 @@ func (c *cli) report(args []string) int {
 	}
 	if *out != "" {
 		if err := job.CheckReportPath(*out); err != nil {
-			fmt.Fprintf(c.stderr, "bulkdl report merge: %s\n", strings.Replace(err.Error(), "-report", "-o", 1))
+			fmt.Fprintf(c.stderr, "bulkdl report merge: -o %v\n", err)
 			return exitSetup
 		}
 	}

@@ -83,6 +83,12 @@ func TestReportMerge(t *testing.T) {
 	if all := readReport(t, rep("all")); all.Totals.Files != 12 || all.Totals.Downloaded != 1 || all.Totals.Skipped != 11 || all.ExitCode != 0 {
 		t.Errorf("merged totals after the rerun: %+v, exit_code %d", all.Totals, all.ExitCode)
 	}
+	// -o into a directory that does not exist is refused before anything
+	// is read, naming the flag the user gave.
+	missing := filepath.Join(t.TempDir(), "no-such-dir", "all.json")
+	if code, _, stderr := bulkdl("report", "merge", "-o", missing, rep("0")); code != exitSetup || !strings.Contains(stderr, "-o "+missing+": directory") || strings.Contains(stderr, "-report") {
+		t.Errorf("merge -o %s = %d, %q; want %d, naming -o and the missing directory", missing, code, stderr, exitSetup)
+	}
 	// A shard whose report is missing (its pod never ran) fails the merge.
 	code, out, stderr = bulkdl("report", "merge", rep("0"), rep("1"), rep("3"))
 	if code != exitFailed || !strings.Contains(stderr, "shards without a report: 2/4") || !strings.Contains(out, `"exit_code": 1`) {

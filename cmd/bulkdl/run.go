@@ -101,7 +101,7 @@ func (c *cli) run(args []string) int {
 	}
 	if rf.report != "" {
 		if err := job.CheckReportPath(rf.report); err != nil {
-			fmt.Fprintf(c.stderr, "bulkdl run: %v\n", err)
+			fmt.Fprintf(c.stderr, "bulkdl run: -report %v\n", err)
 			return exitSetup
 		}
 	}

@@ -74,7 +74,7 @@ func (c *cli) verify(args []string) int {
 func (c *cli) verifyManifest(ctx context.Context, m *manifest.Manifest, shard job.Shard, report string, signalled func() int) int {
 	if report != "" {
 		if err := job.CheckReportPath(report); err != nil {
-			fmt.Fprintf(c.stderr, "bulkdl verify: %v\n", err)
+			fmt.Fprintf(c.stderr, "bulkdl verify: -report %v\n", err)
 			return exitSetup
 		}
 	}
