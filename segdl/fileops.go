@@ -16,7 +16,11 @@ import (
 // Downloads use osOps; tests replace them to observe that order, to fail
 // one of them, or to block one and see that the download still answers.
 type fileOps struct {
-	open         func(root *os.Root, name string, flag int, perm fs.FileMode) (*os.File, error)
+	open func(root *os.Root, name string, flag int, perm fs.FileMode) (*os.File, error)
+	// openAnon opens a file without a name in a directory, or fails with
+	// errNoAnon; link names it in an open directory (see anon_linux.go).
+	openAnon     func(root *os.Root, dir string, perm fs.FileMode) (*os.File, error)
+	link         func(dir, f *os.File, name string) error
 	writeAt      func(f *os.File, b []byte, off int64) (int, error)
 	sync         func(f *os.File) error
 	writeJournal func(root *os.Root, name string, j *journal) error
@@ -29,6 +33,8 @@ type fileOps struct {
 
 var osOps = fileOps{
 	open:         dest.OpenRegular,
+	openAnon:     openAnon,
+	link:         linkAnon,
 	writeAt:      (*os.File).WriteAt,
 	sync:         (*os.File).Sync,
 	writeJournal: writeJournal,
@@ -50,3 +56,7 @@ func tooManyFiles(err error) bool {
 const fdWaitLimit = 30
 
 var errNoFD = errors.New("segdl: out of file descriptors")
+
+// errNoAnon: files without a name are not available here; a download
+// writes a named temporary file instead.
+var errNoAnon = errors.New("segdl: no unnamed temporary files here")

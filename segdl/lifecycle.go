@@ -27,12 +27,18 @@ func (d *Download) prepare(t *Task) error {
 	open := d.file == nil
 	d.mu.Unlock()
 	if open {
-		f, j, resumed, err := d.openPart()
+		d.mu.Lock()
+		old := d.dir // of a file dropped while waiting for descriptors
+		d.dir = nil
+		d.mu.Unlock()
+		old.release()
+		f, j, resumed, dir, err := d.openPart()
 		if err != nil {
 			return err
 		}
 		d.mu.Lock()
 		d.file = f
+		d.anon, d.dir = dir != nil, dir
 		d.resumedFile = resumed
 		if j != nil {
 			d.resumeLocked(j)
@@ -67,33 +73,47 @@ func (d *Download) prepare(t *Task) error {
 // the journal to resume from if one describes the file on disk (resumed:
 // an earlier run created the file); otherwise the file is emptied and a
 // stale journal removed, so that nothing is ever resumed onto anything
-// else. It does disk work: call it without d.mu.
-func (d *Download) openPart() (f *os.File, j *journal, resumed bool, err error) {
-	if dir := path.Dir(d.spec.Path); dir != "." {
-		if err := d.root.MkdirAll(dir, 0o755); err != nil {
-			return nil, nil, false, fmt.Errorf("creating %s: %w", dir, err)
+// else. A file without a name yet (see createPart) comes with its open
+// directory, to be named in; a checkpoint or a kept failure names it
+// partName first. It does disk work: call it without d.mu.
+func (d *Download) openPart() (f *os.File, j *journal, resumed bool, dir *dirRef, err error) {
+	name := path.Dir(d.spec.Path)
+	p := d.cfg.Publisher
+	made := name == "." || p != nil && p.madeDir(name)
+	if !made {
+		if err := d.root.MkdirAll(name, 0o755); err != nil {
+			return nil, nil, false, nil, fmt.Errorf("creating %s: %w", name, err)
+		}
+		if p != nil {
+			p.setMadeDir(name)
 		}
 	}
-	// Creating the temporary file exclusively tells, in the same syscall,
-	// that there is no resume state to look for: directory operations are
-	// what many small files cost. It is created with the published file's
-	// mode (0644 less the umask), which saves a chmod per file; its bytes
-	// are the same public bytes.
 	unlock := func() {}
-	if p := d.cfg.Publisher; p != nil {
-		unlock = p.lockDir(path.Dir(d.spec.Path))
+	if p != nil {
+		unlock = p.lockDir(name)
 	}
-	f, err = d.ops.open(d.root, d.partName(), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	f, dir, err = d.createPart(name)
+	if errors.Is(err, fs.ErrNotExist) && name != "." {
+		// The directory went away since this run made it.
+		if err = d.root.MkdirAll(name, 0o755); err == nil {
+			f, dir, err = d.createPart(name)
+		}
+	}
 	unlock()
 	fresh := err == nil
 	if errors.Is(err, fs.ErrExist) {
 		f, err = d.ops.open(d.root, d.partName(), os.O_RDWR, 0o600)
+		if errors.Is(err, fs.ErrNotExist) {
+			// Gone since the directory was listed (see partIn).
+			f, err = d.ops.open(d.root, d.partName(), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+			fresh = err == nil
+		}
 	}
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("opening %s: %w", d.partName(), err)
+		return nil, nil, false, nil, fmt.Errorf("opening %s: %w", d.partName(), err)
 	}
 	if fresh {
-		return f, nil, false, nil
+		return f, nil, false, dir, nil
 	}
 	j, err = readJournal(d.root, d.journalName())
 	st, serr := f.Stat()
@@ -104,11 +124,11 @@ func (d *Download) openPart() (f *os.File, j *journal, resumed bool, err error) 
 		d.ops.remove(d.root, d.journalName()+dest.TmpSuffix)
 	}
 	if err == nil && serr == nil && j.matches(d.spec, st.Size()) {
-		return f, j, true, nil
+		return f, j, true, nil, nil
 	}
-	fail := func(err error) (*os.File, *journal, bool, error) {
+	fail := func(err error) (*os.File, *journal, bool, *dirRef, error) {
 		f.Close()
-		return nil, nil, false, err
+		return nil, nil, false, nil, err
 	}
 	if serr != nil || st.Size() > 0 {
 		if err := d.ops.truncate(f, 0); err != nil {
@@ -122,7 +142,74 @@ func (d *Download) openPart() (f *os.File, j *journal, resumed bool, err error) 
 			return fail(fmt.Errorf("removing a stale %s: %w", d.journalName(), err))
 		}
 	}
-	return f, nil, true, nil
+	return f, nil, true, nil, nil
+}
+
+// createPart creates the temporary file in directory name, or fails with
+// an error matching fs.ErrExist if an earlier run left one: it is the
+// same answer, in as few calls as the platform allows, to "is there
+// resume state to look for?", since directory operations are what many
+// small files cost. The file is created with the published file's mode
+// (0644 less the umask), which saves a chmod per file; its bytes are the
+// same public bytes.
+//
+// Where it can (Linux), the file has no name until it is published or
+// needs one (linkPart), and comes with its directory open (dir) to be
+// named in: the Publisher's listing of the directory (or without one, a
+// failing lstat of partName) answers the question, and a kill leaves
+// nothing behind. Elsewhere, or when the file system has no
+// such files, the named file is created exclusively.
+func (d *Download) createPart(name string) (f *os.File, dir *dirRef, err error) {
+	if d.ops.openAnon != nil {
+		has, known := false, false
+		if p := d.cfg.Publisher; p != nil {
+			has, known = p.partIn(d.root, name, path.Base(d.partName()))
+		}
+		if !known {
+			_, err := d.root.Lstat(d.partName())
+			has = err == nil
+			// Not answered (a permission, a loop): the exclusive create
+			// below answers it or says what is wrong.
+			known = has || errors.Is(err, fs.ErrNotExist)
+		}
+		if has {
+			return nil, nil, &fs.PathError{Op: "create", Path: d.partName(), Err: fs.ErrExist}
+		}
+		if known {
+			f, dir, err := d.createAnon(name)
+			if !errors.Is(err, errNoAnon) {
+				return f, dir, err
+			}
+		}
+	}
+	f, err = d.ops.open(d.root, d.partName(), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	return f, nil, err
+}
+
+// createAnon opens a file without a name in directory name, and the
+// directory to name it in (shared with the Publisher's other downloads).
+func (d *Download) createAnon(name string) (*os.File, *dirRef, error) {
+	var ds *dirs
+	if p := d.cfg.Publisher; p != nil {
+		ds = &p.open
+	}
+	dir, err := ds.acquire(d.root, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := d.ops.openAnon(d.root, name, 0o644)
+	if err != nil {
+		dir.release()
+		return nil, nil, err
+	}
+	return f, dir, nil
+}
+
+// linkPart gives f, the download's file while it has no name (see
+// createPart), the name partName in dir, so that a journal can describe
+// it and a later run find it.
+func (d *Download) linkPart(dir *dirRef, f *os.File) error {
+	return d.ops.link(dir.f, f, path.Base(d.partName()))
 }
 
 // resumeLocked takes the ranges j says are on disk.
@@ -268,9 +355,20 @@ func (t *Task) commit(pos, n int64) (newPos, end int64, stop bool) {
 // checkpoint makes the data durable, then the journal that describes it:
 // the journal never claims bytes that a crash could lose.
 func (d *Download) checkpoint(j *journal) {
+	d.mu.Lock()
+	f, anon, dir := d.file, d.anon, d.dir
+	d.mu.Unlock()
 	err := d.sizeForJournal(j.Size)
 	if err == nil {
-		err = d.ops.sync(d.file)
+		err = d.ops.sync(f)
+	}
+	if err == nil && anon {
+		// A journal describes a file a later run can find: name it.
+		if err = d.linkPart(dir, f); err == nil {
+			d.mu.Lock()
+			d.anon = false
+			d.mu.Unlock()
+		}
 	}
 	if err == nil {
 		err = d.ops.writeJournal(d.root, d.journalName(), j)
@@ -524,12 +622,12 @@ func (d *Download) discardLocked() (after func()) {
 // released; Done is closed when that is over.
 func (d *Download) closeLocked(keep bool) (after func()) {
 	keep = keep && d.splittable && d.size > 0 && d.done.total() > 0
-	f, journaled, sized := d.file, d.journaled, d.sized
+	f, journaled, sized, anon, dir := d.file, d.journaled, d.sized, d.anon, d.dir
 	var j *journal
 	if keep {
 		j = d.journalLocked()
 	}
-	d.file = nil
+	d.file, d.anon, d.dir = nil, false, nil
 	d.state = stateFailed
 	return func() {
 		if f != nil {
@@ -538,18 +636,23 @@ func (d *Download) closeLocked(keep bool) (after func()) {
 			// a wrong byte: a journal is written only after its data is
 			// synced, and a part without its journal is never resumed.
 			// A file not preallocated gets its full size first: a resume
-			// matches the journal's size with the file's.
-			if keep && (sized || j.Size <= 0 || d.ops.truncate(f, j.Size) == nil) && d.ops.sync(f) == nil {
+			// matches the journal's size with the file's. A file
+			// without a name is named first; without, closing it frees
+			// its bytes and leaves nothing behind.
+			if keep && (sized || j.Size <= 0 || d.ops.truncate(f, j.Size) == nil) && d.ops.sync(f) == nil &&
+				(!anon || d.linkPart(dir, f) == nil) {
+				anon = false
 				journaled = d.ops.writeJournal(d.root, d.journalName(), j) == nil || journaled
 			}
 			d.ops.close(f)
-			if !keep {
+			if !keep && !anon {
 				d.ops.remove(d.root, d.partName())
 				if journaled {
 					d.ops.remove(d.root, d.journalName())
 				}
 			}
 		}
+		dir.release()
 		close(d.finished)
 	}
 }

@@ -3,9 +3,11 @@ package segdl
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,7 +49,78 @@ type Publisher struct {
 	flushing sync.Mutex // one batch at a time; the next one gathers meanwhile
 
 	dirsMu sync.Mutex
-	dirs   map[string]*sync.Mutex // per directory, see lockDir
+	dirs   map[string]*sync.Mutex     // per directory, see lockDir
+	made   map[string]bool            // directories this run created (MkdirAll), see madeDir
+	parts  map[string]map[string]bool // per directory, its temporary files; see partIn
+
+	open dirs // open directories that files without a name are linked into
+}
+
+// madeDir reports whether a download of this run created dir already: a
+// directory is created once, not once per file in it.
+func (p *Publisher) madeDir(dir string) bool {
+	p.dirsMu.Lock()
+	defer p.dirsMu.Unlock()
+	return p.made[dir]
+}
+
+// partIn reports whether a temporary file (a name ending in PartSuffix)
+// named base was in dir when a download of this run first looked; known
+// is false if dir cannot be listed. Each directory is listed once, which
+// spares every fresh file a failing lstat; what it answers is only where
+// to look for resume state, never what is published. Nothing else
+// creates temporary files in dest while this run holds its lock (shards
+// of one split write disjoint files), and a download of this run that
+// leaves one behind does not open its file again.
+func (p *Publisher) partIn(root *os.Root, dir, base string) (has, known bool) {
+	p.dirsMu.Lock()
+	defer p.dirsMu.Unlock()
+	names, ok := p.parts[dir]
+	if !ok {
+		names = listParts(root, dir)
+		if p.parts == nil {
+			p.parts = map[string]map[string]bool{}
+		}
+		p.parts[dir] = names
+	}
+	if names == nil {
+		return false, false
+	}
+	return names[base], true
+}
+
+// listParts returns the names in dir that end in PartSuffix, or nil if
+// dir cannot be listed.
+func listParts(root *os.Root, dir string) map[string]bool {
+	f, err := root.Open(dir)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	names := map[string]bool{}
+	for {
+		batch, err := f.Readdirnames(1024)
+		for _, n := range batch {
+			if strings.HasSuffix(n, PartSuffix) {
+				names[n] = true
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return names
+		}
+		if err != nil {
+			return nil
+		}
+	}
+}
+
+func (p *Publisher) setMadeDir(dir string) {
+	p.dirsMu.Lock()
+	defer p.dirsMu.Unlock()
+	if p.made == nil {
+		p.made = map[string]bool{}
+	}
+	p.made[dir] = true
 }
 
 // lockDir serializes creating and renaming files in dir among the
@@ -154,6 +227,9 @@ type publishOps interface {
 	// error per file, nil when durable.
 	syncFiles(files []*os.File, stats []fs.FileInfo) []error
 	rename(root *os.Root, from, to string) error
+	// link names f, a file without a name, name in the open directory
+	// dir; an error matching fs.ErrExist if the name is taken.
+	link(dir, f *os.File, name string) error
 	syncDir(root *os.Root, dir string) error
 }
 
@@ -167,7 +243,8 @@ func (o osPublishOps) syncFiles(files []*os.File, stats []fs.FileInfo) []error {
 func (o osPublishOps) rename(root *os.Root, from, to string) error {
 	return o.f.rename(root, from, to)
 }
-func (osPublishOps) syncDir(root *os.Root, dir string) error { return dest.SyncDir(root, dir) }
+func (o osPublishOps) link(dir, f *os.File, name string) error { return o.f.link(dir, f, name) }
+func (osPublishOps) syncDir(root *os.Root, dir string) error   { return dest.SyncDir(root, dir) }
 
 // syncEach fsyncs every file, several at once: a device serves concurrent
 // flushes together. It is the portable way to make a batch durable.
@@ -215,25 +292,35 @@ func (p *Publisher) publish(batch []*Download) {
 		}
 	}
 	dirs := map[string]bool{}
+	kept := make([]*os.File, len(batch)) // closed, durable, named temporary files of failures
 	for i, d := range batch {
 		if errs[i] != nil {
 			continue
 		}
 		d.mu.Lock()
 		d.file = nil
+		anon, ref := d.anon, d.dir
+		d.anon, d.dir = false, nil
 		d.mu.Unlock()
-		if err := files[i].Close(); err != nil {
-			errs[i] = err
-			continue
+		dir := path.Dir(d.spec.Path)
+		unlock := p.lockDir(dir)
+		var err error
+		if anon {
+			var named bool
+			if named, err = p.link(ops, d, files[i], ref.f); named {
+				kept[i] = files[i]
+			}
+		} else if err = files[i].Close(); err == nil {
+			kept[i] = files[i]
+			err = ops.rename(root, d.partName(), d.spec.Path)
 		}
-		unlock := p.lockDir(path.Dir(d.spec.Path))
-		err := ops.rename(root, d.partName(), d.spec.Path)
 		unlock()
+		ref.release()
 		if err != nil {
 			errs[i] = err
 			continue
 		}
-		dirs[path.Dir(d.spec.Path)] = true
+		dirs[dir] = true
 	}
 	for dir := range dirs {
 		// A failed directory sync leaves a complete, verified file at its
@@ -243,7 +330,7 @@ func (p *Publisher) publish(batch []*Download) {
 	ok := batch[:0:0]
 	for i, d := range batch {
 		if errs[i] != nil {
-			d.failPublish(errs[i], files[i])
+			d.failPublish(errs[i], kept[i])
 			continue
 		}
 		d.mu.Lock()
@@ -267,6 +354,28 @@ func (p *Publisher) publish(batch []*Download) {
 		d.mu.Unlock()
 		d.notify()
 	}
+}
+
+// link publishes f, a file without a name (see openAnon), with one link
+// to its path. A file already there (a changed file being replaced) is
+// replaced as a named temporary file replaces it: f is linked to
+// partName, which is then renamed over the path. h is the open directory
+// of the path. f is closed; named
+// says that a failure left it at partName.
+func (p *Publisher) link(ops publishOps, d *Download, f, h *os.File) (named bool, err error) {
+	err = ops.link(h, f, path.Base(d.spec.Path))
+	if errors.Is(err, fs.ErrExist) {
+		if err = ops.link(h, f, path.Base(d.partName())); err == nil {
+			if err = f.Close(); err == nil {
+				err = ops.rename(p.root, d.partName(), d.spec.Path)
+			}
+			return err != nil, err
+		}
+	}
+	// Linked, its data was durable before: a failing close loses
+	// nothing. Not linked, closing it frees its bytes.
+	f.Close()
+	return false, err
 }
 
 // failPublish ends a download whose publishing failed with err. Its

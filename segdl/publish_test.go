@@ -21,17 +21,20 @@ import (
 type opLog struct {
 	t    *testing.T
 	real publishOps
+	root string // the directory of the root published into
 
 	mu      sync.Mutex
 	events  []string
-	synced  map[string]bool // temporary files whose data was made durable
-	renamed map[string]bool // final paths renamed into place
+	synced  map[string]bool   // temporary files whose data was made durable, by name
+	syncedF map[*os.File]bool // and by file, for files without a name
+	links   int               // files published by a link, not a rename
+	renamed map[string]bool   // final paths renamed (or linked) into place
 	durable map[string]bool // final paths whose directory was fsynced since
 	downs   []*Download
 }
 
-func newOpLog(t *testing.T) *opLog {
-	return &opLog{t: t, real: osPublishOps{&osOps}, synced: map[string]bool{}, renamed: map[string]bool{}, durable: map[string]bool{}}
+func newOpLog(t *testing.T, root string) *opLog {
+	return &opLog{t: t, root: root, real: osPublishOps{&osOps}, synced: map[string]bool{}, syncedF: map[*os.File]bool{}, renamed: map[string]bool{}, durable: map[string]bool{}}
 }
 
 func (l *opLog) log(format string, args ...any) {
@@ -42,16 +45,39 @@ func (l *opLog) syncFiles(files []*os.File, stats []fs.FileInfo) []error {
 	errs := l.real.syncFiles(files, stats)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var names []string
+	n := 0
 	for i, f := range files {
 		if errs[i] == nil {
 			l.synced[filepath.Base(f.Name())] = true
-			names = append(names, filepath.Base(f.Name()))
+			l.syncedF[f] = true
+			n++
 		}
 	}
-	slices.Sort(names)
-	l.log("sync %s", strings.Join(names, " "))
+	l.log("sync %d files", n)
 	return errs
+}
+
+func (l *opLog) link(dir, f *os.File, name string) error {
+	l.mu.Lock()
+	if !l.syncedF[f] {
+		l.t.Errorf("%s linked before its data was made durable", name)
+	}
+	l.mu.Unlock()
+	err := l.real.link(dir, f, name)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err == nil {
+		if strings.HasSuffix(name, PartSuffix) {
+			l.synced[name] = true // renamed next
+			return nil
+		}
+		rel, _ := filepath.Rel(l.root, filepath.Join(dir.Name(), name))
+		rel = filepath.ToSlash(rel)
+		l.renamed[rel] = true
+		l.links++
+		l.log("publish %s", rel)
+	}
+	return err
 }
 
 func (l *opLog) rename(root *os.Root, from, to string) error {
@@ -65,7 +91,7 @@ func (l *opLog) rename(root *os.Root, from, to string) error {
 	defer l.mu.Unlock()
 	if err == nil {
 		l.renamed[to] = true
-		l.log("rename %s", to)
+		l.log("publish %s", to)
 	}
 	return err
 }
@@ -128,7 +154,7 @@ func TestPublisherOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	l := newOpLog(t)
+	l := newOpLog(t, dir)
 	// A long wait, so that every file joins one batch.
 	// Eight files: the batch is large enough for syncfs on Linux.
 	paths := []string{"a/1.bin", "a/2.bin", "b/3.bin", "4.bin", "a/5.bin", "b/6.bin", "7.bin", "8.bin"}
@@ -166,15 +192,13 @@ func TestPublisherOrder(t *testing.T) {
 			t.Errorf("%s: wrong bytes at the path (%v)", paths[i], err)
 		}
 	}
-	var parts, renames, published []string
+	var renames, published []string
 	for _, p := range paths {
-		parts = append(parts, path.Base(p)+PartSuffix)
-		renames = append(renames, "rename "+p)
+		renames = append(renames, "publish "+p)
 		published = append(published, p)
 	}
-	slices.Sort(parts)
 	slices.Sort(published)
-	want := append([]string{"sync " + strings.Join(parts, " ")}, renames...)
+	want := append([]string{fmt.Sprintf("sync %d files", len(paths))}, renames...)
 	want = append(want, "syncdir ., syncdir a, syncdir b", "published "+strings.Join(published, " "))
 	got := normalize(l.events, paths)
 	if !slices.Equal(got, want) {
@@ -183,16 +207,16 @@ func TestPublisherOrder(t *testing.T) {
 	assertNoLitter(t, dir)
 }
 
-// normalize sorts each run of renames into manifest order and joins each
+// normalize sorts each run of renames (and links) into manifest order and joins each
 // run of directory syncs sorted: their order within a run does not matter.
 func normalize(events, order []string) []string {
 	var out, run []string
 	kind := ""
 	flush := func() {
 		switch kind {
-		case "rename":
+		case "publish":
 			slices.SortFunc(run, func(a, b string) int {
-				return slices.Index(order, a[len("rename "):]) - slices.Index(order, b[len("rename "):])
+				return slices.Index(order, a[len("publish "):]) - slices.Index(order, b[len("publish "):])
 			})
 			out = append(out, run...)
 		case "syncdir":
@@ -206,7 +230,7 @@ func normalize(events, order []string) []string {
 		if k != kind {
 			flush()
 		}
-		if k == "rename" || k == "syncdir" {
+		if k == "publish" || k == "syncdir" {
 			kind = k
 			run = append(run, e)
 			continue

@@ -200,6 +200,8 @@ type Download struct {
 	file        *os.File
 	ops         *fileOps
 	resumedFile bool        // file was created by an earlier run
+	anon        bool        // file has no name yet (openAnon)
+	dir         *dirRef     // the open directory of file, to name it in, or nil
 	sized       bool        // file has its full size (preallocated)
 	stat        fs.FileInfo // of the verified file
 	clock       *clock

@@ -159,6 +159,9 @@ func OpenRegular(root *os.Root, name string, flag int, perm fs.FileMode) (*os.Fi
 	if err != nil {
 		return nil, err
 	}
+	if flag&(os.O_CREATE|os.O_EXCL) == os.O_CREATE|os.O_EXCL {
+		return f, nil // created by this call, so a regular file: no fstat
+	}
 	st, err := f.Stat()
 	if err == nil && !st.Mode().IsRegular() {
 		err = &fs.PathError{Op: "open", Path: name, Err: ErrNotRegular}

@@ -1,0 +1,74 @@
+package segdl
+
+import (
+	"os"
+	"sync"
+)
+
+// dirs shares open directories among the downloads of a Publisher. A
+// file without a name (openAnon) is named with a link into an open
+// directory; each such download holds its directory from the moment its
+// file is created until the file is named or gone, so that publishing
+// never needs a new file descriptor (which could fail, with the file's
+// bytes only in its descriptor) and a directory is opened once for all
+// the files written into it at the same time, not once per file.
+type dirs struct {
+	mu   sync.Mutex
+	open map[string]*dirRef
+}
+
+// dirRef is an open directory and how many downloads hold it.
+type dirRef struct {
+	f    *os.File
+	name string
+	refs int
+	ds   *dirs // nil: held by one download alone
+}
+
+// acquire opens dir under root, or shares its open handle. ds may be nil
+// (a download without a Publisher).
+func (ds *dirs) acquire(root *os.Root, dir string) (*dirRef, error) {
+	if ds == nil {
+		f, err := root.Open(dir)
+		if err != nil {
+			return nil, err
+		}
+		return &dirRef{f: f, name: dir, refs: 1}, nil
+	}
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	if r := ds.open[dir]; r != nil {
+		r.refs++
+		return r, nil
+	}
+	f, err := root.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if ds.open == nil {
+		ds.open = map[string]*dirRef{}
+	}
+	r := &dirRef{f: f, name: dir, refs: 1, ds: ds}
+	ds.open[dir] = r
+	return r, nil
+}
+
+// release gives back a handle from acquire; the last holder closes it.
+// It does nothing on nil.
+func (r *dirRef) release() {
+	if r == nil {
+		return
+	}
+	if r.ds != nil {
+		r.ds.mu.Lock()
+		defer r.ds.mu.Unlock()
+	}
+	r.refs--
+	if r.refs > 0 {
+		return
+	}
+	if r.ds != nil {
+		delete(r.ds.open, r.name)
+	}
+	r.f.Close()
+}
