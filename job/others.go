@@ -41,11 +41,11 @@ type vouch struct {
 // shard of the new split reads N_old/gcd(N_old, N_new) of the old
 // split's logs (one when N doubles), and keeps only the records of its
 // own files in memory. A log that cannot be read costs hashing or
-// fetching its files, as before.
-func vouchFromOthers(root *os.Root, own Shard, m *manifest.Manifest, idx []int, p Policy) map[int]vouch {
+// fetching its files, as before. disks[i] is what is at file i's path.
+func vouchFromOthers(root *os.Root, own Shard, m *manifest.Manifest, idx []int, disks []OnDisk, p Policy) map[int]vouch {
 	need := map[string]bool{}
 	for _, i := range idx {
-		if _, _, err := state.Stat(root, m.Files[i].Path); err == nil {
+		if disks[i].Exists {
 			need[m.Files[i].Path] = true
 		}
 	}
@@ -71,10 +71,8 @@ func vouchFromOthers(root *os.Root, own Shard, m *manifest.Manifest, idx []int, 
 	out := map[int]vouch{}
 	for _, i := range idx {
 		f := &m.Files[i]
-		size, mtime, err := state.Stat(root, f.Path)
-		disk := OnDisk{Exists: err == nil, Size: size, ModTime: mtime}
 		for _, rec := range found[f.Path] {
-			if act := Decide(f, disk, rec, true, p); act == Skip || act == Conditional {
+			if act := Decide(f, disks[i], rec, true, p); act == Skip || act == Conditional {
 				out[i] = vouch{act, rec}
 				break
 			}

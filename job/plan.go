@@ -24,6 +24,10 @@ func (r *runner) plan(ctx context.Context) []int {
 	todo := make([]int, 0, len(r.m.Files))
 	skip := make([]bool, len(r.m.Files))
 	policy := Policy{Verify: r.opts.Verify, SkipExisting: r.m.Settings.SkipExisting}
+	// What is at each path, stat'ed once (or ruled out by a listing of
+	// its directory): the decisions below and the report reuse it.
+	disks := make([]OnDisk, len(r.m.Files))
+	ls := &lister{root: r.root}
 	for i := range r.m.Files {
 		f := &r.m.Files[i]
 		if r.res.Files[i].Outcome == OtherShard {
@@ -31,7 +35,8 @@ func (r *runner) plan(ctx context.Context) []int {
 			continue
 		}
 		rec, recorded := r.store.Get(f.Path)
-		act := Decide(f, r.onDisk(f.Path), rec, recorded, policy)
+		disks[i] = ls.onDisk(f.Path)
+		act := Decide(f, disks[i], rec, recorded, policy)
 		switch act {
 		case Skip, Trust:
 			skip[i] = true
@@ -47,7 +52,7 @@ func (r *runner) plan(ctx context.Context) []int {
 	// Records of other runs into dest (shards of another split) may spare
 	// these a hash or a fetch; adopted into this run's own log, they spare
 	// the next run of this shard reading other logs.
-	for i, v := range vouchFromOthers(r.root, r.opts.Shard, r.m, unsure, policy) {
+	for i, v := range vouchFromOthers(r.root, r.opts.Shard, r.m, unsure, disks, policy) {
 		if err := r.store.Put(v.rec); err != nil {
 			r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("%s: not recorded in the state (the next run checks it again): %v", redact.Escape(v.rec.Path), err)})
 		}
@@ -82,8 +87,8 @@ func (r *runner) plan(ctx context.Context) []int {
 		if !r.m.Files[i].Checksum.IsZero() {
 			res.Sum = r.m.Files[i].Checksum.Sum
 		}
-		if size, _, err := state.Stat(r.root, r.m.Files[i].Path); err == nil {
-			res.Size = size
+		if disks[i].Exists {
+			res.Size = disks[i].Size
 		}
 		r.done++
 	}

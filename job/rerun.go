@@ -70,12 +70,6 @@ func Decide(f *manifest.File, disk OnDisk, rec state.Record, recorded bool, p Po
 	return Fetch
 }
 
-// onDisk stats p under the run's dest.
-func (r *runner) onDisk(p string) OnDisk {
-	size, mtime, err := state.Stat(r.root, p)
-	return OnDisk{Exists: err == nil, Size: size, ModTime: mtime}
-}
-
 // DryPlan is what a run would do, from dest and its state log.
 type DryPlan struct {
 	Files []PlannedFile // the files of the shard, in manifest order
@@ -113,6 +107,7 @@ func DryRun(m *manifest.Manifest, opts Options) (*DryPlan, error) {
 	policy := Policy{Verify: opts.Verify, SkipExisting: m.Settings.SkipExisting}
 	var unsure []int
 	at := map[int]int{} // manifest index -> index in plan.Files
+	disks := make([]OnDisk, len(m.Files))
 	for i := range m.Files {
 		f := &m.Files[i]
 		if !opts.Shard.Has(f.Path) {
@@ -122,7 +117,8 @@ func DryRun(m *manifest.Manifest, opts Options) (*DryPlan, error) {
 		if root != nil {
 			size, mtime, serr := state.Stat(root, f.Path)
 			rec, recorded := store.Get(f.Path)
-			pf.Action = Decide(f, OnDisk{Exists: serr == nil, Size: size, ModTime: mtime}, rec, recorded, policy)
+			disks[i] = OnDisk{Exists: serr == nil, Size: size, ModTime: mtime}
+			pf.Action = Decide(f, disks[i], rec, recorded, policy)
 			_, serr = root.Stat(f.Path)
 			pf.Exists = serr == nil
 			if pf.Action == Hash || pf.Action == Fetch {
@@ -133,7 +129,7 @@ func DryRun(m *manifest.Manifest, opts Options) (*DryPlan, error) {
 		plan.Files = append(plan.Files, pf)
 	}
 	if root != nil {
-		for i, v := range vouchFromOthers(root, opts.Shard, m, unsure, policy) {
+		for i, v := range vouchFromOthers(root, opts.Shard, m, unsure, disks, policy) {
 			plan.Files[at[i]].Action = v.act
 		}
 	}
