@@ -29,7 +29,7 @@ type opLog struct {
 	syncedF map[*os.File]bool // and by file, for files without a name
 	links   int               // files published by a link, not a rename
 	renamed map[string]bool   // final paths renamed (or linked) into place
-	durable map[string]bool // final paths whose directory was fsynced since
+	durable map[string]bool   // final paths whose directory was fsynced since
 	downs   []*Download
 }
 
@@ -145,7 +145,24 @@ func (l *opLog) done(d *Download) {
 	}
 }
 
+// TestPublisherOrder: in a batch, every file's data is durable before any
+// is named (linked or renamed) at its path, every directory is fsynced
+// after its names and before the files are recorded or reported done.
+// Both ways a file is named are covered: files without a name (Linux,
+// where the file system has them) and named temporary files, and a path
+// with an old file to replace.
 func TestPublisherOrder(t *testing.T) {
+	for _, mode := range []struct {
+		name  string
+		named bool
+	}{{"files without a name", false}, {"named temporary files", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			testPublisherOrder(t, mode.named)
+		})
+	}
+}
+
+func testPublisherOrder(t *testing.T, named bool) {
 	srv := segdltest.NewServer()
 	defer srv.Close()
 	dir := t.TempDir()
@@ -158,10 +175,15 @@ func TestPublisherOrder(t *testing.T) {
 	// A long wait, so that every file joins one batch.
 	// Eight files: the batch is large enough for syncfs on Linux.
 	paths := []string{"a/1.bin", "a/2.bin", "b/3.bin", "4.bin", "a/5.bin", "b/6.bin", "7.bin", "8.bin"}
+	os.WriteFile(filepath.Join(dir, "7.bin"), []byte("an old version"), 0o644)
 	p := NewPublisher(root, PublisherConfig{Wait: 10 * time.Second, Max: len(paths), Published: l.published})
 	p.ops = l
 	cfg := testConfig()
 	cfg.Publisher = p
+	ops := osOps
+	if named {
+		ops.openAnon = noAnon
+	}
 
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
@@ -174,6 +196,7 @@ func TestPublisherOrder(t *testing.T) {
 		var d *Download
 		d = New(root, withSum(Spec{URLs: []string{srv.URLOf("/" + p)}, Path: p, Size: -1}, data), cfg,
 			func() { l.done(d); poke(wake) })
+		d.ops = &ops
 		downs[i] = d
 		wg.Add(1)
 		go func() {
@@ -204,11 +227,33 @@ func TestPublisherOrder(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("publishing order:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	// All but 7.bin, which replaces a file, are linked where files
+	// without a name exist; none is linked where they do not.
+	wantLinks := 0
+	if !named && anonSupported(t, root) {
+		wantLinks = len(paths) - 1
+	}
+	if l.links != wantLinks {
+		t.Errorf("%d files published with a link; want %d", l.links, wantLinks)
+	}
 	assertNoLitter(t, dir)
 }
 
-// normalize sorts each run of renames (and links) into manifest order and joins each
-// run of directory syncs sorted: their order within a run does not matter.
+// noAnon is openAnon where files without a name are not supported.
+func noAnon(*os.Root, string, fs.FileMode) (*os.File, error) { return nil, errNoAnon }
+
+// anonSupported reports whether files without a name work in root.
+func anonSupported(t *testing.T, root *os.Root) bool {
+	f, err := openAnon(root, ".", 0o644)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
+}
+
+// normalize sorts each run of renames (and links) into manifest order and
+// joins each run of directory syncs sorted: their order within a run does not matter.
 func normalize(events, order []string) []string {
 	var out, run []string
 	kind := ""
