@@ -13,14 +13,16 @@
 //	         at least MinSegment, the part kept at least 64 KiB); its
 //	         fetcher stops at the new end. With mirrors of the same size
 //	         and validator, new ranges go to the source with room
-//	write:   WriteAt into PATH.bulkdl.part; one buffer per connection
+//	write:   WriteAt into PATH.bulkdl.part (on Linux, a file without a
+//	         name, O_TMPFILE, until it needs one); one buffer per connection
 //	commit:  record progress; every SyncBytes or SyncInterval: fsync data,
 //	         then the journal
 //	finish:  size check, hash the file as it is on disk, compare the
 //	         checksum
-//	publish: make the data durable, rename PATH.bulkdl.part -> PATH, fsync
-//	         the directory, then Done; with a Publisher, for a batch of
-//	         files at once (one syncfs on Linux, one fsync per directory)
+//	publish: make the data durable, rename PATH.bulkdl.part -> PATH (or
+//	         link the file without a name to PATH), fsync the directory,
+//	         then Done; with a Publisher, for a batch of files at once (one
+//	         syncfs on Linux, one fsync per directory)
 //
 // A request that fails is retried from its last written byte, with full
 // jitter exponential backoff or the server's Retry-After (a value too
@@ -125,6 +127,18 @@
 // measure the network, and so does the Publisher's batching wait.
 //
 // # Resume, and what a kill leaves behind
+//
+// On Linux a download's file has no name at first (O_TMPFILE in PATH's
+// directory): a kill, or a crash, before it needs one leaves nothing
+// behind, and publishing it is one linkat(2) into the directory, after
+// its data is durable and before the directory fsync (through
+// /proc/self/fd without CAP_DAC_READ_SEARCH). It is named PATH.bulkdl.part
+// when a journal first describes it (a checkpoint) or when an interrupted
+// download keeps it for a later run; a file already at PATH is replaced
+// by linking the file to PATH.bulkdl.part and renaming that over PATH.
+// Elsewhere, on file systems without O_TMPFILE, or without /proc, the
+// file is PATH.bulkdl.part from the start. Only names that bulkdl derives
+// from PATH, in a directory opened through the root, are ever linked.
 //
 // Beside PATH.bulkdl.part, PATH.bulkdl.json records a SHA-256 of the URL
 // (never the URL, which may carry a password or a signed query), the size,
