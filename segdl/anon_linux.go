@@ -7,35 +7,48 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// openAnon opens a new file without a name in directory dir under root
-// (O_TMPFILE): a kill or a crash before linkAnon names it leaves nothing
-// behind, and naming it is one link instead of a create and a rename. It
-// fails with errNoAnon where that cannot work: a file system without
+// openAnon opens a new file without a name in the open directory dir
+// (O_TMPFILE), named name for messages: a kill or a crash before linkAnon
+// names it leaves nothing behind, and naming it is one link instead of a
+// create and a rename. The directory is one the root opened, so the file
+// is inside it, and opening at the directory resolves no path per file.
+// It fails with errNoAnon where that cannot work: a file system without
 // O_TMPFILE (then no other file tries it in this process), or no way to
 // name the file later (no /proc and no CAP_DAC_READ_SEARCH).
-func openAnon(root *os.Root, dir string, perm fs.FileMode) (*os.File, error) {
+func openAnon(dir *os.File, name string, perm fs.FileMode) (*os.File, error) {
 	if anonOff.Load() || !procFD() {
 		return nil, errNoAnon
+	}
+	dc, err := dir.SyscallConn()
+	if err != nil {
+		return nil, err
 	}
 	// The file is created regular, with perm less the umask: it cannot be
 	// a FIFO, so unlike OpenRegular it needs no fstat. O_NONBLOCK changes
 	// nothing for a regular file but spares four fcntl calls in os.File,
 	// which otherwise tries the netpoller in blocking mode and back.
-	f, err := root.OpenFile(dir, unix.O_TMPFILE|os.O_RDWR|unix.O_NONBLOCK, perm)
-	if err != nil {
-		var errno syscall.Errno
-		if errors.As(err, &errno) && (errno == unix.EOPNOTSUPP || errno == unix.EISDIR || errno == unix.EINVAL) {
-			anonOff.Store(true)
-			return nil, errNoAnon
-		}
+	fd := -1
+	var oerr error
+	if err := dc.Control(func(dfd uintptr) {
+		oerr = ignoringEINTR(func() error {
+			fd, oerr = unix.Openat(int(dfd), ".", unix.O_TMPFILE|unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, uint32(perm))
+			return oerr
+		})
+	}); err != nil {
 		return nil, err
 	}
-	return f, nil
+	if oerr == unix.EOPNOTSUPP || oerr == unix.EISDIR || oerr == unix.EINVAL {
+		anonOff.Store(true)
+		return nil, errNoAnon
+	}
+	if oerr != nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: oerr}
+	}
+	return os.NewFile(uintptr(fd), name), nil
 }
 
 // anonOff is set once a file system refused O_TMPFILE: the rest of the run

@@ -30,17 +30,17 @@ func TestLinkWithoutPrivilege(t *testing.T) {
 			linkMode.Store(c.mode)
 			defer linkMode.Store(old)
 			os.WriteFile(filepath.Join(dir, "taken"), []byte("old"), 0o644)
-			f, err := openAnon(root, ".", 0o644)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			f.WriteString("new")
 			h, err := root.Open(".")
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer h.Close()
+			f, err := openAnon(h, "new", 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			f.WriteString("new")
 			if err := linkAnon(h, f, "taken"); !errorsIsExist(err) {
 				t.Errorf("linking onto a taken name: %v; want fs.ErrExist", err)
 			}

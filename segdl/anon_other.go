@@ -9,6 +9,6 @@ import (
 
 // openAnon fails: only Linux has files without a name (O_TMPFILE) that a
 // link can name later; elsewhere a download writes a named temporary file.
-func openAnon(*os.Root, string, fs.FileMode) (*os.File, error) { return nil, errNoAnon }
+func openAnon(*os.File, string, fs.FileMode) (*os.File, error) { return nil, errNoAnon }
 
 func linkAnon(_, _ *os.File, _ string) error { return errNoAnon }

@@ -19,7 +19,7 @@ type fileOps struct {
 	open func(root *os.Root, name string, flag int, perm fs.FileMode) (*os.File, error)
 	// openAnon opens a file without a name in a directory, or fails with
 	// errNoAnon; link names it in an open directory (see anon_linux.go).
-	openAnon     func(root *os.Root, dir string, perm fs.FileMode) (*os.File, error)
+	openAnon     func(dir *os.File, name string, perm fs.FileMode) (*os.File, error)
 	link         func(dir, f *os.File, name string) error
 	writeAt      func(f *os.File, b []byte, off int64) (int, error)
 	sync         func(f *os.File) error

@@ -197,7 +197,7 @@ func (d *Download) createAnon(name string) (*os.File, *dirRef, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := d.ops.openAnon(d.root, name, 0o644)
+	f, err := d.ops.openAnon(dir.f, d.partName(), 0o644)
 	if err != nil {
 		dir.release()
 		return nil, nil, err

@@ -240,11 +240,16 @@ func testPublisherOrder(t *testing.T, named bool) {
 }
 
 // noAnon is openAnon where files without a name are not supported.
-func noAnon(*os.Root, string, fs.FileMode) (*os.File, error) { return nil, errNoAnon }
+func noAnon(*os.File, string, fs.FileMode) (*os.File, error) { return nil, errNoAnon }
 
 // anonSupported reports whether files without a name work in root.
 func anonSupported(t *testing.T, root *os.Root) bool {
-	f, err := openAnon(root, ".", 0o644)
+	dir, err := root.Open(".")
+	if err != nil {
+		return false
+	}
+	defer dir.Close()
+	f, err := openAnon(dir, "probe", 0o644)
 	if err != nil {
 		return false
 	}
