@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/http"
+	"os"
 	"testing"
 
 	"github.com/bulkdl/bulkdl/segdl/segdltest"
@@ -28,6 +29,60 @@ func BenchmarkDownload(b *testing.B) {
 					b.Fatal(r.err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkSmallFileDisk measures the disk side of a 4 KiB file, without
+// the network: create the temporary file, write it, stat it (as verify
+// does), then publish it in batches of 64 (sync, name, directory fsync),
+// with files without a name (Linux) and with named temporary files. One
+// op is one file.
+func BenchmarkSmallFileDisk(b *testing.B) {
+	data := segdltest.Content(1, 4<<10)
+	for _, c := range []struct {
+		name  string
+		named bool
+	}{{"unnamed", false}, {"named", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			dir := b.TempDir()
+			root, err := os.OpenRoot(dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer root.Close()
+			p := NewPublisher(root, PublisherConfig{})
+			defer p.Close()
+			cfg := testConfig()
+			cfg.Publisher = p
+			ops := osOps
+			if c.named {
+				ops.openAnon = noAnon
+			}
+			var batch []*Download
+			n := 0
+			for b.Loop() {
+				d := New(root, Spec{URLs: []string{"http://example.invalid/f"}, Path: fmt.Sprintf("f%d", n), Size: -1}, cfg, nil)
+				n++
+				d.ops = &ops
+				f, _, _, dir, err := d.openPart()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := f.WriteAt(data, 0); err != nil {
+					b.Fatal(err)
+				}
+				st, err := f.Stat()
+				if err != nil {
+					b.Fatal(err)
+				}
+				d.file, d.anon, d.dir, d.stat, d.state = f, dir != nil, dir, st, statePublishing
+				if batch = append(batch, d); len(batch) == 64 {
+					p.publish(batch)
+					batch = nil
+				}
+			}
+			p.publish(batch)
 		})
 	}
 }

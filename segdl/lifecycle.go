@@ -88,10 +88,6 @@ func (d *Download) openPart() (f *os.File, j *journal, resumed bool, dir *dirRef
 			p.setMadeDir(name)
 		}
 	}
-	unlock := func() {}
-	if p != nil {
-		unlock = p.lockDir(name)
-	}
 	f, dir, err = d.createPart(name)
 	if errors.Is(err, fs.ErrNotExist) && name != "." {
 		// The directory went away since this run made it.
@@ -99,7 +95,6 @@ func (d *Download) openPart() (f *os.File, j *journal, resumed bool, dir *dirRef
 			f, dir, err = d.createPart(name)
 		}
 	}
-	unlock()
 	fresh := err == nil
 	if errors.Is(err, fs.ErrExist) {
 		f, err = d.ops.open(d.root, d.partName(), os.O_RDWR, 0o600)
@@ -182,7 +177,12 @@ func (d *Download) createPart(name string) (f *os.File, dir *dirRef, err error) 
 			}
 		}
 	}
+	unlock := func() {}
+	if p := d.cfg.Publisher; p != nil {
+		unlock = p.lockDir(name) // a named create takes the directory's lock
+	}
 	f, err = d.ops.open(d.root, d.partName(), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	unlock()
 	return f, nil, err
 }
 
