@@ -13,8 +13,9 @@ import (
 
 // source adapts the runner to scheduler.Source over the files to fetch.
 type source struct {
-	r    *runner
-	todo []int
+	r       *runner
+	todo    []int
+	started int
 }
 
 func (s *source) Len() int { return len(s.todo) }
@@ -30,6 +31,10 @@ func (s *source) Start(k int, notify func()) *segdl.Download {
 	r.index[d] = i
 	r.res.Files[i].Start = time.Now()
 	r.mu.Unlock()
+	if s.started++; s.started == len(s.todo) {
+		// The last batch need not wait for files that will not come.
+		r.cfg.Publisher.NoMore()
+	}
 	return d
 }
 

@@ -159,3 +159,50 @@ func TestPublisherFindsTemporaryFilesOfEarlierRuns(t *testing.T) {
 	}
 	assertNoLitter(t, dir)
 }
+
+// TestLastBatchIsNotKeptWaiting: once NoMore says no download will come,
+// files that nothing else can join are published without waiting for
+// the Publisher's Wait (here an hour): the last batch of a run, or the one
+// file of a one-file run.
+func TestLastBatchIsNotKeptWaiting(t *testing.T) {
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	dir := t.TempDir()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	p := NewPublisher(root, PublisherConfig{Wait: time.Hour})
+	defer p.Close()
+	cfg := testConfig()
+	cfg.Publisher = p
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	var downs []*Download
+	for i, name := range []string{"a.bin", "b.bin"} {
+		data := segdltest.Content(uint64(i), 4<<10)
+		srv.PutBytes("/"+name, data)
+		wake := make(chan struct{}, 1)
+		d := New(root, withSum(Spec{URLs: []string{srv.URLOf("/" + name)}, Path: name, Size: -1}, data), cfg, func() { poke(wake) })
+		downs = append(downs, d)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			drive(ctx, d, wake, 1)
+		}()
+	}
+	p.NoMore()
+	wg.Wait()
+	for _, d := range downs {
+		select {
+		case <-d.Done():
+			if d.Err() != nil {
+				t.Errorf("%s: %v", d.spec.Path, d.Err())
+			}
+		default:
+			t.Errorf("%s still waits for its batch after NoMore, with nothing left to join it", d.spec.Path)
+		}
+	}
+}

@@ -653,6 +653,7 @@ func (d *Download) closeLocked(keep bool) (after func()) {
 			}
 		}
 		dir.release()
+		d.leavePublisher()
 		close(d.finished)
 	}
 }

@@ -45,6 +45,11 @@ type Publisher struct {
 	queue  []*Download
 	timer  *time.Timer
 	closed bool
+	// Downloads of this publisher that may still join a batch (created,
+	// neither queued nor ended), and whether no more will be created
+	// (NoMore): then a batch that nothing can join is published at once.
+	joins  int
+	noMore bool
 
 	flushing sync.Mutex // one batch at a time; the next one gathers meanwhile
 
@@ -191,6 +196,7 @@ func (p *Publisher) add(d *Download) {
 		p.timer = time.AfterFunc(p.wait, p.flush)
 	}
 	p.mu.Unlock()
+	d.leavePublisher()
 }
 
 // flush publishes what is queued; it runs on the timer's goroutine.
@@ -208,6 +214,52 @@ func (p *Publisher) flush() {
 	p.mu.Unlock()
 	if len(batch) > 0 {
 		p.publish(batch)
+	}
+}
+
+// NoMore tells p that no download using it will be created after the
+// ones that exist: once each of them is queued or has ended, the files
+// waiting are published at once instead of after Wait. (The last batch of
+// a run, and the only one of a one-file run, need not wait for others.)
+func (p *Publisher) NoMore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.noMore = true
+	p.flushIfAloneLocked()
+}
+
+// joined counts a new download of p; left, once, that it was queued or
+// ended.
+func (p *Publisher) joined() {
+	p.mu.Lock()
+	p.joins++
+	p.mu.Unlock()
+}
+
+func (p *Publisher) left() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.joins--
+	p.flushIfAloneLocked()
+}
+
+// flushIfAloneLocked starts the flush now if files wait and no download
+// can join them any more.
+func (p *Publisher) flushIfAloneLocked() {
+	if p.noMore && p.joins <= 0 && p.timer != nil {
+		p.timer.Reset(0)
+	}
+}
+
+// leavePublisher tells d's Publisher, once, that d will not join a batch
+// any more (queued, or ended).
+func (d *Download) leavePublisher() {
+	d.mu.Lock()
+	in := d.inPublisher
+	d.inPublisher = false
+	d.mu.Unlock()
+	if in {
+		d.cfg.Publisher.left()
 	}
 }
 
@@ -348,6 +400,7 @@ func (p *Publisher) publish(batch []*Download) {
 		published(ok)
 	}
 	for _, d := range ok {
+		d.leavePublisher()
 		d.mu.Lock()
 		d.state = stateDone
 		close(d.finished)
@@ -400,6 +453,7 @@ func (d *Download) failPublish(err error, f *os.File) {
 			} else {
 				d.ops.remove(d.root, d.partName())
 			}
+			d.leavePublisher()
 			close(d.finished)
 		}
 	} else {

@@ -202,6 +202,7 @@ type Download struct {
 	resumedFile bool        // file was created by an earlier run
 	anon        bool        // file has no name yet (openAnon)
 	dir         *dirRef     // the open directory of file, to name it in, or nil
+	inPublisher bool        // counted by the Publisher as one that may join a batch
 	sized       bool        // file has its full size (preallocated)
 	stat        fs.FileInfo // of the verified file
 	clock       *clock
@@ -236,12 +237,17 @@ func New(root *os.Root, spec Spec, cfg *Config, notify func()) *Download {
 			listed = append(listed, u)
 		}
 	}
-	return &Download{
+	d := &Download{
 		spec: spec, cfg: cfg.withDefaults(), root: root, notify: notify, listed: listed,
 		size: -1, cancels: map[*Task]context.CancelFunc{}, finished: make(chan struct{}), ops: &osOps, clock: realClock,
 		mirrors:     make([]mirror, len(spec.URLs)),
 		conditional: spec.IfNoneMatch != "" || spec.IfModifiedSince != "",
 	}
+	if p := d.cfg.Publisher; p != nil {
+		p.joined()
+		d.inPublisher = true
+	}
+	return d
 }
 
 // Task is the work of one connection: one segment of one download.
