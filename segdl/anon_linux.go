@@ -20,7 +20,7 @@ import (
 // O_TMPFILE (then no other file tries it in this process), or no way to
 // name the file later (no /proc and no CAP_DAC_READ_SEARCH).
 func openAnon(dir *os.File, name string, perm fs.FileMode) (*os.File, error) {
-	if anonOff.Load() || !procFD() {
+	if !anonUsable() {
 		return nil, errNoAnon
 	}
 	dc, err := dir.SyscallConn()
@@ -50,6 +50,10 @@ func openAnon(dir *os.File, name string, perm fs.FileMode) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), name), nil
 }
+
+// anonUsable reports whether openAnon may work, without a call: not once
+// a file system refused, nor without /proc.
+func anonUsable() bool { return !anonOff.Load() && procFD() }
 
 // anonOff is set once a file system refused O_TMPFILE: the rest of the run
 // uses named temporary files without asking again.

@@ -12,3 +12,6 @@ import (
 func openAnon(*os.File, string, fs.FileMode) (*os.File, error) { return nil, errNoAnon }
 
 func linkAnon(_, _ *os.File, _ string) error { return errNoAnon }
+
+// anonUsable is false: downloads go straight to a named temporary file.
+func anonUsable() bool { return false }

@@ -155,7 +155,7 @@ func (d *Download) openPart() (f *os.File, j *journal, resumed bool, dir *dirRef
 // nothing behind. Elsewhere, or when the file system has no
 // such files, the named file is created exclusively.
 func (d *Download) createPart(name string) (f *os.File, dir *dirRef, err error) {
-	if d.ops.openAnon != nil {
+	if d.ops.openAnon != nil && anonUsable() {
 		has, known := false, false
 		if p := d.cfg.Publisher; p != nil {
 			has, known = p.partIn(d.root, name, path.Base(d.partName()))
