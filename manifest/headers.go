@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 )
 
@@ -29,7 +30,13 @@ func (v *validator) headers(hdr int, val any) (out map[string]string, env map[st
 		return nil, nil
 	}
 	out = make(map[string]string, len(h))
-	for name, raw := range h {
+	names := make([]string, 0, len(h))
+	for name := range h {
+		names = append(names, name)
+	}
+	sort.Strings(names) // problems in the order of their names, every time
+	for _, name := range names {
+		raw := h[name]
 		val, ok := raw.(string)
 		switch {
 		case !ok:

@@ -11,7 +11,7 @@ var knownKeys = map[string][]string{
 	"":         {"version", "settings", "hosts", "file"},
 	"settings": {"dest", "connections", "per_host", "per_file", "min_segment", "rate", "retries", "timeout", "user_agent", "headers", "skip_existing", "ca_file", "max_size", "netrc"},
 	"hosts":    {"connections", "rate", "headers", "ca_file", "insecure", "http2"},
-	"file":     {"url", "path", "checksum", "size", "mirrors", "headers"},
+	"file":     fileKeys[:],
 }
 
 func (v *validator) undecoded(md toml.MetaData) {
@@ -24,6 +24,9 @@ func (v *validator) undecoded(md toml.MetaData) {
 }
 
 func (v *validator) unknownKey(k toml.Key) {
+	if k[0] == "file" {
+		return // files are decoded as tables, whose keys file() checks
+	}
 	for _, part := range k[:len(k)-1] {
 		if part == "headers" {
 			return // header tables are decoded whole; their names are checked later
@@ -36,20 +39,6 @@ func (v *validator) unknownKey(k toml.Key) {
 		table, hdr = "settings", v.ix.table("settings")
 	case k[0] == "hosts" && len(k) == 3:
 		table, hdr = "hosts", v.ix.table("hosts", k[1])
-	case k[0] == "file" && len(k) == 2:
-		table = "file"
-		// The key carries no entry index: report every entry that has it.
-		found := false
-		for i := range v.ix.files {
-			if line, _ := v.ix.keyIn(v.ix.files[i], key); line > 0 {
-				text := v.text(line)
-				v.errs = append(v.errs, &Error{File: v.name, Line: line, Col: indent(v.ix.lineText(line)) + 1, Msg: unknownMsg(table, key), Text: text})
-				found = true
-			}
-		}
-		if found {
-			return
-		}
 	default:
 		v.errs = append(v.errs, &Error{File: v.name, Msg: fmt.Sprintf("unknown key %s", k)})
 		return

@@ -153,8 +153,9 @@ func (ix *lineIndex) keyIn(hdr int, key string) (line, col int) {
 		if !ok {
 			continue
 		}
+		// A dotted key (key.sub = …) is written where its first part is.
 		parts, ok := splitKey(k)
-		if ok && len(parts) == 1 && parts[0] == key {
+		if ok && parts[0] == key {
 			eq := strings.IndexByte(text, '=') + 1
 			for eq < len(text) && (text[eq] == ' ' || text[eq] == '\t') {
 				eq++

@@ -196,7 +196,7 @@ func (o Options) Parse(name string, data []byte) (*Manifest, error) {
 	if o.plat != nil {
 		plat = *o.plat
 	}
-	v := &validator{name: name, ix: ix, seen: map[string]bool{}, opts: o, plat: plat}
+	v := &validator{name: name, ix: ix, seen: map[string]bool{}, opts: o, plat: plat, usedHosts: map[string]bool{}}
 	var raw rawManifest
 	md, err := toml.Decode(rest, &raw)
 	if err != nil {
@@ -205,17 +205,15 @@ func (o Options) Parse(name string, data []byte) (*Manifest, error) {
 	v.undecoded(md)
 	m := v.manifest(&raw)
 	for _, b := range batches {
-		var fb struct {
-			File []rawFile `toml:"file"`
-		}
-		md, err := toml.Decode(b.text, &fb)
-		if err != nil {
+		// Decoded into the decoder's own tables, which file() reads and
+		// checks for unknown keys: no reflection, no record of decoded
+		// keys.
+		var fb any
+		if _, err := toml.Decode(b.text, &fb); err != nil {
 			return nil, v.decodeError(err, b.first)
 		}
-		v.undecoded(md)
-		for i := range fb.File {
-			m.Files = append(m.Files, v.file(len(m.Files), &fb.File[i]))
-		}
+		top, _ := fb.(map[string]any)
+		v.files(top["file"], 0)
 	}
 	if len(m.Files) == 0 {
 		v.errs = append(v.errs, &Error{File: v.name, Msg: "no [[file]] entries; add at least one with a url"})

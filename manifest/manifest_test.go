@@ -213,3 +213,39 @@ func TestBoundsOnHostileInput(t *testing.T) {
 		}
 	})
 }
+
+// TestFileKeysInAnotherCase: a [[file]] key written in another case stands
+// for the key, as in [settings], so manifests that loaded before still do.
+func TestFileKeysInAnotherCase(t *testing.T) {
+	m, err := Parse("m.toml", []byte("[settings]\nConnections = 3\n[[file]]\nURL = \"http://h/x\"\nSize = 5\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := m.Files[0]; f.URL != "http://h/x" || f.Path != "x" || f.Size != 5 || m.Settings.Connections != 3 {
+		t.Errorf("file %+v, connections %d; want URL and Size read, connections 3", f, m.Settings.Connections)
+	}
+}
+
+// TestProblemsComeInOneOrder: warnings and errors that come from maps
+// (hosts, header names) are listed in the same order on every load.
+func TestProblemsComeInOneOrder(t *testing.T) {
+	text := "[hosts.\"c.example\"]\n[hosts.\"a.example\"]\n[hosts.\"b.example\"]\n" +
+		"[[file]]\nurl = \"https://h/x\"\nheaders = { \"b b\" = \"1\", Host = \"h\", \"a a\" = \"2\", Range = \"0-\" }\n"
+	var first string
+	for i := range 20 {
+		m, err := Options{}.Parse("m.toml", []byte(strings.Replace(text, "[[file]]\nurl = \"https://h/x\"\nheaders", "[[file]]\nurl = \"https://h/y\"\n#", 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Parse("m.toml", []byte(text))
+		got := fmt.Sprint(m.Warnings, err)
+		if i == 0 {
+			first = got
+			if !strings.Contains(got, "a.example") || strings.Index(got, "a.example") > strings.Index(got, "b.example") {
+				t.Fatalf("warnings %v; want a.example's first", m.Warnings)
+			}
+		} else if got != first {
+			t.Fatalf("load %d listed\n%s\nload 0 listed\n%s", i, got, first)
+		}
+	}
+}

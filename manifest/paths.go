@@ -42,12 +42,9 @@ func cleanPath(p string) (string, error) {
 	return c, nil
 }
 
-// pathFromURL derives a file name from the last segment of u's path.
-func pathFromURL(s string) (string, error) {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "", err
-	}
+// pathFromURL derives a file name from the last segment of the path of
+// u, parsed from s.
+func pathFromURL(u *url.URL, s string) (string, error) {
 	esc := u.EscapedPath()
 	seg := esc[strings.LastIndexByte(esc, '/')+1:]
 	name, err := url.PathUnescape(seg)

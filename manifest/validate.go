@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,12 +16,14 @@ import (
 
 // raw* mirror the TOML schema with every value in the loosest type that
 // decoding accepts, so that validation sees every entry and reports every
-// problem with its position, not only the first.
+// problem with its position, not only the first. Files stay the decoder's
+// own tables (map[string]any): decoding them into structs cost reflection
+// and a decoded-key record per key, per entry.
 type rawManifest struct {
 	Version  any                `toml:"version"`
 	Settings rawSettings        `toml:"settings"`
 	Hosts    map[string]rawHost `toml:"hosts"`
-	File     []rawFile          `toml:"file"`
+	File     any                `toml:"file"`
 }
 
 type rawSettings struct {
@@ -49,15 +52,6 @@ type rawHost struct {
 	HTTP2       any `toml:"http2"`
 }
 
-type rawFile struct {
-	URL      any `toml:"url"`
-	Path     any `toml:"path"`
-	Checksum any `toml:"checksum"`
-	Size     any `toml:"size"`
-	Mirrors  any `toml:"mirrors"`
-	Headers  any `toml:"headers"`
-}
-
 type validator struct {
 	seen  map[string]bool // unknown keys already reported
 	name  string
@@ -67,6 +61,9 @@ type validator struct {
 	m     *Manifest
 	opts  Options
 	plat  platform // which name rules are errors here
+
+	usedHosts            map[string]bool // [hosts] keys some url or mirror uses
+	lastHost, lastScheme string          // the origin useHost saw last
 }
 
 func (v *validator) manifest(raw *rawManifest) *Manifest {
@@ -87,10 +84,32 @@ func (v *validator) manifest(raw *rawManifest) *Manifest {
 		v.host(h, raw.Hosts[h])
 	}
 	m.Files = make([]File, 0, len(v.ix.files))
-	for i := range raw.File { // only a manifest that writes file = [{…}] inline
-		m.Files = append(m.Files, v.file(i, &raw.File[i]))
-	}
+	v.files(raw.File, 0) // only a manifest that writes file = [{…}] inline
 	return m
+}
+
+// files validates the decoder's value of the key file: the tables of
+// [[file]] headers, or an inline array of tables; hdr is the line of the
+// inline array's key, 0 for tables.
+func (v *validator) files(val any, hdr int) {
+	switch list := val.(type) {
+	case nil:
+	case []map[string]any:
+		for _, t := range list {
+			v.m.Files = append(v.m.Files, v.file(len(v.m.Files), t))
+		}
+	case []any:
+		for _, x := range list {
+			t, ok := x.(map[string]any)
+			if !ok {
+				v.at(hdr, "file", "file must be [[file]] tables, or an array of tables as in file = [{ url = \"https://…\" }], not an array of %s", tomlType(x)[2:]+"s")
+				return
+			}
+			v.m.Files = append(v.m.Files, v.file(len(v.m.Files), t))
+		}
+	default:
+		v.at(hdr, "file", "file must be [[file]] tables, or an array of tables as in file = [{ url = \"https://…\" }], not %s", tomlType(val))
+	}
 }
 
 func (v *validator) settings(r *rawSettings) {
@@ -341,74 +360,136 @@ func (v *validator) host(name string, r rawHost) {
 	v.m.Hosts[key] = h
 }
 
-func (v *validator) file(i int, r *rawFile) File {
+// fileKeys are the keys of a [[file]] table, in the order file() reads
+// them.
+var fileKeys = [...]string{"url", "path", "checksum", "size", "mirrors", "headers"}
+
+func (v *validator) file(i int, r map[string]any) File {
 	hdr := v.ix.file(i)
 	f := File{Size: -1, Line: hdr}
-	rawURL, hasURL := v.str(hdr, "url", r.URL)
-	if r.URL == nil {
+	var vals [len(fileKeys)]any
+	n := 0
+	for j, k := range fileKeys {
+		if x, ok := r[k]; ok {
+			vals[j], n = x, n+1
+		}
+	}
+	if len(r) > n {
+		v.otherFileKeys(hdr, r, &vals)
+	}
+	rURL, rPath, rChecksum, rSize, rMirrors, rHeaders := vals[0], vals[1], vals[2], vals[3], vals[4], vals[5]
+	rawURL, hasURL := v.str(hdr, "url", rURL)
+	var u *url.URL
+	if rURL == nil {
 		v.errs = append(v.errs, v.pos(hdr, "", fmt.Sprintf("file #%d has no url; add url = \"https://…\"", i+1)))
 	} else if hasURL {
 		// Clone: decoded strings point into the batch's text, which would
 		// otherwise stay alive as long as the manifest.
 		f.URL = strings.Clone(rawURL)
-		if err := checkURL(f.URL); err != nil {
+		var err error
+		if u, err = parseURL(f.URL); err != nil {
 			v.at(hdr, "url", "url: %v", err)
 			hasURL = false // no name can be derived from it
+		} else {
+			v.useHost(u)
 		}
 	}
-	mirrors := v.strings(hdr, "mirrors", r.Mirrors)
+	mirrors := v.strings(hdr, "mirrors", rMirrors)
 	for _, mu := range mirrors {
-		if err := checkURL(mu); err != nil {
+		mirror, err := parseURL(mu)
+		switch {
+		case err != nil:
 			v.at(hdr, "mirrors", "mirror: %v", err)
-		} else if mu == f.URL {
+		case mu == f.URL:
 			v.at(hdr, "mirrors", "mirror %q is the file's own url; remove it", redact.URL(mu))
+		default:
+			v.useHost(mirror)
 		}
 	}
 	for i := range mirrors {
 		mirrors[i] = strings.Clone(mirrors[i])
 	}
 	f.Mirrors = mirrors
-	if p, ok := v.str(hdr, "path", r.Path); ok {
+	if p, ok := v.str(hdr, "path", rPath); ok {
 		c, err := cleanPath(p)
 		if err != nil {
 			v.at(hdr, "path", "path %q %v", p, err)
 		}
 		f.Path = strings.Clone(c)
-	} else if r.Path == nil && hasURL {
-		p, err := pathFromURL(f.URL)
+	} else if rPath == nil && hasURL {
+		p, err := pathFromURL(u, f.URL)
 		if err != nil {
 			v.at(hdr, "url", "%v; set path = \"…\" for this file", err)
 		}
 		f.Path = p
 	}
-	if cs, ok := v.str(hdr, "checksum", r.Checksum); ok {
+	if cs, ok := v.str(hdr, "checksum", rChecksum); ok {
 		c, err := ParseChecksum(cs)
 		if err != nil {
 			v.at(hdr, "checksum", "%v", err)
 		}
 		f.Checksum = c
 	}
-	if r.Size != nil {
-		if n, ok := v.size(hdr, "size", r.Size); ok {
+	if rSize != nil {
+		if n, ok := v.size(hdr, "size", rSize); ok {
 			f.Size = int64(n)
 		}
 	}
-	f.Headers, _ = v.headers(hdr, r.Headers)
+	f.Headers, _ = v.headers(hdr, rHeaders)
 	return f
 }
 
-func checkURL(s string) error {
+// otherFileKeys handles the keys of a [[file]] table that are not
+// fileKeys as written. One that differs from a key only in case stands
+// for it when the key itself is absent, as in [settings] (the decoder
+// matches struct fields so); the rest are reported, in order, at the
+// lines where they are written.
+func (v *validator) otherFileKeys(hdr int, r map[string]any, vals *[len(fileKeys)]any) {
+	var other []string
+	for k := range r {
+		if !slices.Contains(fileKeys[:], k) {
+			other = append(other, k)
+		}
+	}
+	sort.Strings(other)
+next:
+	for _, k := range other {
+		for j, fk := range fileKeys {
+			if vals[j] == nil && strings.EqualFold(k, fk) {
+				vals[j] = r[k]
+				continue next
+			}
+		}
+		if hdr == 0 {
+			// An inline table: no line to tell its entries apart, so
+			// each key is reported once.
+			if v.seen["file\x00"+k] {
+				continue
+			}
+			v.seen["file\x00"+k] = true
+		}
+		e := v.pos(hdr, k, unknownMsg("file", k))
+		if e.Line > 0 {
+			e.Col = indent(v.ix.lineText(e.Line)) + 1
+		}
+		v.errs = append(v.errs, e)
+	}
+}
+
+// parseURL parses a file's url or mirror, which must be http or https
+// with a host.
+func parseURL(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a valid URL", redact.URL(s))
+		return nil, fmt.Errorf("%q is not a valid URL", redact.URL(s))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%q: only http and https URLs are supported", redact.URL(s))
+		return nil, fmt.Errorf("%q: only http and https URLs are supported", redact.URL(s))
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return fmt.Errorf("%q has no host", redact.URL(s))
+		return nil, fmt.Errorf("%q has no host", redact.URL(s))
 	}
-	return nil
+	return u, nil
 }
 
 // crossFiles checks what no single entry can: two entries writing the same
@@ -447,25 +528,28 @@ func (v *validator) fileErr(i int, msg string) *Error {
 	return e
 }
 
+// useHost records the origin of a file's url or mirror for unusedHosts.
+func (v *validator) useHost(u *url.URL) {
+	if len(v.m.Hosts) == 0 || u.Host == v.lastHost && u.Scheme == v.lastScheme {
+		return
+	}
+	v.lastHost, v.lastScheme = u.Host, u.Scheme
+	if k, _ := v.m.HostEntry(hostPort(u)); k != "" {
+		v.usedHosts[k] = true
+	}
+}
+
 // unusedHosts warns about [hosts] entries that match no file, which is
 // usually a typo in the host name.
 func (v *validator) unusedHosts() {
-	if len(v.m.Hosts) == 0 {
-		return
-	}
-	used := map[string]bool{}
-	for i := range v.m.Files {
-		for _, s := range append([]string{v.m.Files[i].URL}, v.m.Files[i].Mirrors...) {
-			if u, err := url.Parse(s); err == nil {
-				if k, _ := v.m.HostEntry(hostPort(u)); k != "" {
-					used[k] = true
-				}
-			}
-		}
-	}
+	hosts := make([]string, 0, len(v.m.Hosts))
 	for h := range v.m.Hosts {
-		if !used[h] {
-			v.warn(v.ix.table("hosts", h), "", fmt.Sprintf("[hosts.%q] matches no file's url or mirror", h))
+		if !v.usedHosts[h] {
+			hosts = append(hosts, h)
 		}
+	}
+	sort.Strings(hosts)
+	for _, h := range hosts {
+		v.warn(v.ix.table("hosts", h), "", fmt.Sprintf("[hosts.%q] matches no file's url or mirror", h))
 	}
 }
