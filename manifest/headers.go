@@ -53,7 +53,7 @@ func (v *validator) headers(hdr int, val any) (out map[string]string, env map[st
 		var unset *unsetEnvError
 		if errors.As(err, &unset) && v.opts.UnsetEnv {
 			v.warn(hdr, "headers", fmt.Sprintf("header %q: %v (a run needs it; check does not)", name, err))
-			out[name] = val
+			out[strings.Clone(name)] = strings.Clone(val)
 			continue
 		}
 		if err != nil {
@@ -64,7 +64,7 @@ func (v *validator) headers(hdr int, val any) (out map[string]string, env map[st
 			v.at(hdr, "headers", "header %q: value contains a line break or NUL", name)
 			continue
 		}
-		out[name] = exp
+		out[strings.Clone(name)] = strings.Clone(exp) // not the decoder's batch text
 		if strings.Contains(val, "${") {
 			if env == nil {
 				env = map[string]bool{}

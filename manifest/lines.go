@@ -26,8 +26,9 @@ const (
 )
 
 func newLineIndex(data []byte) *lineIndex {
-	ix := &lineIndex{data: data, tables: map[string]int{}}
-	inMulti := "" // the delimiter of an open multi-line string
+	n := bytes.Count(data, []byte{'\n'}) + 1
+	ix := &lineIndex{data: data, tables: map[string]int{}, starts: make([]int, 0, n), header: make([]uint8, 0, n)}
+	var inMulti []byte // the delimiter of an open multi-line string
 	for off := 0; off <= len(data); {
 		end := bytes.IndexByte(data[off:], '\n')
 		if end < 0 {
@@ -36,39 +37,43 @@ func newLineIndex(data []byte) *lineIndex {
 			end += off
 		}
 		ix.starts = append(ix.starts, off)
-		line := string(data[off:end])
+		line := data[off:end]
 		kind := uint8(noHeader)
 		switch {
-		case inMulti != "":
-			if strings.Count(line, inMulti)%2 == 1 {
-				inMulti = ""
+		case inMulti != nil:
+			if bytes.Count(line, inMulti)%2 == 1 {
+				inMulti = nil
 			}
 		default:
-			t := strings.TrimSpace(line)
-			if strings.HasPrefix(t, "[[") {
-				kind = otherHeader
-				if name, ok := headerName(t[2:], "]]"); ok && name == "file" {
+			t := bytes.TrimSpace(line)
+			if len(t) == 0 || t[0] != '[' {
+				for _, q := range multiQuotes {
+					if bytes.Count(line, q)%2 == 1 {
+						inMulti = q
+						break
+					}
+				}
+				break
+			}
+			kind = otherHeader
+			if string(t) == "[[file]]" { // the usual spelling: no key to split
+				ix.files = append(ix.files, len(ix.starts))
+				kind = fileHeader
+				break
+			}
+			if ts := string(t); strings.HasPrefix(ts, "[[") {
+				if name, ok := headerName(ts[2:], "]]"); ok && name == "file" {
 					ix.files = append(ix.files, len(ix.starts))
 					kind = fileHeader
 				} else if strings.HasPrefix(name, "file\x00") {
 					kind = fileHeader
 				}
-			} else if strings.HasPrefix(t, "[") {
-				kind = otherHeader
-				if name, ok := headerName(t[1:], "]"); ok {
-					if strings.HasPrefix(name, "file\x00") {
-						kind = fileHeader
-					}
-					if _, dup := ix.tables[name]; !dup {
-						ix.tables[name] = len(ix.starts)
-					}
+			} else if name, ok := headerName(ts[1:], "]"); ok {
+				if strings.HasPrefix(name, "file\x00") {
+					kind = fileHeader
 				}
-			} else {
-				for _, q := range []string{`"""`, `'''`} {
-					if strings.Count(line, q)%2 == 1 {
-						inMulti = q
-						break
-					}
+				if _, dup := ix.tables[name]; !dup {
+					ix.tables[name] = len(ix.starts)
 				}
 			}
 		}
@@ -77,6 +82,9 @@ func newLineIndex(data []byte) *lineIndex {
 	}
 	return ix
 }
+
+// multiQuotes are the delimiters of multi-line strings.
+var multiQuotes = [][]byte{[]byte(`"""`), []byte(`'''`)}
 
 // headerName returns the key parts of a table header joined by NUL, given
 // the text after the opening bracket(s).
@@ -217,8 +225,8 @@ func (ix *lineIndex) lineEnd(l int) int {
 // fileBatch is a run of [[file]] tables, decoded on its own so that the
 // decoder's per-key maps for one batch can be freed before the next.
 type fileBatch struct {
-	text  string
-	first int // 0-based line of text's first line in the manifest
+	text  []byte // lines of the manifest's data, not a copy
+	first int    // 0-based line of text's first line in the manifest
 }
 
 // split separates the [[file]] tables from the rest of the manifest. The
@@ -229,7 +237,7 @@ func (ix *lineIndex) split(per int) (rest string, batches []fileBatch) {
 	inFile, count, start, next := false, 0, -1, 0
 	flush := func(l int) {
 		if start >= 0 {
-			batches = append(batches, fileBatch{text: string(ix.data[ix.starts[start]:ix.starts[l]]), first: start})
+			batches = append(batches, fileBatch{text: ix.data[ix.starts[start]:ix.starts[l]], first: start})
 		}
 		start = -1
 	}
@@ -261,7 +269,7 @@ func (ix *lineIndex) split(per int) (rest string, batches []fileBatch) {
 		}
 	}
 	if start >= 0 {
-		batches = append(batches, fileBatch{text: string(ix.data[ix.starts[start]:]), first: start})
+		batches = append(batches, fileBatch{text: ix.data[ix.starts[start]:], first: start})
 	}
 	return b.String(), batches
 }

@@ -8,6 +8,7 @@
 package manifest
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"time"
@@ -209,7 +210,7 @@ func (o Options) Parse(name string, data []byte) (*Manifest, error) {
 		// checks for unknown keys: no reflection, no record of decoded
 		// keys.
 		var fb any
-		if _, err := toml.Decode(b.text, &fb); err != nil {
+		if _, err := toml.NewDecoder(bytes.NewReader(b.text)).Decode(&fb); err != nil {
 			return nil, v.decodeError(err, b.first)
 		}
 		top, _ := fb.(map[string]any)
