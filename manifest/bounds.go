@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 )
 
 // maxDepth bounds how deeply arrays, inline tables and dotted keys nest. A
@@ -16,29 +17,34 @@ const maxDepth = 16
 
 // readManifest reads at most maxManifest bytes of name, failing at the
 // first NUL byte (no TOML text has one; /dev/zero is all of them) and at
-// the size limit, so that no input makes it exhaust memory.
+// the size limit, so that no input makes it exhaust memory. A regular
+// file is read into one buffer of its size.
 func readManifest(name string) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	defer f.Close()
-	var buf bytes.Buffer
-	chunk := make([]byte, 256<<10)
-	line := 1
+	size := 0
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() <= maxManifest {
+		size = int(fi.Size())
+	}
+	data := make([]byte, 0, size+512) // room to read EOF without growing
 	for {
-		n, rerr := f.Read(chunk)
-		if i := bytes.IndexByte(chunk[:n], 0); i >= 0 {
-			line += bytes.Count(chunk[:i], []byte{'\n'})
+		if len(data) == cap(data) {
+			data = slices.Grow(data, 256<<10)
+		}
+		n, rerr := f.Read(data[len(data):cap(data)])
+		if i := bytes.IndexByte(data[len(data):len(data)+n], 0); i >= 0 {
+			line := 1 + bytes.Count(data[:len(data)+i], []byte{'\n'})
 			return nil, Errors{{File: name, Line: line, Msg: "contains a NUL byte: not a TOML text file"}}
 		}
-		line += bytes.Count(chunk[:n], []byte{'\n'})
-		if buf.Len()+n > maxManifest {
+		if len(data)+n > maxManifest {
 			return nil, Errors{{File: name, Msg: fmt.Sprintf("manifest is larger than %v, the limit: split it", Size(maxManifest))}}
 		}
-		buf.Write(chunk[:n])
+		data = data[:len(data)+n]
 		if errors.Is(rerr, io.EOF) {
-			return buf.Bytes(), nil
+			return data, nil
 		}
 		if rerr != nil {
 			return nil, fmt.Errorf("manifest: %w", rerr)
@@ -70,29 +76,32 @@ func checkDepth(name string, data []byte) *Error {
 				i++
 			}
 		case '"', '\'':
-			// A string: basic or literal, single- or multi-line.
-			delim := []byte{c}
-			if bytes.HasPrefix(data[i:], []byte{c, c, c}) {
-				delim = []byte{c, c, c}
+			// A string: basic or literal, single- or multi-line. Compared
+			// byte by byte: this loop sees every byte of every URL and
+			// checksum.
+			n := 1
+			if i+2 < len(data) && data[i+1] == c && data[i+2] == c {
+				n = 3
 			}
-			j := i + len(delim)
+			j := i + n
 			for j < len(data) {
-				if c == '"' && data[j] == '\\' {
+				b := data[j]
+				if b == '\\' && c == '"' {
 					j += 2
 					continue
 				}
-				if bytes.HasPrefix(data[j:], delim) {
+				if b == c && (n == 1 || j+2 < len(data) && data[j+1] == c && data[j+2] == c) {
 					break
 				}
-				if data[j] == '\n' {
+				if b == '\n' {
 					line, col = line+1, 0
-					if len(delim) == 1 {
+					if n == 1 {
 						break // unterminated: the decoder reports it
 					}
 				}
 				j++
 			}
-			i = j + len(delim) - 1
+			i = j + n - 1
 		case '=':
 			inKey = false
 		case '.':

@@ -187,6 +187,7 @@ func TestBoundsOnHostileInput(t *testing.T) {
 		{"deep table headers are refused", "[" + strings.Repeat("a.", 16000) + "a]\n", "m.toml:1:33: dotted keys nest deeper than 16 levels"},
 		{"deep dotted keys in an inline table are refused", "x = {" + strings.Repeat("a.", 20) + "a = 1}\n", "m.toml:1:37: dotted keys nest deeper than 16 levels"},
 		{"dots in values and URLs do not count", "[[file]]\nurl = \"https://a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s/x\"\nsize = 1.2\n[hosts.\"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r\"]\n", ""},
+		{"brackets in multi-line strings do not count, nor a lone quote in them", "[[file]]\nurl = \"https://example.com/a\"\npath = \"\"\"x\" " + strings.Repeat("[", 20) + "\n" + strings.Repeat("{", 20) + "\"\"\"\nsize = '''a' " + strings.Repeat("[", 20) + "'''\n", ""},
 		{"brackets inside strings do not count", "[[file]]\nurl = \"https://example.com/a\"\npath = \"" + strings.Repeat("[", 100) + "\" # [[[[[[[[[[[[[[[[[[[[[[[\n", ""},
 	}
 	for _, c := range cases {
@@ -203,6 +204,15 @@ func TestBoundsOnHostileInput(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a NUL byte is reported at its line", func(t *testing.T) {
+		name := filepath.Join(t.TempDir(), "m.toml")
+		if err := os.WriteFile(name, []byte("[[file]]\nurl = \"https://example.com/a\"\n# \x00\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(name); err == nil || !strings.Contains(err.Error(), "m.toml:3: contains a NUL byte") {
+			t.Fatalf("Load = %v; want a NUL byte error at line 3", err)
+		}
+	})
 	t.Run("an endless file of NUL bytes fails at once", func(t *testing.T) {
 		if _, err := os.Stat("/dev/zero"); err != nil {
 			t.Skip("no /dev/zero")

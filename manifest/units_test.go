@@ -114,7 +114,9 @@ func TestParseChecksum(t *testing.T) {
 		{zero64, "bad checksum"},
 		{"crc32:00000000", "unknown checksum algorithm"},
 		{"sha256:abc", "has 3 hex digits, want 64"},
+		{"sha1:0123456789ABCDEFabcdef0123456789abcdef01", ""},
 		{"sha256:" + strings.Repeat("z", 64), "not hex"},
+		{"sha256:" + strings.Repeat("0", 63) + "g", "not hex"},
 	}
 	for _, c := range cases {
 		got, err := ParseChecksum(c.in)
