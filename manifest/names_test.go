@@ -3,6 +3,7 @@ package manifest
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"testing"
 )
@@ -31,6 +32,8 @@ func TestWindowsName(t *testing.T) {
 		{"LPT¹", false},
 		{"CONIN$", false},
 		{"conout$.x", false},
+		{"con\u0131n$", false}, // dotless i upper-cases to I, as NTFS compares
+		{"coN\u0131", true},
 		{"nul/x", false},
 		{"a.", false},
 		{"a ", false},
@@ -140,5 +143,27 @@ func TestNameWarningsAreBounded(t *testing.T) {
 	}
 	if len(m.Warnings) != maxNameWarnings+1 || !strings.Contains(m.Warnings[maxNameWarnings].Msg, "95 more") {
 		t.Errorf("%d warnings, the last %v; want %d and a count of 95 more", len(m.Warnings), m.Warnings[len(m.Warnings)-1], maxNameWarnings+1)
+	}
+}
+
+// TestFoldIndexKeepsPathsWhoseHashIsTaken: two folded paths with one hash
+// (forced here; in practice never) are both still found.
+func TestFoldIndexKeepsPathsWhoseHashIsTaken(t *testing.T) {
+	files := []File{{Path: "a/x"}, {Path: "b/y"}, {Path: "B/Y"}}
+	x := newFoldIndex(files)
+	x.byHash[maphash.Bytes(x.seed, appendFold(nil, "b/y"))] = 0 // b/y's hash, taken by a/x
+	for i, want := range []int{-1, -1, 1} {
+		if got := x.add(i); got != want {
+			t.Errorf("add(%d) = %d; want %d", i, got, want)
+		}
+	}
+	if j, ok := x.find("b/Y"); !ok || j != 1 {
+		t.Errorf("find(b/Y) = %d, %v; want 1, true", j, ok)
+	}
+	if j, ok := x.find("A/X"); !ok || j != 0 {
+		t.Errorf("find(A/X) = %d, %v; want 0, true", j, ok)
+	}
+	if _, ok := x.find("c"); ok {
+		t.Errorf("find(c) found a file")
 	}
 }
