@@ -24,7 +24,7 @@ func (v *validator) undecoded(md toml.MetaData) {
 }
 
 func (v *validator) unknownKey(k toml.Key) {
-	if k[0] == "file" {
+	if strings.EqualFold(k[0], "file") {
 		return // files are decoded as tables, whose keys file() checks
 	}
 	for _, part := range k[:len(k)-1] {

@@ -214,7 +214,7 @@ func (o Options) Parse(name string, data []byte) (*Manifest, error) {
 			return nil, v.decodeError(err, b.first)
 		}
 		top, _ := fb.(map[string]any)
-		v.files(top["file"], 0)
+		v.files(top["file"], true)
 	}
 	if len(m.Files) == 0 {
 		v.errs = append(v.errs, &Error{File: v.name, Msg: "no [[file]] entries; add at least one with a url"})

@@ -62,6 +62,7 @@ type validator struct {
 	opts  Options
 	plat  platform // which name rules are errors here
 
+	tables               int             // [[file]] tables of the batches validated so far
 	usedHosts            map[string]bool // [hosts] keys some url or mirror uses
 	lastHost, lastScheme string          // the origin useHost saw last
 }
@@ -84,31 +85,38 @@ func (v *validator) manifest(raw *rawManifest) *Manifest {
 		v.host(h, raw.Hosts[h])
 	}
 	m.Files = make([]File, 0, len(v.ix.files))
-	v.files(raw.File, 0) // only a manifest that writes file = [{…}] inline
+	v.files(raw.File, false) // file = [{…}] inline, or [[File]] in another case
 	return m
 }
 
-// files validates the decoder's value of the key file: the tables of
-// [[file]] headers, or an inline array of tables; hdr is the line of the
-// inline array's key, 0 for tables.
-func (v *validator) files(val any, hdr int) {
+// files validates the decoder's value of the key file: the tables of a
+// batch of [[file]] headers (tables), whose lines the index has in order,
+// or what the rest of the manifest holds, whose lines are unknown.
+func (v *validator) files(val any, tables bool) {
+	hdr := func() int {
+		if !tables {
+			return 0
+		}
+		v.tables++
+		return v.ix.file(v.tables - 1)
+	}
 	switch list := val.(type) {
 	case nil:
 	case []map[string]any:
 		for _, t := range list {
-			v.m.Files = append(v.m.Files, v.file(len(v.m.Files), t))
+			v.m.Files = append(v.m.Files, v.file(len(v.m.Files), hdr(), t))
 		}
 	case []any:
 		for _, x := range list {
 			t, ok := x.(map[string]any)
 			if !ok {
-				v.at(hdr, "file", "file must be [[file]] tables, or an array of tables as in file = [{ url = \"https://…\" }], not an array of %s", tomlType(x)[2:]+"s")
+				v.at(0, "file", "file must be [[file]] tables, or an array of tables as in file = [{ url = \"https://…\" }], not an array of %s", tomlType(x)[2:]+"s")
 				return
 			}
-			v.m.Files = append(v.m.Files, v.file(len(v.m.Files), t))
+			v.m.Files = append(v.m.Files, v.file(len(v.m.Files), hdr(), t))
 		}
 	default:
-		v.at(hdr, "file", "file must be [[file]] tables, or an array of tables as in file = [{ url = \"https://…\" }], not %s", tomlType(val))
+		v.at(0, "file", "file must be [[file]] tables, or an array of tables as in file = [{ url = \"https://…\" }], not %s", tomlType(val))
 	}
 }
 
@@ -364,8 +372,9 @@ func (v *validator) host(name string, r rawHost) {
 // them.
 var fileKeys = [...]string{"url", "path", "checksum", "size", "mirrors", "headers"}
 
-func (v *validator) file(i int, r map[string]any) File {
-	hdr := v.ix.file(i)
+// file validates the i-th file, whose [[file]] header is on line hdr (0
+// if unknown).
+func (v *validator) file(i, hdr int, r map[string]any) File {
 	f := File{Size: -1, Line: hdr}
 	var vals [len(fileKeys)]any
 	n := 0
