@@ -84,6 +84,19 @@ func checkDepth(name string, data []byte) *Error {
 				n = 3
 			}
 			j := i + n
+			if n == 1 {
+				// The usual string, a URL or a checksum on one line with no
+				// escapes, is skipped at once. (A miss costs at most the
+				// distance to the next such quote, where the next string
+				// of this kind can start at the earliest: linear in all.)
+				if k := bytes.IndexByte(data[j:], c); k >= 0 {
+					s := data[j : j+k]
+					if bytes.IndexByte(s, '\n') < 0 && (c == '\'' || bytes.IndexByte(s, '\\') < 0) {
+						i = j + k
+						continue
+					}
+				}
+			}
 			for j < len(data) {
 				b := data[j]
 				if b == '\\' && c == '"' {

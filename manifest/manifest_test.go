@@ -188,6 +188,8 @@ func TestBoundsOnHostileInput(t *testing.T) {
 		{"deep dotted keys in an inline table are refused", "x = {" + strings.Repeat("a.", 20) + "a = 1}\n", "m.toml:1:37: dotted keys nest deeper than 16 levels"},
 		{"dots in values and URLs do not count", "[[file]]\nurl = \"https://a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s/x\"\nsize = 1.2\n[hosts.\"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r\"]\n", ""},
 		{"brackets in multi-line strings do not count, nor a lone quote in them", "[[file]]\nurl = \"https://example.com/a\"\npath = \"\"\"x\" " + strings.Repeat("[", 20) + "\n" + strings.Repeat("{", 20) + "\"\"\"\nsize = '''a' " + strings.Repeat("[", 20) + "'''\n", ""},
+		{"an escaped quote does not end a string", "[[file]]\nurl = \"https://example.com/a\"\npath = \"x\\\" " + strings.Repeat("[", 20) + "\"\n", ""},
+		{"an unterminated string ends at its line for counting", "x = \"a\ny = " + strings.Repeat("[", 20) + "\"\n", "m.toml:2:21: arrays and inline tables nest deeper than 16 levels"},
 		{"brackets inside strings do not count", "[[file]]\nurl = \"https://example.com/a\"\npath = \"" + strings.Repeat("[", 100) + "\" # [[[[[[[[[[[[[[[[[[[[[[[\n", ""},
 	}
 	for _, c := range cases {
