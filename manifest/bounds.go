@@ -54,31 +54,30 @@ func readManifest(name string) ([]byte, error) {
 
 // checkDepth returns an error at the first place where arrays, inline
 // tables or dotted keys (a.b.c, [a.b.c]) nest deeper than maxDepth,
-// skipping strings and comments.
+// skipping strings and comments. The column is in bytes.
 func checkDepth(name string, data []byte) *Error {
 	var stack []byte // the open brackets
-	line, col := 1, 0
+	line, lineStart := 1, 0
 	inKey, keyDots := true, 0 // in a key (before its '='), and its dots so far
-	at := func(what string) *Error {
-		return &Error{File: name, Line: line, Col: col, Msg: fmt.Sprintf("%s nest deeper than %d levels here; a manifest needs two or three", what, maxDepth)}
-	}
 	for i := 0; i < len(data); i++ {
 		c := data[i]
-		col++
+		if !depthSyntax[c] {
+			continue // most bytes: names, numbers, spaces
+		}
 		switch c {
 		case '\n':
-			line, col = line+1, 0
+			line, lineStart = line+1, i+1
 			if len(stack) == 0 {
 				inKey, keyDots = true, 0
 			}
 		case '#':
-			for i+1 < len(data) && data[i+1] != '\n' {
-				i++
+			if k := bytes.IndexByte(data[i:], '\n'); k >= 0 {
+				i += k - 1
+			} else {
+				i = len(data)
 			}
 		case '"', '\'':
-			// A string: basic or literal, single- or multi-line. Compared
-			// byte by byte: this loop sees every byte of every URL and
-			// checksum.
+			// A string: basic or literal, single- or multi-line.
 			n := 1
 			if i+2 < len(data) && data[i+1] == c && data[i+2] == c {
 				n = 3
@@ -107,7 +106,7 @@ func checkDepth(name string, data []byte) *Error {
 					break
 				}
 				if b == '\n' {
-					line, col = line+1, 0
+					line, lineStart = line+1, j+1
 					if n == 1 {
 						break // unterminated: the decoder reports it
 					}
@@ -120,13 +119,13 @@ func checkDepth(name string, data []byte) *Error {
 		case '.':
 			if inKey {
 				if keyDots++; keyDots >= maxDepth {
-					return at("dotted keys")
+					return depthError(name, line, i-lineStart+1, "dotted keys")
 				}
 			}
 		case '[', '{':
 			stack = append(stack, c)
 			if len(stack) > maxDepth {
-				return at("arrays and inline tables")
+				return depthError(name, line, i-lineStart+1, "arrays and inline tables")
 			}
 			if c == '{' {
 				inKey, keyDots = true, 0
@@ -145,4 +144,12 @@ func checkDepth(name string, data []byte) *Error {
 		}
 	}
 	return nil
+}
+
+// depthSyntax marks the bytes checkDepth acts on.
+var depthSyntax = [256]bool{'\n': true, '#': true, '"': true, '\'': true, '=': true, '.': true,
+	'[': true, '{': true, ',': true, ']': true, '}': true}
+
+func depthError(name string, line, col int, what string) *Error {
+	return &Error{File: name, Line: line, Col: col, Msg: fmt.Sprintf("%s nest deeper than %d levels here; a manifest needs two or three", what, maxDepth)}
 }

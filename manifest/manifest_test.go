@@ -190,6 +190,7 @@ func TestBoundsOnHostileInput(t *testing.T) {
 		{"brackets in multi-line strings do not count, nor a lone quote in them", "[[file]]\nurl = \"https://example.com/a\"\npath = \"\"\"x\" " + strings.Repeat("[", 20) + "\n" + strings.Repeat("{", 20) + "\"\"\"\nsize = '''a' " + strings.Repeat("[", 20) + "'''\n", ""},
 		{"an escaped quote does not end a string", "[[file]]\nurl = \"https://example.com/a\"\npath = \"x\\\" " + strings.Repeat("[", 20) + "\"\n", ""},
 		{"an unterminated string ends at its line for counting", "x = \"a\ny = " + strings.Repeat("[", 20) + "\"\n", "m.toml:2:21: arrays and inline tables nest deeper than 16 levels"},
+		{"the column counts the bytes of strings before it", "a = [\"s\", " + strings.Repeat("[", 20) + "\n", "m.toml:1:26: arrays and inline tables nest deeper than 16 levels"},
 		{"brackets inside strings do not count", "[[file]]\nurl = \"https://example.com/a\"\npath = \"" + strings.Repeat("[", 100) + "\" # [[[[[[[[[[[[[[[[[[[[[[[\n", ""},
 	}
 	for _, c := range cases {

@@ -61,7 +61,7 @@ func TestPathsThatDisguiseNamesAreRefused(t *testing.T) {
 		}
 	}
 	// From the URL, percent-encoded.
-	for _, u := range []string{"https://h/rtl-%E2%80%AEgnp.exe", "https://h/c1-%C2%9B", "https://h/bad-%FF"} {
+	for _, u := range []string{"https://h/rtl-%E2%80%AEgnp.exe", "https://h/c1-%C2%9B", "https://h/bad-%FF", "https://h/a%2Fb", "https://h/a%5Cb"} {
 		if _, err := Parse("m.toml", []byte("[[file]]\nurl = \""+u+"\"\n")); err == nil {
 			t.Errorf("url %s: a name derived from it was accepted", u)
 		}
