@@ -110,7 +110,7 @@ func (v *validator) files(val any, tables bool) {
 		for _, x := range list {
 			t, ok := x.(map[string]any)
 			if !ok {
-				v.at(0, "file", "file must be [[file]] tables, or an array of tables as in file = [{ url = \"https://…\" }], not an array of %s", tomlType(x)[2:]+"s")
+				v.at(0, "file", "file must be [[file]] tables, or an array of tables as in file = [{ url = \"https://…\" }]; this array holds %s", tomlType(x))
 				return
 			}
 			v.m.Files = append(v.m.Files, v.file(len(v.m.Files), hdr(), t))
