@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"math"
 	"net/http"
-	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -174,7 +173,9 @@ type Download struct {
 	cfg    *Config
 	root   *os.Root
 	notify func()
-	listed []*url.URL // the parsed Spec.URLs: the origins credentials may go to
+	// targets are Spec.URLs parsed: what requests go to, and the origins
+	// credentials may go to.
+	targets []target
 
 	mu          sync.Mutex
 	state       state
@@ -231,14 +232,8 @@ func New(root *os.Root, spec Spec, cfg *Config, notify func()) *Download {
 	if notify == nil {
 		notify = func() {}
 	}
-	var listed []*url.URL
-	for _, s := range spec.URLs {
-		if u, err := url.Parse(s); err == nil {
-			listed = append(listed, u)
-		}
-	}
 	d := &Download{
-		spec: spec, cfg: cfg.withDefaults(), root: root, notify: notify, listed: listed,
+		spec: spec, cfg: cfg.withDefaults(), root: root, notify: notify, targets: parseTargets(spec.URLs),
 		size: -1, cancels: map[*Task]context.CancelFunc{}, finished: make(chan struct{}), ops: &osOps, clock: realClock,
 		mirrors:     make([]mirror, len(spec.URLs)),
 		conditional: spec.IfNoneMatch != "" || spec.IfModifiedSince != "",
