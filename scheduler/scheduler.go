@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/time/rate"
 
@@ -80,6 +81,9 @@ type Scheduler struct {
 	cands    []cand     // running files that could use a connection; see scanLocked
 	left     int64      // bytes the running files have left, at the last scan
 	scanned  bool       // cands and left are current for this round
+	// lowered counts the hosts whose cap is below the configured one,
+	// which OnSuccess raises; written under mu.
+	lowered atomic.Int32
 	// idle counts tasks that gave their slot back (OnIdle) to verify and
 	// publish their file. Each holds an open file: new files start only
 	// while at most Connections of them do, so that open files stay
@@ -190,6 +194,9 @@ func (sl *slot) Answered(code int) {
 	h.refusals++
 	h.refusedAt = h.inFlight + 1
 	if c := max(1, h.inFlight); c < h.cap {
+		if h.cap >= h.configCap {
+			s.lowered.Add(1)
+		}
 		h.cap = c
 		h.minCap = min(h.minCap, c)
 	}
@@ -286,6 +293,9 @@ var _ segdl.Limiter = multiLimiter(nil)
 // Limiter returns the limiter for requests to hostport, or nil when no
 // rate applies, so that unlimited runs pay nothing. For segdl.Config.Limiter.
 func (s *Scheduler) Limiter(hostport string) segdl.Limiter {
+	if s.global == nil && s.cfg.HostRate == nil {
+		return nil // asked once per response: no lock when no rate is set
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if l := s.hostLocked(hostport).limiter; l != nil {
@@ -299,6 +309,11 @@ func (s *Scheduler) Limiter(hostport string) segdl.Limiter {
 // last refused, the streak must be four times as long: probing a limit
 // costs a refusal. For segdl.Config.OnSuccess.
 func (s *Scheduler) OnSuccess(hostport string) {
+	if s.lowered.Load() == 0 {
+		// Called once per response: no lock while no host's cap is
+		// lowered. A refusal racing with this success is ordered after it.
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h := s.hostLocked(hostport)
@@ -313,6 +328,9 @@ func (s *Scheduler) OnSuccess(hostport string) {
 	if h.streak >= need {
 		h.cap++
 		h.streak = 0
+		if h.cap >= h.configCap {
+			s.lowered.Add(-1)
+		}
 		s.admitLocked(h)
 	}
 }

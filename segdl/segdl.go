@@ -355,15 +355,14 @@ func (d *Download) assign(s *segment, src int) *Task {
 func (d *Download) Want() int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.claimableLocked() {
+	// The state first: a scheduler asks every running file, most of them
+	// verifying or waiting to be published, and claimableLocked reads the
+	// clock.
+	if d.state != stateNew && d.state != stateRunning || !d.claimableLocked() {
 		return 0
 	}
-	switch d.state {
-	case stateNew:
+	if d.state == stateNew {
 		return math.MaxInt64
-	case stateRunning:
-	default:
-		return 0
 	}
 	if s := d.queuedLocked(); s != nil {
 		return max(s.end-s.pos, 1)
