@@ -388,10 +388,14 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 	}
 	s.mu.Unlock()
 
-	var wg sync.WaitGroup
+	w := workers{run: func(j job) {
+		j.t.Run(ctx)
+		s.ended(j.f, j.sl)
+	}, more: make(chan job), quit: make(chan struct{})}
+	defer w.stop()
 	for {
 		if ctx.Err() != nil {
-			wg.Wait()
+			w.stop()
 			s.report(src)
 			return ctx.Err()
 		}
@@ -423,18 +427,13 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 				s.mu.Unlock()
 				s.poke()
 			})
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				t.Run(ctx)
-				s.ended(f, sl)
-			}()
+			w.start(job{t, f, sl})
 		}
 		idle := s.inFlight == 0 && len(s.running) == 0 && s.ready.Len() == 0
 		s.mu.Unlock()
 		s.report(src)
 		if idle {
-			wg.Wait()
+			w.stop()
 			return nil
 		}
 		select {
@@ -442,6 +441,59 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 		case <-ctx.Done():
 		}
 	}
+}
+
+// job is one task to run on a worker, and what to account for when it ends.
+type job struct {
+	t  *segdl.Task
+	f  *file
+	sl *slot
+}
+
+// workers run Run's tasks. A worker whose task has ended takes the next
+// one, so that a file does not pay for a new goroutine growing its stack
+// through net/http's calls; one is started when none is free. There are
+// never more than the tasks running at once: the budget's connections
+// plus the tasks verifying without a slot, which Run bounds.
+type workers struct {
+	run  func(job)
+	more chan job      // to a free worker
+	quit chan struct{} // closed by stop: free workers return
+	wg   sync.WaitGroup
+	done bool
+}
+
+// start runs j on a free worker, or on a new one.
+func (w *workers) start(j job) {
+	select {
+	case w.more <- j:
+	default:
+		w.wg.Add(1)
+		go w.loop(j)
+	}
+}
+
+func (w *workers) loop(j job) {
+	defer w.wg.Done()
+	for {
+		w.run(j)
+		select {
+		case j = <-w.more:
+		case <-w.quit:
+			return
+		}
+	}
+}
+
+// stop waits for every task to end and the workers to return; start must
+// not be called after it. Calling it again does nothing.
+func (w *workers) stop() {
+	if w.done {
+		return
+	}
+	w.done = true
+	close(w.quit)
+	w.wg.Wait()
 }
 
 // nextLocked picks the next piece of work: a new file in manifest order
