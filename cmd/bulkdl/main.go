@@ -7,5 +7,7 @@ import (
 )
 
 func main() {
-	os.Exit(newCLI(os.Stdout, os.Stderr).main(os.Args[1:]))
+	c := newCLI(os.Stdout, os.Stderr)
+	c.tuneGC = tuneGC
+	os.Exit(c.main(os.Args[1:]))
 }

@@ -123,6 +123,9 @@ func (c *cli) run(args []string) int {
 	if set := flagsSet(fs); set["skip-existing"] {
 		m.Settings.SkipExisting = rf.skipExisting
 	}
+	if c.tuneGC != nil {
+		c.tuneGC(len(m.Files))
+	}
 	if rf.dryRun {
 		return c.dryRun(m, &rf)
 	}
