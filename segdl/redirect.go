@@ -59,7 +59,7 @@ func (d *Download) do(ctx context.Context, t *Task, tg target, c *conditions) (*
 	var seen map[string]bool // so that a plain request pays for neither
 	for hop := 0; ; hop++ {
 		if base == nil {
-			base = d.requestHeader(u)
+			base = d.requestHeader(u, hostport)
 		}
 		req := newRequest(ctx, u, c.header(base))
 		if slot != nil {
@@ -119,7 +119,7 @@ func (d *Download) do(ctx context.Context, t *Task, tg target, c *conditions) (*
 			return nil, "", &fatalError{fmt.Errorf("%w: more than %d redirects: %s", ErrRedirect, maxRedirects, strings.Join(chain, " -> "))}
 		}
 		seen[next.String()] = true
-		u, hostport, base = next, hostPort(next), nil
+		u, hostport, base = next, hostPort(next), nil // headers for its origin
 	}
 }
 
@@ -131,10 +131,9 @@ const maxRedirects = 10
 // listed origins. It is computed for every hop's URL (once per download
 // for the Spec's URLs), so no header survives a redirect to an origin that
 // may not see it.
-func (d *Download) headersFor(u *url.URL) http.Header {
+func (d *Download) headersFor(u *url.URL, hp string) http.Header {
 	h := http.Header{}
 	listed := false
-	hp := hostPort(u)
 	for _, lt := range d.targets {
 		if lt.u != nil && lt.u.Scheme == u.Scheme && lt.hostport == hp {
 			listed = true

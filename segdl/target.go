@@ -41,15 +41,16 @@ func parseTargets(urls []string) []target {
 func (d *Download) baseHeaderLocked(i int) http.Header {
 	tg := &d.targets[i]
 	if tg.header == nil && tg.u != nil {
-		tg.header = d.requestHeader(tg.u)
+		tg.header = d.requestHeader(tg.u, tg.hostport)
 	}
 	return tg.header
 }
 
-// requestHeader returns the headers a request to u carries whatever its
-// range: what headersFor allows, Accept-Encoding and User-Agent.
-func (d *Download) requestHeader(u *url.URL) http.Header {
-	h := d.headersFor(u)
+// requestHeader returns the headers a request to u (at host:port hp)
+// carries whatever its range: what headersFor allows, Accept-Encoding and
+// User-Agent.
+func (d *Download) requestHeader(u *url.URL, hp string) http.Header {
+	h := d.headersFor(u, hp)
 	h["Accept-Encoding"] = identity
 	if d.cfg.UserAgent != "" {
 		h["User-Agent"] = []string{d.cfg.UserAgent}
