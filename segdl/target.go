@@ -112,7 +112,11 @@ func rangeHeader(pos, end int64) string {
 // again (http.NewRequest takes a string): the same request
 // http.NewRequestWithContext(ctx, "GET", u.String(), nil) makes.
 func newRequest(ctx context.Context, u *url.URL, h http.Header) *http.Request {
-	// A trailing ':' is an empty port, which NewRequest drops too.
-	host := strings.TrimSuffix(u.Host, ":")
-	return (&http.Request{Method: http.MethodGet, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: h, Host: host}).WithContext(ctx)
+	if strings.HasSuffix(u.Host, ":") {
+		// An empty port, which NewRequest drops from the URL and Host.
+		c := *u
+		c.Host = strings.TrimSuffix(u.Host, ":")
+		u = &c
+	}
+	return (&http.Request{Method: http.MethodGet, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: h, Host: u.Host}).WithContext(ctx)
 }
