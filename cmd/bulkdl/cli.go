@@ -26,9 +26,6 @@ const (
 type cli struct {
 	stdin          io.Reader // a manifest ("-") or URL list ("-i -")
 	stdout, stderr io.Writer
-	// tuneGC, if set, is told the number of files before a run: the
-	// process's GC settings are main's, not the tests'.
-	tuneGC func(files int)
 }
 
 func newCLI(stdout, stderr io.Writer) *cli {

@@ -5,23 +5,36 @@ import (
 	"runtime/debug"
 )
 
-// GC settings for a run of few files. A run of many small files allocates
-// a little per request and keeps little: at the runtime's default
-// (GOGC=100) a tenth of its CPU went to collecting. Up to smallRun files
-// the collector lets the heap grow to five times what is live, within
-// gcLimit; a larger manifest keeps the defaults, since what it keeps live
-// grows with its entries and the limit would make the collector run
-// without pause. GOGC or GOMEMLIMIT in the environment always win.
+// The collector during a run. A large run's heap is mostly the manifest
+// and the files' results, which live to the end: collecting at 1.5x that
+// (GOGC=50), not 2x, keeps a 100,000-file run under 150 MiB for no
+// measurable CPU. A run of few files keeps little and allocates a little
+// per request: at GOGC=50 it collected some 40 times in 5000 files of
+// 4 KiB, a tenth of its user CPU. Up to smallRun files the heap may grow
+// to five times what is live, within gcLimit. GOGC and GOMEMLIMIT in the
+// environment decide what they set.
 const (
 	smallRun = 32 << 10
 	gcLimit  = 128 << 20
 )
 
-// tuneGC applies the settings above for a run of files files.
-func tuneGC(files int) {
-	if files > smallRun || os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
-		return
+// gcForRun sets the collector for a run of files files and returns the
+// function that restores it.
+func gcForRun(files int) (restore func()) {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
 	}
-	debug.SetGCPercent(400)
-	debug.SetMemoryLimit(gcLimit)
+	pct, limit := 50, int64(-1) // a negative limit leaves it as it is
+	if files <= smallRun {
+		pct = 400
+		if os.Getenv("GOMEMLIMIT") == "" {
+			limit = gcLimit
+		}
+	}
+	oldPct := debug.SetGCPercent(pct)
+	oldLimit := debug.SetMemoryLimit(limit)
+	return func() {
+		debug.SetGCPercent(oldPct)
+		debug.SetMemoryLimit(oldLimit)
+	}
 }

@@ -7,7 +7,5 @@ import (
 )
 
 func main() {
-	c := newCLI(os.Stdout, os.Stderr)
-	c.tuneGC = tuneGC
-	os.Exit(c.main(os.Args[1:]))
+	os.Exit(newCLI(os.Stdout, os.Stderr).main(os.Args[1:]))
 }
