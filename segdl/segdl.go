@@ -410,19 +410,24 @@ func (d *Download) splitCandidateLocked(now time.Time) *segment {
 	}
 	var big *segment
 	var last float64
+	mean := -1.0 // the tasks' mean speed, computed once if a segment needs it
 	for _, s := range d.segs {
 		n := s.end - s.pos
 		if s.end < 0 || !splittable(n, d.cfg.MinSegment) {
 			continue
 		}
 		eta := float64(n)
+		v := 0.0
 		if s.task != nil {
-			if v := d.taskSpeedLocked(s.task, now); v > 0 {
-				eta /= v
-			} else if v := d.meanSpeedLocked(now); v > 0 {
-				eta /= v
+			v = d.taskSpeedLocked(s.task, now)
+		}
+		if v <= 0 {
+			if mean < 0 {
+				mean = d.meanSpeedLocked(now)
 			}
-		} else if v := d.meanSpeedLocked(now); v > 0 {
+			v = mean
+		}
+		if v > 0 {
 			eta /= v
 		}
 		if big == nil || eta > last {
