@@ -477,6 +477,7 @@ func (w *workers) loop(j job) {
 	defer w.wg.Done()
 	for {
 		w.run(j)
+		j = job{} // a free worker keeps no ended download alive
 		select {
 		case j = <-w.more:
 		case <-w.quit:
