@@ -503,7 +503,7 @@ func (d *Download) Progress() Progress {
 	size, active := d.size, d.active
 	var until time.Time
 	var why error
-	if d.clock.now().Before(d.notBefore) {
+	if !d.notBefore.IsZero() && d.clock.now().Before(d.notBefore) { // the clock only for a parked file
 		until, why = d.notBefore, d.waitWhy
 	}
 	d.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // newRequest builds from a parsed URL the request NewRequestWithContext
@@ -66,5 +67,29 @@ func TestConditionsHeader(t *testing.T) {
 				t.Errorf("the URL's headers changed to %v", base)
 			}
 		})
+	}
+}
+
+// Progress says until when a parked download waits, and why; nothing once
+// the wait is over or for one never parked.
+func TestProgressOfAParkedDownload(t *testing.T) {
+	d := New(nil, Spec{URLs: []string{"http://example.com/f"}, Path: "f", Size: -1}, &Config{}, nil)
+	if p := d.Progress(); !p.WaitUntil.IsZero() || p.WaitFor != nil {
+		t.Errorf("never parked: WaitUntil %v, WaitFor %v; want none", p.WaitUntil, p.WaitFor)
+	}
+	why := &StatusError{Code: 503, URL: "http://example.com/f"}
+	for _, c := range []struct {
+		name   string
+		in     time.Duration
+		parked bool
+	}{{"parked", time.Hour, true}, {"its wait over", -time.Second, false}} {
+		until := time.Now().Add(c.in)
+		d.mu.Lock()
+		d.notBefore, d.waitWhy = until, why
+		d.mu.Unlock()
+		p := d.Progress()
+		if c.parked && (!p.WaitUntil.Equal(until) || p.WaitFor != error(why)) || !c.parked && !p.WaitUntil.IsZero() {
+			t.Errorf("%s: WaitUntil %v, WaitFor %v; want %v", c.name, p.WaitUntil, p.WaitFor, c.parked)
+		}
 	}
 }
