@@ -31,7 +31,12 @@ type breaker struct {
 	mu    sync.Mutex
 	fails map[string]int  // connection failures in a row, per host
 	down  map[string]bool // hosts found down
+	// keys are the host:port of each scheme and URL host seen: a request
+	// costs a lookup, not a URL parse.
+	keys map[hostKey]string
 }
+
+type hostKey struct{ scheme, host string }
 
 var _ segdl.Doer = (*breaker)(nil)
 
@@ -39,7 +44,7 @@ func newBreaker(next segdl.Doer, trip int, onTrip func(host string, failures int
 	if trip <= 0 {
 		trip = defaultTrip
 	}
-	return &breaker{next: next, trip: trip, onTrip: onTrip, fails: map[string]int{}, down: map[string]bool{}}
+	return &breaker{next: next, trip: trip, onTrip: onTrip, fails: map[string]int{}, down: map[string]bool{}, keys: map[hostKey]string{}}
 }
 
 // errHostDown is the error of a request to a host found down.
@@ -55,8 +60,13 @@ func (e *errHostDown) Error() string {
 func (e *errHostDown) Unwrap() error { return segdl.ErrHostDown }
 
 func (b *breaker) Do(req *http.Request) (*http.Response, error) {
-	host := segdl.HostPort(req.URL.String())
+	k := hostKey{req.URL.Scheme, req.URL.Host}
 	b.mu.Lock()
+	host, ok := b.keys[k]
+	if !ok {
+		host = segdl.HostPort(req.URL.String())
+		b.keys[k] = host
+	}
 	if b.down[host] {
 		n := b.fails[host]
 		b.mu.Unlock()

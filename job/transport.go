@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bulkdl/bulkdl/manifest"
@@ -75,16 +76,32 @@ type hostRouter struct {
 	m     *manifest.Manifest
 	def   http.RoundTripper
 	hosts map[*manifest.Host]http.RoundTripper
+	// routes holds each scheme and URL host's entry key and transport:
+	// the lookup (about 2µs) is made once per host, not per request.
+	routes sync.Map // hostKey -> route
+}
+
+type route struct {
+	key string
+	rt  http.RoundTripper
 }
 
 func (r *hostRouter) RoundTrip(req *http.Request) (*http.Response, error) {
 	rt, key := r.def, ""
-	if len(r.hosts) > 0 { // the lookup costs about 2µs; most manifests need none
-		var h *manifest.Host
-		key, h = r.m.HostEntry(segdl.HostPort(req.URL.String()))
-		if t, ok := r.hosts[h]; ok {
-			rt = t
+	if len(r.hosts) > 0 { // most manifests need no lookup
+		k := hostKey{req.URL.Scheme, req.URL.Host}
+		v, ok := r.routes.Load(k)
+		if !ok {
+			ro := route{rt: r.def}
+			var h *manifest.Host
+			ro.key, h = r.m.HostEntry(segdl.HostPort(req.URL.String()))
+			if t, ok := r.hosts[h]; ok {
+				ro.rt = t
+			}
+			v, _ = r.routes.LoadOrStore(k, ro)
 		}
+		ro := v.(route)
+		rt, key = ro.rt, ro.key
 	}
 	resp, err := rt.RoundTrip(req)
 	var ve *tls.CertificateVerificationError

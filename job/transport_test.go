@@ -127,3 +127,38 @@ func writeCert(t *testing.T, name string, srv *httptest.Server) {
 		t.Fatal(err)
 	}
 }
+
+// Each request goes to its own host's transport, whatever the requests
+// before it: a host set insecure is fetched from, another with the same
+// kind of self-signed certificate is refused, however they alternate.
+func TestTransportRoutesEachHost(t *testing.T) {
+	ok := func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }
+	trusted, other := httptest.NewTLSServer(http.HandlerFunc(ok)), httptest.NewTLSServer(http.HandlerFunc(ok))
+	defer trusted.Close()
+	defer other.Close()
+	m := parseManifest(t, `
+[settings]
+dest = "out"
+[hosts."`+strings.TrimPrefix(trusted.URL, "https://")+`"]
+insecure = true
+[[file]]
+url = "`+trusted.URL+`/f"
+`)
+	rt, err := newTransport(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, url := range []string{trusted.URL, other.URL, trusted.URL, other.URL} {
+		req, err := http.NewRequest(http.MethodGet, url+"/f", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := rt.RoundTrip(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if want := url == trusted.URL; (err == nil) != want {
+			t.Errorf("GET %s: error %v; want one only for the host not set insecure", url, err)
+		}
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/time/rate"
 
@@ -80,6 +81,9 @@ type Scheduler struct {
 	cands    []cand     // running files that could use a connection; see scanLocked
 	left     int64      // bytes the running files have left, at the last scan
 	scanned  bool       // cands and left are current for this round
+	// lowered counts the hosts whose cap is below the configured one,
+	// which OnSuccess raises; written under mu.
+	lowered atomic.Int32
 	// idle counts tasks that gave their slot back (OnIdle) to verify and
 	// publish their file. Each holds an open file: new files start only
 	// while at most Connections of them do, so that open files stay
@@ -190,6 +194,9 @@ func (sl *slot) Answered(code int) {
 	h.refusals++
 	h.refusedAt = h.inFlight + 1
 	if c := max(1, h.inFlight); c < h.cap {
+		if h.cap >= h.configCap {
+			s.lowered.Add(1)
+		}
 		h.cap = c
 		h.minCap = min(h.minCap, c)
 	}
@@ -286,6 +293,9 @@ var _ segdl.Limiter = multiLimiter(nil)
 // Limiter returns the limiter for requests to hostport, or nil when no
 // rate applies, so that unlimited runs pay nothing. For segdl.Config.Limiter.
 func (s *Scheduler) Limiter(hostport string) segdl.Limiter {
+	if s.global == nil && s.cfg.HostRate == nil {
+		return nil // asked once per response: no lock when no rate is set
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if l := s.hostLocked(hostport).limiter; l != nil {
@@ -299,6 +309,11 @@ func (s *Scheduler) Limiter(hostport string) segdl.Limiter {
 // last refused, the streak must be four times as long: probing a limit
 // costs a refusal. For segdl.Config.OnSuccess.
 func (s *Scheduler) OnSuccess(hostport string) {
+	if s.lowered.Load() == 0 {
+		// Called once per response: no lock while no host's cap is
+		// lowered. A refusal racing with this success is ordered after it.
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h := s.hostLocked(hostport)
@@ -313,6 +328,9 @@ func (s *Scheduler) OnSuccess(hostport string) {
 	if h.streak >= need {
 		h.cap++
 		h.streak = 0
+		if h.cap >= h.configCap {
+			s.lowered.Add(-1)
+		}
 		s.admitLocked(h)
 	}
 }
@@ -370,10 +388,14 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 	}
 	s.mu.Unlock()
 
-	var wg sync.WaitGroup
+	w := workers{run: func(j job) {
+		j.t.Run(ctx)
+		s.ended(j.f, j.sl)
+	}, more: make(chan job), quit: make(chan struct{})}
+	defer w.stop()
 	for {
 		if ctx.Err() != nil {
-			wg.Wait()
+			w.stop()
 			s.report(src)
 			return ctx.Err()
 		}
@@ -405,18 +427,13 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 				s.mu.Unlock()
 				s.poke()
 			})
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				t.Run(ctx)
-				s.ended(f, sl)
-			}()
+			w.start(job{t, f, sl})
 		}
 		idle := s.inFlight == 0 && len(s.running) == 0 && s.ready.Len() == 0
 		s.mu.Unlock()
 		s.report(src)
 		if idle {
-			wg.Wait()
+			w.stop()
 			return nil
 		}
 		select {
@@ -424,6 +441,60 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 		case <-ctx.Done():
 		}
 	}
+}
+
+// job is one task to run on a worker, and what to account for when it ends.
+type job struct {
+	t  *segdl.Task
+	f  *file
+	sl *slot
+}
+
+// workers run Run's tasks. A worker whose task has ended takes the next
+// one, so that a file does not pay for a new goroutine growing its stack
+// through net/http's calls; one is started when none is free. There are
+// never more than the tasks running at once: the budget's connections
+// plus the tasks verifying without a slot, which Run bounds.
+type workers struct {
+	run  func(job)
+	more chan job      // to a free worker
+	quit chan struct{} // closed by stop: free workers return
+	wg   sync.WaitGroup
+	done bool
+}
+
+// start runs j on a free worker, or on a new one.
+func (w *workers) start(j job) {
+	select {
+	case w.more <- j:
+	default:
+		w.wg.Add(1)
+		go w.loop(j)
+	}
+}
+
+func (w *workers) loop(j job) {
+	defer w.wg.Done()
+	for {
+		w.run(j)
+		j = job{} // a free worker keeps no ended download alive
+		select {
+		case j = <-w.more:
+		case <-w.quit:
+			return
+		}
+	}
+}
+
+// stop waits for every task to end and the workers to return; start must
+// not be called after it. Calling it again does nothing.
+func (w *workers) stop() {
+	if w.done {
+		return
+	}
+	w.done = true
+	close(w.quit)
+	w.wg.Wait()
 }
 
 // nextLocked picks the next piece of work: a new file in manifest order

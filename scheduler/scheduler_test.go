@@ -462,6 +462,7 @@ func TestMirrorsInParallelWithinHostCaps(t *testing.T) {
 	other.RatePerConn.Store(4 << 20)
 	for _, srv := range []*segdltest.Server{slow, fast, other} {
 		srv.MaxInFlight = 2
+		srv.RefuseGrace = 20 * time.Millisecond // see TestAbandonedResponsesLeaveNoGhosts
 	}
 	files := []testFile{{url: slow.URLOf("/f"), mirrors: []string{fast.URLOf("/f"), other.URLOf("/f")}, data: data}}
 	_, _, ct := run(t, Config{Connections: 8, PerHost: 2, PerFile: 8}, files, nil)

@@ -86,8 +86,9 @@
 //   - Redirects are followed here, not by net/http: at most 10, loops
 //     detected, https never to http, only http(s) targets, an unparsable
 //     Location fails at once (ErrRedirect), and the headers of each hop
-//     are computed afresh by one function (headersFor): the credential
-//     headers (those CredentialHeader names: Authorization, Cookie,
+//     are computed for its URL by one function (headersFor; once per
+//     download for the URLs a Spec lists, whose requests copy them): the
+//     credential headers (those CredentialHeader names: Authorization, Cookie,
 //     Proxy-Authorization, PRIVATE-TOKEN, X-API-Key and any name with
 //     auth, token, secret, key…), Config.Credentials (values from ${VAR}),
 //     Config.Authorization (netrc) and a file's own headers go only to

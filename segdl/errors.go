@@ -71,7 +71,7 @@ func retryAfter(v string, now time.Time, limit time.Duration) time.Duration {
 // unsatisfied form ("bytes */TOTAL"), signs, overflow and ranges that do
 // not fit inside the total.
 func ParseContentRange(v string) (first, last, total int64, err error) {
-	bad := fmt.Errorf("segdl: bad Content-Range %q", v)
+	bad := badContentRange{v}
 	spec, ok := strings.CutPrefix(v, "bytes ")
 	if !ok {
 		return 0, 0, 0, bad
@@ -100,6 +100,12 @@ func ParseContentRange(v string) (first, last, total int64, err error) {
 	}
 	return first, last, total, nil
 }
+
+// badContentRange is ParseContentRange's error, formatted only when a
+// message needs it: every 206 is parsed.
+type badContentRange struct{ v string }
+
+func (e badContentRange) Error() string { return fmt.Sprintf("segdl: bad Content-Range %q", e.v) }
 
 func allDigits(s string) bool {
 	for _, c := range []byte(s) {

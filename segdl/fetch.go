@@ -56,30 +56,19 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 	etag, lastMod, size := d.etag, d.lastMod, d.size
 	conditional := t.probe && d.conditional && d.gen == 0 && d.done.total() == 0
 	plain := t.probe && pos == 0 && end < 0 && d.noRange
-	src, resolved := d.srcURLLocked(t.src)
+	tg, resolved := d.firstHopLocked(t.src)
 	d.mu.Unlock()
 	if end >= 0 && pos >= end {
 		return 0, nil
 	}
 
-	hdr := http.Header{}
+	var c conditions
 	if !plain {
-		if end >= 0 {
-			hdr.Set("Range", fmt.Sprintf("bytes=%d-%d", pos, end-1))
-		} else {
-			hdr.Set("Range", fmt.Sprintf("bytes=%d-", pos))
-		}
-		if v := ifRange(strongETag(etag), lastMod); v != "" {
-			hdr.Set("If-Range", v)
-		}
+		c.rng = rangeHeader(pos, end)
+		c.ifRange = ifRange(strongETag(etag), lastMod)
 	}
 	if conditional {
-		if v := d.spec.IfNoneMatch; v != "" {
-			hdr.Set("If-None-Match", v)
-		}
-		if v := d.spec.IfModifiedSince; v != "" {
-			hdr.Set("If-Modified-Since", v)
-		}
+		c.ifNoneMatch, c.ifModifiedSince = d.spec.IfNoneMatch, d.spec.IfModifiedSince
 	}
 	reqCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -89,7 +78,7 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 	reqCtx = httptrace.WithClientTrace(reqCtx, &httptrace.ClientTrace{
 		GotConn: func(info httptrace.GotConnInfo) { conn = info.Conn },
 	})
-	resp, hostport, err := d.do(reqCtx, t, src, hdr)
+	resp, hostport, err := d.do(reqCtx, t, tg, &c)
 	if err != nil {
 		if certError(err) {
 			return 0, &fatalError{err} // no retry makes a certificate valid
@@ -111,11 +100,11 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 	}()
 	if t.mirror {
 		if err := mirrorAgrees(resp, pos, end, size, etag, lastMod); err != nil {
-			return 0, fmt.Errorf("%s: %w", redact.URL(src), err)
+			return 0, fmt.Errorf("%s: %w", redact.URL(tg.raw), err)
 		}
 	}
 	x := &exchange{t: t, ctx: reqCtx, resp: resp, pos: pos, end: end, etag: etag, lastMod: lastMod, size: size,
-		resolved: resolved, url: redact.URL(src), hostport: hostport, stall: stall}
+		resolved: resolved, src: tg.raw, hostport: hostport, stall: stall}
 	switch code := resp.StatusCode; {
 	case code == http.StatusNotModified && conditional:
 		return 0, errNotModified

@@ -659,11 +659,10 @@ func (d *Download) closeLocked(keep bool) (after func()) {
 }
 
 func (d *Download) hostLocked() string {
-	src := d.spec.URLs[d.url]
-	if d.resolved != "" {
-		src = d.resolved
+	if d.resolved == "" {
+		return d.targets[d.url].hostport
 	}
-	u, err := url.Parse(src)
+	u, err := url.Parse(d.resolved)
 	if err != nil {
 		return ""
 	}

@@ -83,12 +83,31 @@ func (d *Download) srcURLLocked(i int) (string, bool) {
 }
 
 func (d *Download) mirrorHostLocked(i int) string {
-	src, _ := d.srcURLLocked(i)
+	src, resolved := d.srcURLLocked(i)
+	if !resolved {
+		return d.targets[i].hostport
+	}
 	u, err := url.Parse(src)
 	if err != nil {
 		return ""
 	}
 	return hostPort(u)
+}
+
+// firstHopLocked returns what the first request of a task from URL i goes
+// to, and whether it is a redirect target remembered (parsed afresh, its
+// headers computed at its request) rather than URL i itself.
+func (d *Download) firstHopLocked(i int) (target, bool) {
+	src, resolved := d.srcURLLocked(i)
+	if !resolved {
+		d.baseHeaderLocked(i)
+		return d.targets[i], false
+	}
+	tg := target{raw: src}
+	if u, err := url.Parse(src); err == nil {
+		tg.u, tg.hostport = u, hostPort(u)
+	}
+	return tg, true
 }
 
 // setResolvedLocked records where URL i redirects to.

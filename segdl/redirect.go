@@ -45,33 +45,25 @@ func CredentialHeader(name string) bool {
 	return false
 }
 
-// do sends a GET for rawurl with extra headers, following redirects itself.
-// Every hop's headers come from headersFor, the one place that decides what
-// a host may see, and every hop is charged to its host through slot. It
-// returns the final response and its host:port.
-func (d *Download) do(ctx context.Context, t *Task, rawurl string, extra http.Header) (*http.Response, string, error) {
+// do sends a GET for tg with the headers of c, following redirects
+// itself. Every hop's headers come from headersFor, the one place that
+// decides what a host may see, and every hop is charged to its host
+// through slot. It returns the final response and its host:port.
+func (d *Download) do(ctx context.Context, t *Task, tg target, c *conditions) (*http.Response, string, error) {
 	slot := t.slot
-	u, err := url.Parse(rawurl)
-	if err != nil {
-		return nil, "", &fatalError{fmt.Errorf("bad url %q", redact.URL(rawurl))}
+	u, hostport, base := tg.u, tg.hostport, tg.header
+	if u == nil {
+		return nil, "", &fatalError{fmt.Errorf("bad url %q", redact.URL(tg.raw))}
 	}
 	var chain []string       // for messages; built at the first redirect,
 	var seen map[string]bool // so that a plain request pays for neither
 	for hop := 0; ; hop++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-		if err != nil {
-			return nil, "", &fatalError{err}
+		if base == nil {
+			base = d.requestHeader(u, hostport)
 		}
-		req.Header = d.headersFor(u)
-		for k, v := range extra {
-			req.Header[k] = v
-		}
-		req.Header.Set("Accept-Encoding", "identity")
-		if d.cfg.UserAgent != "" {
-			req.Header.Set("User-Agent", d.cfg.UserAgent)
-		}
+		req := newRequest(ctx, u, c.header(base))
 		if slot != nil {
-			if err := slot.Send(ctx, hostPort(u)); err != nil {
+			if err := slot.Send(ctx, hostport); err != nil {
 				return nil, "", err
 			}
 		}
@@ -99,7 +91,7 @@ func (d *Download) do(ctx context.Context, t *Task, rawurl string, extra http.He
 				}
 				d.mu.Unlock()
 			}
-			return resp, hostPort(u), nil
+			return resp, hostport, nil
 		}
 		loc := resp.Header.Get("Location")
 		io.CopyN(io.Discard, resp.Body, 4<<10)
@@ -127,7 +119,7 @@ func (d *Download) do(ctx context.Context, t *Task, rawurl string, extra http.He
 			return nil, "", &fatalError{fmt.Errorf("%w: more than %d redirects: %s", ErrRedirect, maxRedirects, strings.Join(chain, " -> "))}
 		}
 		seen[next.String()] = true
-		u = next
+		u, hostport, base = next, hostPort(next), nil // headers for its origin
 	}
 }
 
@@ -136,13 +128,14 @@ const maxRedirects = 10
 // headersFor returns the configured headers that a request to u may carry:
 // the global ones (credentials only to the file's listed origins), the
 // ones configured for u's host, and the file's own if u is one of its
-// listed origins. It is computed afresh for every hop, so no header
-// survives a redirect to an origin that may not see it.
-func (d *Download) headersFor(u *url.URL) http.Header {
+// listed origins. It is computed for every hop's URL (once per download
+// for the Spec's URLs), so no header survives a redirect to an origin that
+// may not see it.
+func (d *Download) headersFor(u *url.URL, hp string) http.Header {
 	h := http.Header{}
 	listed := false
-	for _, lu := range d.listed {
-		if sameOrigin(lu, u) {
+	for _, lt := range d.targets {
+		if lt.u != nil && lt.u.Scheme == u.Scheme && lt.hostport == hp {
 			listed = true
 			break
 		}
@@ -159,7 +152,7 @@ func (d *Download) headersFor(u *url.URL) http.Header {
 		}
 	}
 	if d.cfg.HostHeader != nil {
-		for k, v := range d.cfg.HostHeader(hostPort(u)) {
+		for k, v := range d.cfg.HostHeader(hp) {
 			h[k] = v
 		}
 	}
@@ -171,16 +164,12 @@ func (d *Download) headersFor(u *url.URL) http.Header {
 		// own userinfo (net/http sends it only when no Authorization
 		// header is set) nor an Authorization configured.
 		if d.cfg.Authorization != nil && h.Get("Authorization") == "" && u.User == nil {
-			if a := d.cfg.Authorization(hostPort(u)); a != "" {
+			if a := d.cfg.Authorization(hp); a != "" {
 				h.Set("Authorization", a)
 			}
 		}
 	}
 	return h
-}
-
-func sameOrigin(a, b *url.URL) bool {
-	return a.Scheme == b.Scheme && hostPort(a) == hostPort(b)
 }
 
 // HostPort returns the "host:port" of rawurl as segdl and schedulers key

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/bulkdl/bulkdl/redact"
 )
 
 // exchange is one request of a task and its response, as once saw them:
@@ -18,9 +20,9 @@ type exchange struct {
 	pos, end int64  // the range asked for; end -1 for "to the end"
 	etag     string // the version the download knows, if any
 	lastMod  string
-	size     int64 // the file's size if known, else -1
-	resolved bool  // the request went to a redirect target remembered
-	url      string
+	size     int64  // the file's size if known, else -1
+	resolved bool   // the request went to a redirect target remembered
+	src      string // the URL requested, for messages (redacted)
 	hostport string
 	stall    *stall
 }
@@ -30,11 +32,11 @@ type exchange struct {
 func (x *exchange) partial() (int64, error) {
 	t, d, resp, pos, end, size := x.t, x.t.d, x.resp, x.pos, x.end, x.size
 	if ce := resp.Header.Get("Content-Encoding"); ce != "" && ce != "identity" {
-		return 0, &restartError{reason: fmt.Errorf("%s sent a range with Content-Encoding %q", x.url, ce), discard: true, single: true, broken: pos > 0}
+		return 0, &restartError{reason: fmt.Errorf("%s sent a range with Content-Encoding %q", x.redacted(), ce), discard: true, single: true, broken: pos > 0}
 	}
 	first, last, total, err := ParseContentRange(resp.Header.Get("Content-Range"))
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", x.url, err)
+		return 0, fmt.Errorf("%s: %w", x.redacted(), err)
 	}
 	if total < 0 {
 		// "bytes a-b/*": the total may be known from elsewhere.
@@ -45,20 +47,20 @@ func (x *exchange) partial() (int64, error) {
 		if total < 0 {
 			// No length to split by or to check ranges against:
 			// fetch the file as one plain stream instead.
-			return 0, &restartError{reason: fmt.Errorf("%s sent a range of unknown total", x.url), discard: true, single: true}
+			return 0, &restartError{reason: fmt.Errorf("%s sent a range of unknown total", x.redacted()), discard: true, single: true}
 		}
 		if last >= total {
-			return 0, fmt.Errorf("%s answered bytes %d-%d of a %d-byte file", x.url, first, last, total)
+			return 0, fmt.Errorf("%s answered bytes %d-%d of a %d-byte file", x.redacted(), first, last, total)
 		}
 	}
 	if first != pos || (end >= 0 && last > end-1) {
-		return 0, fmt.Errorf("%s answered bytes %d-%d to a request for %d-%s", x.url, first, last, pos, endStr(end))
+		return 0, fmt.Errorf("%s answered bytes %d-%d to a request for %d-%s", x.redacted(), first, last, pos, endStr(end))
 	}
 	if resp.ContentLength >= 0 && resp.ContentLength != last-first+1 {
-		return 0, fmt.Errorf("%s sent Content-Length %d for a %d-byte range", x.url, resp.ContentLength, last-first+1)
+		return 0, fmt.Errorf("%s sent Content-Length %d for a %d-byte range", x.redacted(), resp.ContentLength, last-first+1)
 	}
 	if size >= 0 && total != size || !sameVersion(x.etag, x.lastMod, resp.Header) {
-		return 0, &restartError{reason: fmt.Errorf("%s: %w", x.url, ErrChanged), discard: true}
+		return 0, &restartError{reason: fmt.Errorf("%s: %w", x.redacted(), ErrChanged), discard: true}
 	}
 	if t.probe {
 		if err := d.learn(t, resp, total, true); err != nil {
@@ -74,11 +76,11 @@ func (x *exchange) partial() (int64, error) {
 func (x *exchange) whole() (int64, error) {
 	t, d, resp := x.t, x.t.d, x.resp
 	if !sameVersion(x.etag, x.lastMod, resp.Header) || x.size >= 0 && resp.ContentLength >= 0 && resp.ContentLength != x.size {
-		return 0, &restartError{reason: fmt.Errorf("%s: %w", x.url, ErrChanged), discard: true}
+		return 0, &restartError{reason: fmt.Errorf("%s: %w", x.redacted(), ErrChanged), discard: true}
 	}
 	if x.pos != 0 {
 		// A 200 body starts at byte 0: never write it at an offset.
-		return 0, &restartError{reason: fmt.Errorf("%s ignored a range request", x.url), discard: true, single: true, broken: true}
+		return 0, &restartError{reason: fmt.Errorf("%s ignored a range request", x.redacted()), discard: true, single: true, broken: true}
 	}
 	if t.probe {
 		if err := d.learn(t, resp, resp.ContentLength, false); err != nil {
@@ -97,9 +99,9 @@ func (x *exchange) unsatisfiable() (int64, error) {
 	if x.t.probe && x.pos == 0 && x.end < 0 {
 		// An empty file answers bytes=0- with 416: ask again plainly.
 		x.t.d.stopSplitting()
-		return 0, fmt.Errorf("%s answered 416 to bytes=0-", x.url)
+		return 0, fmt.Errorf("%s answered 416 to bytes=0-", x.redacted())
 	}
-	return 0, &restartError{reason: fmt.Errorf("%s: %w (416 to a range it had)", x.url, ErrChanged), discard: true}
+	return 0, &restartError{reason: fmt.Errorf("%s: %w (416 to a range it had)", x.redacted(), ErrChanged), discard: true}
 }
 
 // retryLater takes a status worth retrying (429, 5xx): after Retry-After
@@ -110,7 +112,7 @@ func (x *exchange) retryLater() (int64, error) {
 	if (code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable) && d.cfg.OnThrottle != nil {
 		d.cfg.OnThrottle(x.hostport, wait)
 	}
-	return 0, &retryAfterError{err: &StatusError{Code: code, URL: x.url}, wait: wait}
+	return 0, &retryAfterError{err: &StatusError{Code: code, URL: x.redacted()}, wait: wait}
 }
 
 // refused takes any other status: final, unless it came from a redirect
@@ -122,10 +124,14 @@ func (x *exchange) refused() (int64, error) {
 		d.mu.Lock()
 		d.resolved = ""
 		d.mu.Unlock()
-		return 0, &StatusError{Code: code, URL: x.url}
+		return 0, &StatusError{Code: code, URL: x.redacted()}
 	}
-	return 0, &fatalError{&StatusError{Code: code, URL: x.url}}
+	return 0, &fatalError{&StatusError{Code: code, URL: x.redacted()}}
 }
+
+// redacted returns the URL requested as messages name it. Only a response
+// that fails needs it: not computed for every request.
+func (x *exchange) redacted() string { return redact.URL(x.src) }
 
 func endStr(end int64) string {
 	if end < 0 {

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"math"
 	"net/http"
-	"net/url"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -174,7 +173,9 @@ type Download struct {
 	cfg    *Config
 	root   *os.Root
 	notify func()
-	listed []*url.URL // the parsed Spec.URLs: the origins credentials may go to
+	// targets are Spec.URLs parsed: what requests go to, and the origins
+	// credentials may go to.
+	targets []target
 
 	mu          sync.Mutex
 	state       state
@@ -231,14 +232,8 @@ func New(root *os.Root, spec Spec, cfg *Config, notify func()) *Download {
 	if notify == nil {
 		notify = func() {}
 	}
-	var listed []*url.URL
-	for _, s := range spec.URLs {
-		if u, err := url.Parse(s); err == nil {
-			listed = append(listed, u)
-		}
-	}
 	d := &Download{
-		spec: spec, cfg: cfg.withDefaults(), root: root, notify: notify, listed: listed,
+		spec: spec, cfg: cfg.withDefaults(), root: root, notify: notify, targets: parseTargets(spec.URLs),
 		size: -1, cancels: map[*Task]context.CancelFunc{}, finished: make(chan struct{}), ops: &osOps, clock: realClock,
 		mirrors:     make([]mirror, len(spec.URLs)),
 		conditional: spec.IfNoneMatch != "" || spec.IfModifiedSince != "",
@@ -360,15 +355,14 @@ func (d *Download) assign(s *segment, src int) *Task {
 func (d *Download) Want() int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.claimableLocked() {
+	// The state first: a scheduler asks every running file, most of them
+	// verifying or waiting to be published, and claimableLocked reads the
+	// clock.
+	if d.state != stateNew && d.state != stateRunning || !d.claimableLocked() {
 		return 0
 	}
-	switch d.state {
-	case stateNew:
+	if d.state == stateNew {
 		return math.MaxInt64
-	case stateRunning:
-	default:
-		return 0
 	}
 	if s := d.queuedLocked(); s != nil {
 		return max(s.end-s.pos, 1)
@@ -416,19 +410,24 @@ func (d *Download) splitCandidateLocked(now time.Time) *segment {
 	}
 	var big *segment
 	var last float64
+	mean := -1.0 // the tasks' mean speed, computed once if a segment needs it
 	for _, s := range d.segs {
 		n := s.end - s.pos
 		if s.end < 0 || !splittable(n, d.cfg.MinSegment) {
 			continue
 		}
 		eta := float64(n)
+		v := 0.0
 		if s.task != nil {
-			if v := d.taskSpeedLocked(s.task, now); v > 0 {
-				eta /= v
-			} else if v := d.meanSpeedLocked(now); v > 0 {
-				eta /= v
+			v = d.taskSpeedLocked(s.task, now)
+		}
+		if v <= 0 {
+			if mean < 0 {
+				mean = d.meanSpeedLocked(now)
 			}
-		} else if v := d.meanSpeedLocked(now); v > 0 {
+			v = mean
+		}
+		if v > 0 {
 			eta /= v
 		}
 		if big == nil || eta > last {
@@ -504,7 +503,7 @@ func (d *Download) Progress() Progress {
 	size, active := d.size, d.active
 	var until time.Time
 	var why error
-	if d.clock.now().Before(d.notBefore) {
+	if !d.notBefore.IsZero() && d.clock.now().Before(d.notBefore) { // the clock only for a parked file
 		until, why = d.notBefore, d.waitWhy
 	}
 	d.mu.Unlock()

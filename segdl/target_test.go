@@ -1,0 +1,95 @@
+package segdl
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// newRequest builds from a parsed URL the request NewRequestWithContext
+// builds from its text: the same URL, Host (an empty port dropped) and
+// protocol, so that requests go out as before.
+func TestNewRequestIsNewRequestWithContext(t *testing.T) {
+	ctx := context.Background()
+	for _, raw := range []string{
+		"http://example.com/a",
+		"https://Example.com:8443/a%20b?x=1&y=%2F",
+		"http://example.com:/empty-port",
+		"http://[::1]:/v6-empty-port",
+		"http://user:pw@example.com/with-userinfo",
+	} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := newRequest(ctx, u, http.Header{})
+		if got.Method != want.Method || got.URL.String() != want.URL.String() || got.Host != want.Host ||
+			got.Proto != want.Proto || got.ProtoMajor != want.ProtoMajor || got.ProtoMinor != want.ProtoMinor || got.Context() != ctx {
+			t.Errorf("newRequest(%s) = %s %s Host %q %s; want %s %s Host %q %s", raw,
+				got.Method, got.URL, got.Host, got.Proto, want.Method, want.URL, want.Host, want.Proto)
+		}
+	}
+}
+
+// A request's headers are its URL's, which it must not change, plus its
+// range and conditions.
+func TestConditionsHeader(t *testing.T) {
+	base := http.Header{"Accept-Encoding": identity, "X-Token": {"t"}}
+	cases := []struct {
+		name string
+		c    conditions
+		want http.Header
+	}{
+		{"a plain request", conditions{}, http.Header{"Accept-Encoding": {"identity"}, "X-Token": {"t"}}},
+		{"a range to the end", conditions{rng: rangeHeader(5, -1)},
+			http.Header{"Accept-Encoding": {"identity"}, "X-Token": {"t"}, "Range": {"bytes=5-"}}},
+		{"a range with its validator", conditions{rng: rangeHeader(0, 4096), ifRange: `"v1"`},
+			http.Header{"Accept-Encoding": {"identity"}, "X-Token": {"t"}, "Range": {"bytes=0-4095"}, "If-Range": {`"v1"`}}},
+		{"a conditional probe", conditions{rng: rangeHeader(0, -1), ifNoneMatch: `"v0"`, ifModifiedSince: "Mon, 02 Jan 2006 15:04:05 GMT"},
+			http.Header{"Accept-Encoding": {"identity"}, "X-Token": {"t"}, "Range": {"bytes=0-"}, "If-None-Match": {`"v0"`},
+				"If-Modified-Since": {"Mon, 02 Jan 2006 15:04:05 GMT"}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := c.c.header(base)
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("header = %v; want %v", got, c.want)
+			}
+			got.Add("Range", "bytes=9-") // a Doer may change its request's headers
+			if len(base) != 2 || len(base["X-Token"]) != 1 {
+				t.Errorf("the URL's headers changed to %v", base)
+			}
+		})
+	}
+}
+
+// Progress says until when a parked download waits, and why; nothing once
+// the wait is over or for one never parked.
+func TestProgressOfAParkedDownload(t *testing.T) {
+	d := New(nil, Spec{URLs: []string{"http://example.com/f"}, Path: "f", Size: -1}, &Config{}, nil)
+	if p := d.Progress(); !p.WaitUntil.IsZero() || p.WaitFor != nil {
+		t.Errorf("never parked: WaitUntil %v, WaitFor %v; want none", p.WaitUntil, p.WaitFor)
+	}
+	why := &StatusError{Code: 503, URL: "http://example.com/f"}
+	for _, c := range []struct {
+		name   string
+		in     time.Duration
+		parked bool
+	}{{"parked", time.Hour, true}, {"its wait over", -time.Second, false}} {
+		until := time.Now().Add(c.in)
+		d.mu.Lock()
+		d.notBefore, d.waitWhy = until, why
+		d.mu.Unlock()
+		p := d.Progress()
+		if c.parked && (!p.WaitUntil.Equal(until) || p.WaitFor != error(why)) || !c.parked && !p.WaitUntil.IsZero() {
+			t.Errorf("%s: WaitUntil %v, WaitFor %v; want %v", c.name, p.WaitUntil, p.WaitFor, c.parked)
+		}
+	}
+}
