@@ -134,8 +134,11 @@ const maxRedirects = 10
 func (d *Download) headersFor(u *url.URL, hp string) http.Header {
 	h := http.Header{}
 	listed := false
-	for _, lt := range d.targets {
-		if lt.u != nil && lt.u.Scheme == u.Scheme && lt.hostport == hp {
+	// By index, reading only fields fixed at New: headersFor runs without
+	// d.mu (for every redirect hop) while a first request may be filling
+	// another target's cached header under it.
+	for i := range d.targets {
+		if lt := &d.targets[i]; lt.u != nil && lt.u.Scheme == u.Scheme && lt.hostport == hp {
 			listed = true
 			break
 		}

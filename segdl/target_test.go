@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 )
@@ -92,4 +93,18 @@ func TestProgressOfAParkedDownload(t *testing.T) {
 			t.Errorf("%s: WaitUntil %v, WaitFor %v; want %v", c.name, p.WaitUntil, p.WaitFor, c.parked)
 		}
 	}
+}
+
+// A redirect hop's headers are computed without d.mu while a mirror's
+// first request fills its target's cached headers under it: headersFor
+// must read only what New fixed. The race detector (make test runs with
+// -race) fails this test if headersFor copies whole targets again.
+func TestHeadersForNeedsNoLock(t *testing.T) {
+	d := New(nil, Spec{URLs: []string{"http://a.example/f", "http://b.example/f"}, Path: "f", Size: -1}, &Config{}, nil)
+	hop, _ := url.Parse("http://c.example/f")
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); d.headersFor(hop, hostPort(hop)) }() // a redirect hop, as do() runs it
+	go func() { defer wg.Done(); d.mu.Lock(); d.baseHeaderLocked(1); d.mu.Unlock() }()
+	wg.Wait()
 }
