@@ -10,26 +10,50 @@ import (
 // (GOGC=50), not 2x, keeps a 100,000-file run under 150 MiB for no
 // measurable CPU. A run of few files keeps little and allocates a little
 // per request: at GOGC=50 it collected some 40 times in 5000 files of
-// 4 KiB, a tenth of its user CPU. Up to smallRun files the heap may grow
-// to five times what is live, within gcLimit. GOGC and GOMEMLIMIT in the
-// environment decide what they set.
+// 4 KiB, a tenth of its user CPU. Such a run's heap may grow to five times
+// what is live, within gcLimit.
+//
+// gcLimit is a soft limit: were the live heap near it, the collector would
+// run back to back (a run of 512 connections, whose read and transport
+// buffers alone are 170 MiB, took five times the CPU). So the small-run
+// setting applies only while what the run can hold live, estimated from
+// its connections and files, stays under a quarter of gcLimit. GOGC and
+// GOMEMLIMIT in the environment decide what they set.
 const (
 	smallRun = 32 << 10
 	gcLimit  = 128 << 20
+	// liveConn is what one connection holds live: segdl's 256 KiB read
+	// buffer and the transport's 64 KiB read and 16 KiB write buffers.
+	liveConn = 336 << 10
+	// liveFile is what one file holds live: its manifest entry, its
+	// download while it runs, its result.
+	liveFile = 2 << 10
 )
 
-// gcForRun sets the collector for a run of files files and returns the
-// function that restores it.
-func gcForRun(files int) (restore func()) {
-	if os.Getenv("GOGC") != "" {
-		return func() {}
+// gcSetting returns the GOGC percentage and the memory limit (negative:
+// leave it as it is) for a run of files files over connections
+// connections; ok is false when the environment's GOGC decides.
+func gcSetting(files, connections int, getenv func(string) string) (pct int, limit int64, ok bool) {
+	if getenv("GOGC") != "" {
+		return 0, -1, false
 	}
-	pct, limit := 50, int64(-1) // a negative limit leaves it as it is
-	if files <= smallRun {
-		pct = 400
-		if os.Getenv("GOMEMLIMIT") == "" {
-			limit = gcLimit
-		}
+	live := int64(connections)*liveConn + int64(files)*liveFile
+	if files > smallRun || live > gcLimit/4 {
+		return 50, -1, true
+	}
+	limit = gcLimit
+	if getenv("GOMEMLIMIT") != "" {
+		limit = -1
+	}
+	return 400, limit, true
+}
+
+// gcForRun sets the collector for a run of files files over connections
+// connections and returns the function that restores it.
+func gcForRun(files, connections int) (restore func()) {
+	pct, limit, ok := gcSetting(files, connections, os.Getenv)
+	if !ok {
+		return func() {}
 	}
 	oldPct := debug.SetGCPercent(pct)
 	oldLimit := debug.SetMemoryLimit(limit)

@@ -203,7 +203,7 @@ func (c *cli) runManifest(ctx context.Context, m *manifest.Manifest, rf *runFlag
 	// Decoding a large manifest leaves garbage several times its size;
 	// give it back before the run instead of carrying it as peak RSS.
 	debug.FreeOSMemory()
-	defer gcForRun(len(m.Files))()
+	defer gcForRun(len(m.Files), m.Settings.Connections)()
 	res, err := job.Run(ctx, m, job.Options{
 		Shard: rf.shard.Shard, Verify: rf.verify, Prune: rf.prune, Verbose: rf.verbose,
 		UserAgent: "bulkdl/" + moduleVersion(), Observer: disp,

@@ -1,0 +1,35 @@
+package main
+
+import "testing"
+
+// The collector's setting by a run's size: a small run may grow its heap
+// within a soft limit; a run that could hold a quarter of that limit live
+// (many connections, many files) must not get the limit, or the collector
+// runs back to back; the environment's GOGC and GOMEMLIMIT win.
+func TestGCSetting(t *testing.T) {
+	for _, c := range []struct {
+		name               string
+		files, connections int
+		env                map[string]string
+		pct                int
+		limit              int64
+		ok                 bool
+	}{
+		{"5000 small files, budget 16", 5000, 16, nil, 400, gcLimit, true},
+		{"one file", 1, 8, nil, 400, gcLimit, true},
+		{"100k files", 100000, 32, nil, 50, -1, true},
+		{"just over smallRun", smallRun + 1, 16, nil, 50, -1, true},
+		{"512 connections", 20000, 512, nil, 50, -1, true},
+		{"96 connections and 20k files", 20000, 96, nil, 50, -1, true},
+		{"64 connections, few files", 100, 64, nil, 400, gcLimit, true},
+		{"GOGC set", 5000, 16, map[string]string{"GOGC": "100"}, 0, -1, false},
+		{"GOMEMLIMIT set", 5000, 16, map[string]string{"GOMEMLIMIT": "1GiB"}, 400, -1, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			pct, limit, ok := gcSetting(c.files, c.connections, func(k string) string { return c.env[k] })
+			if pct != c.pct || limit != c.limit || ok != c.ok {
+				t.Errorf("gcSetting(%d files, %d connections) = %d, %d, %v; want %d, %d, %v", c.files, c.connections, pct, limit, ok, c.pct, c.limit, c.ok)
+			}
+		})
+	}
+}
