@@ -344,7 +344,11 @@ func (t *Task) commit(pos, n int64) (newPos, end int64, stop bool) {
 	if stop {
 		d.removeSegLocked(s)
 	}
+	kick := d.hashKickLocked()
 	d.mu.Unlock()
+	if kick != nil {
+		kick()
+	}
 
 	if snap != nil {
 		d.checkpoint(snap)
@@ -568,6 +572,7 @@ func (d *Download) restartLocked() (after func()) {
 
 // forgetLocked forgets every byte on disk, in memory only.
 func (d *Download) forgetLocked() {
+	d.forgetHashLocked()
 	d.segs = nil
 	d.done = nil
 	d.size = -1
@@ -630,6 +635,7 @@ func (d *Download) closeLocked(keep bool) (after func()) {
 	d.file, d.anon, d.dir = nil, false, nil
 	d.state = stateFailed
 	return func() {
+		d.stopHashing() // before f is closed
 		if f != nil {
 			// The download has failed already; what fails here costs a
 			// later run its resume (or leaves a file it truncates), never

@@ -219,6 +219,8 @@ type Download struct {
 	finished    chan struct{}
 	sum         []byte // the digest computed when the file was verified
 
+	ph prefixHash // the digest of the complete prefix so far (hash.go)
+
 	written  atomic.Int64 // bytes of the file on disk and accounted for
 	received atomic.Int64 // body bytes received over the network, this run
 	requests atomic.Int64
