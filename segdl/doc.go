@@ -12,7 +12,10 @@
 //	         in proportion to the two connections' speeds (the new range
 //	         at least MinSegment, the part kept at least 64 KiB); its
 //	         fetcher stops at the new end. With mirrors of the same size
-//	         and validator, new ranges go to the source with room
+//	         and validator, new ranges go to the source with room. A file
+//	         with a checksum is handed out in pieces of 2 x MinSegment,
+//	         in file order, until the last is taken; then its tail is
+//	         split as above
 //	write:   WriteAt into PATH.bulkdl.part (on Linux, a file without a
 //	         name, O_TMPFILE, until it needs one); one buffer per connection
 //	commit:  record progress; every SyncBytes or SyncInterval: fsync data,

@@ -9,8 +9,9 @@ import (
 // read back from the temporary file, never of the bytes as they arrived.
 // Read back only at the end, a 1 GiB file costs a second pass after the
 // last byte (about 0.6 s of SHA-256 on one core), so the file's contiguous
-// complete prefix is read back and hashed as it grows, and at the end
-// verify hashes only the rest.
+// complete prefix is read back and hashed as it grows: ranges are handed
+// out in file order (pieceLocked) so that it grows at the speed of all
+// connections together, and at the end verify hashes only the rest.
 //
 // Bytes in the prefix are committed (d.done) and nothing in segdl writes
 // them again: a task writes only at its own position, which is past the

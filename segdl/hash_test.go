@@ -2,6 +2,7 @@ package segdl
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
@@ -196,4 +197,57 @@ func TestInterruptStopsHashing(t *testing.T) {
 		t.Errorf("the resumed run fetched %d bytes of %d; want only what was missing", again, size)
 	}
 	assertNoLitter(t, dir)
+}
+
+// TestPiecesInFileOrder claims connections for a large file: with a
+// checksum, each takes the next piece of the file in order, so that the
+// complete prefix grows with all of them; without one, the file is split
+// into as many ranges as connections, as before.
+func TestPiecesInFileOrder(t *testing.T) {
+	const size = 64 << 20
+	sum := sha256.Sum256(nil)
+	cases := []struct {
+		name string
+		spec Spec
+		// holes are the ranges still to fetch (a resumed file); none: all.
+		holes [][2]int64
+		want  [][2]int64 // the segments of the first claims, in order
+	}{
+		{name: "with a checksum, pieces in order",
+			spec: Spec{Hash: sha256.New, Sum: sum[:]},
+			want: [][2]int64{{0, 4 << 20}, {4 << 20, 8 << 20}, {8 << 20, 12 << 20}, {12 << 20, 16 << 20}}},
+		{name: "with a checksum, resumed: pieces of the holes, in order",
+			spec:  Spec{Hash: sha256.New, Sum: sum[:]},
+			holes: [][2]int64{{40 << 20, size}, {10 << 20, 15 << 20}},
+			want:  [][2]int64{{10 << 20, 15 << 20}, {40 << 20, 44 << 20}, {44 << 20, 48 << 20}}},
+		{name: "without a checksum, ranges split from the one that ends last",
+			want: [][2]int64{{0, size}, {32 << 20, size}, {16 << 20, 32 << 20}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.spec.URLs = []string{"http://example.com/f"}
+			c.spec.Path = "f"
+			c.spec.Size = size
+			cfg := testConfig()
+			cfg.MinSegment = 2 << 20
+			d := New(nil, c.spec, cfg, nil)
+			d.size, d.splittable, d.state = size, true, stateRunning
+			holes := c.holes
+			if holes == nil {
+				holes = [][2]int64{{0, size}}
+			}
+			for _, h := range holes {
+				d.segs = append(d.segs, &segment{pos: h[0], end: h[1]})
+			}
+			for i := range c.want {
+				task := d.Claim()
+				if task == nil {
+					t.Fatalf("Claim() = nil after %d claims", i)
+				}
+				if got := [2]int64{task.seg.pos, task.seg.end}; got != c.want[i] {
+					t.Errorf("claim %d fetches [%d, %d) MiB; want [%d, %d) MiB", i, got[0]>>20, got[1]>>20, c.want[i][0]>>20, c.want[i][1]>>20)
+				}
+			}
+		})
+	}
 }

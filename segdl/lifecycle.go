@@ -64,6 +64,7 @@ func (d *Download) prepare(t *Task) error {
 			first = s
 		}
 	}
+	first = d.pieceLocked(first)
 	first.task = t
 	t.seg = first
 	return nil
@@ -293,6 +294,7 @@ func (d *Download) learn(t *Task, resp *http.Response, size int64, ranged bool) 
 	}
 	if fresh && size >= 0 && t.seg.end < 0 {
 		t.seg.end = size
+		d.pieceLocked(t.seg)
 	}
 	if d.state == stateProbing {
 		d.state = stateRunning

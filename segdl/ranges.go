@@ -55,3 +55,34 @@ func (rs rangeSet) holes(size int64) [][2]int64 {
 }
 
 func (rs rangeSet) clone() rangeSet { return append(rangeSet(nil), rs...) }
+
+// Ranges in file order. Without a checksum, connections share a file as N
+// ranges split from the one that would end last (ClaimFrom). With one, a
+// file of at least hashMin bytes is handed out in pieces of pieceSize bytes,
+// in file order, as aria2 does: the complete prefix then grows at the speed
+// of all connections, not of the first range's alone, and hashing it
+// (hash.go) keeps up with the download. Each piece costs a request (256
+// for 1 GiB, on connections kept alive). Once every piece is taken, the
+// tail is split early as before.
+
+// pieceSizeLocked returns the size of the pieces the file is handed out
+// in, or 0 if it is not.
+func (d *Download) pieceSizeLocked() int64 {
+	if d.spec.Hash == nil || !d.splittable || d.noRange || d.size < d.hashMinLocked() {
+		return 0
+	}
+	return 2 * d.cfg.MinSegment
+}
+
+// pieceLocked cuts the piece at the start of s off it, queueing the rest,
+// and returns s, now that piece. A rest shorter than half a piece stays
+// with it.
+func (d *Download) pieceLocked(s *segment) *segment {
+	p := d.pieceSizeLocked()
+	if p == 0 || s.end < 0 || s.end-s.pos <= p+p/2 {
+		return s
+	}
+	d.segs = append(d.segs, &segment{pos: s.pos + p, end: s.end})
+	s.end = s.pos + p
+	return s
+}

@@ -308,7 +308,7 @@ func (d *Download) ClaimFrom(room func(hostport string) bool) *Task {
 		return nil
 	}
 	if s := d.queuedLocked(); s != nil {
-		return d.assign(s, src)
+		return d.assign(d.pieceLocked(s), src)
 	}
 	now := time.Now()
 	big := d.splitCandidateLocked(now)
@@ -393,14 +393,16 @@ func (d *Download) claimableLocked() bool {
 	return d.restart == nil && !d.clock.now().Before(d.notBefore)
 }
 
-// queuedLocked returns a segment no task fetches, or nil.
+// queuedLocked returns the first in the file of the segments no task
+// fetches, or nil.
 func (d *Download) queuedLocked() *segment {
+	var q *segment
 	for _, s := range d.segs {
-		if s.task == nil {
-			return s
+		if s.task == nil && (q == nil || s.pos < q.pos) {
+			q = s
 		}
 	}
-	return nil
+	return q
 }
 
 // splitCandidateLocked returns, of the segments long enough to split
