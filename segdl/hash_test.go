@@ -201,8 +201,9 @@ func TestInterruptStopsHashing(t *testing.T) {
 
 // TestPiecesInFileOrder claims connections for a large file: with a
 // checksum, each takes the next piece of the file in order, so that the
-// complete prefix grows with all of them; without one, the file is split
-// into as many ranges as connections, as before.
+// complete prefix grows with all of them, pieces long enough that their
+// requests cost little; without one, the file is split into as many
+// ranges as connections, as before.
 func TestPiecesInFileOrder(t *testing.T) {
 	const size = 64 << 20
 	sum := sha256.Sum256(nil)
@@ -211,6 +212,10 @@ func TestPiecesInFileOrder(t *testing.T) {
 		spec Spec
 		// holes are the ranges still to fetch (a resumed file); none: all.
 		holes [][2]int64
+		// cost is what a request costs to its first byte, as measured so
+		// far (zero: not yet); others the connections already running.
+		cost   time.Duration
+		others int
 		want  [][2]int64 // the segments of the first claims, in order
 	}{
 		{name: "with a checksum, pieces in order",
@@ -220,6 +225,14 @@ func TestPiecesInFileOrder(t *testing.T) {
 			spec:  Spec{Hash: sha256.New, Sum: sum[:]},
 			holes: [][2]int64{{40 << 20, size}, {10 << 20, 15 << 20}},
 			want:  [][2]int64{{10 << 20, 15 << 20}, {40 << 20, 44 << 20}, {44 << 20, 48 << 20}}},
+		{name: "with a checksum, 80 ms to the first byte: longer pieces, fewer requests",
+			spec: Spec{Hash: sha256.New, Sum: sum[:]}, cost: 80 * time.Millisecond, others: 7,
+			// sqrt(64 MiB x 0.08 s x 1 GB/s) / N, for N = 7, 8, 9
+			// connections, rounded up to 64 KiB.
+			want: [][2]int64{{0, 160 << 16}, {160 << 16, 300 << 16}, {300 << 16, 425 << 16}}},
+		{name: "with a checksum, on loopback: 4 MiB pieces",
+			spec: Spec{Hash: sha256.New, Sum: sum[:]}, cost: 200 * time.Microsecond, others: 7,
+			want: [][2]int64{{0, 4 << 20}, {4 << 20, 8 << 20}}},
 		{name: "without a checksum, ranges split from the one that ends last",
 			want: [][2]int64{{0, size}, {32 << 20, size}, {16 << 20, 32 << 20}}},
 	}
@@ -232,6 +245,7 @@ func TestPiecesInFileOrder(t *testing.T) {
 			cfg.MinSegment = 2 << 20
 			d := New(nil, c.spec, cfg, nil)
 			d.size, d.splittable, d.state = size, true, stateRunning
+			d.reqCost, d.active = c.cost, c.others
 			holes := c.holes
 			if holes == nil {
 				holes = [][2]int64{{0, size}}
@@ -249,5 +263,27 @@ func TestPiecesInFileOrder(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPiecesPayForTheirRequests downloads a checksummed file from a server
+// that takes 20 ms to answer each request: pieces grow with what a request
+// is measured to cost (to about 1 MiB over 4 connections), so the server
+// sees a few requests, not one per 2 x MinSegment (64).
+func TestPiecesPayForTheirRequests(t *testing.T) {
+	const size = 8 << 20
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.Latency = 20 * time.Millisecond
+	srv.RatePerConn.Store(8 << 20)
+	data := segdltest.Content(9, size)
+	srv.PutBytes("/f", data)
+	cfg := testConfig() // pieces of at least 128 KiB: 64 of them
+	r := fetch(t, "", withSum(Spec{URLs: []string{srv.URLOf("/f")}}, data), cfg, 4)
+	if r.err != nil || sha(r.data) != sha(data) {
+		t.Fatalf("err %v; published %d bytes, right %v", r.err, len(r.data), sha(r.data) == sha(data))
+	}
+	if n := srv.Stats().Requests; n > 20 {
+		t.Errorf("server saw %d requests for %d MiB; want pieces that pay for their requests (at most 20)", n, size>>20)
 	}
 }

@@ -220,6 +220,8 @@ type Download struct {
 	sum         []byte // the digest computed when the file was verified
 
 	ph prefixHash // the digest of the complete prefix so far (hash.go)
+	// reqCost is what a request costs before its first byte (ranges.go).
+	reqCost time.Duration
 
 	written  atomic.Int64 // bytes of the file on disk and accounted for
 	received atomic.Int64 // body bytes received over the network, this run
@@ -261,6 +263,7 @@ type Task struct {
 	mirror bool
 
 	began    time.Time // when the current response began to stream
+	claimed  time.Time // when Claim gave it a range, until its first response
 	streamed int64     // bytes it has committed since
 	idle     func()    // called once the task needs its connection no more; see OnIdle
 
@@ -343,7 +346,7 @@ func (t *Task) Host() string {
 }
 
 func (d *Download) assign(s *segment, src int) *Task {
-	t := &Task{d: d, seg: s, gen: d.gen, src: src, mirror: src != d.url}
+	t := &Task{d: d, seg: s, gen: d.gen, src: src, mirror: src != d.url, claimed: time.Now()}
 	s.task = t
 	d.active++
 	d.mirrors[src].active++
