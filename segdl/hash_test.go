@@ -212,11 +212,12 @@ func TestPiecesInFileOrder(t *testing.T) {
 		spec Spec
 		// holes are the ranges still to fetch (a resumed file); none: all.
 		holes [][2]int64
+		size  int64 // of the file; 0 means 64 MiB
 		// cost is what a request costs to its first byte, as measured so
 		// far (zero: not yet); others the connections already running.
 		cost   time.Duration
 		others int
-		want  [][2]int64 // the segments of the first claims, in order
+		want   [][2]int64 // the segments of the first claims, in order
 	}{
 		{name: "with a checksum, pieces in order",
 			spec: Spec{Hash: sha256.New, Sum: sum[:]},
@@ -225,11 +226,14 @@ func TestPiecesInFileOrder(t *testing.T) {
 			spec:  Spec{Hash: sha256.New, Sum: sum[:]},
 			holes: [][2]int64{{40 << 20, size}, {10 << 20, 15 << 20}},
 			want:  [][2]int64{{10 << 20, 15 << 20}, {40 << 20, 44 << 20}, {44 << 20, 48 << 20}}},
-		{name: "with a checksum, 80 ms to the first byte: longer pieces, fewer requests",
-			spec: Spec{Hash: sha256.New, Sum: sum[:]}, cost: 80 * time.Millisecond, others: 7,
-			// sqrt(64 MiB x 0.08 s x 1 GB/s) / N, for N = 7, 8, 9
+		{name: "with a checksum, a busy machine, 20 ms to the first byte: longer pieces, fewer requests",
+			spec: Spec{Hash: sha256.New, Sum: sum[:]}, size: 1 << 30, cost: 20 * time.Millisecond, others: 7,
+			// sqrt(1 GiB x 0.02 s x 1 GB/s) / N, for N = 7, 8, 9
 			// connections, rounded up to 64 KiB.
-			want: [][2]int64{{0, 160 << 16}, {160 << 16, 300 << 16}, {300 << 16, 425 << 16}}},
+			want: [][2]int64{{0, 320 << 16}, {320 << 16, 600 << 16}, {600 << 16, 849 << 16}}},
+		{name: "with a checksum, 80 ms to the first byte: a file hashed in less than 16 requests' time is split as without one",
+			spec: Spec{Hash: sha256.New, Sum: sum[:]}, cost: 80 * time.Millisecond, others: 7,
+			want: [][2]int64{{0, size}, {32 << 20, size}, {16 << 20, 32 << 20}}},
 		{name: "with a checksum, on loopback: 4 MiB pieces",
 			spec: Spec{Hash: sha256.New, Sum: sum[:]}, cost: 200 * time.Microsecond, others: 7,
 			want: [][2]int64{{0, 4 << 20}, {4 << 20, 8 << 20}}},
@@ -240,15 +244,18 @@ func TestPiecesInFileOrder(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			c.spec.URLs = []string{"http://example.com/f"}
 			c.spec.Path = "f"
-			c.spec.Size = size
+			if c.size == 0 {
+				c.size = size
+			}
+			c.spec.Size = c.size
 			cfg := testConfig()
 			cfg.MinSegment = 2 << 20
 			d := New(nil, c.spec, cfg, nil)
-			d.size, d.splittable, d.state = size, true, stateRunning
+			d.size, d.splittable, d.state = c.size, true, stateRunning
 			d.reqCost, d.active = c.cost, c.others
 			holes := c.holes
 			if holes == nil {
-				holes = [][2]int64{{0, size}}
+				holes = [][2]int64{{0, c.size}}
 			}
 			for _, h := range holes {
 				d.segs = append(d.segs, &segment{pos: h[0], end: h[1]})

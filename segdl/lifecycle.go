@@ -294,6 +294,7 @@ func (d *Download) learn(t *Task, resp *http.Response, size int64, ranged bool) 
 	}
 	if fresh && size >= 0 && t.seg.end < 0 {
 		t.seg.end = size
+		t.startedLocked(time.Now()) // what its request cost sizes the pieces
 		d.pieceLocked(t.seg)
 	}
 	if d.state == stateProbing {

@@ -78,8 +78,13 @@ func (rs rangeSet) clone() rangeSet { return append(rangeSet(nil), rs...) }
 // the end N P / H, least at P = sqrt(S c H) / N. A piece is that, and at
 // least 2 x MinSegment: 4 MiB on loopback (1 GiB in about 260 requests,
 // on connections kept alive), 24 MB when the machine is so busy that a
-// request waits 20 ms for its first byte, 12 MB for 64 MiB over 8
-// connections at 80 ms to the first byte.
+// request waits 20 ms for its first byte. Pieces pay only if they are
+// much shorter than the N ranges splitting makes (P < S / 4N, that is
+// S > 16 c H: the file takes more than 16 requests' time to hash); a
+// smaller file is split as if it had no checksum: 64 MiB at 10 ms to the
+// first byte, 1 GB at 80 ms. Until a cost is known (the probe's is known
+// when its answer comes, before the first piece is cut), a piece is
+// 2 x MinSegment.
 
 // hashRate is the speed H assumed for hashing: SHA-256 on one core with
 // the SHA extensions is 1.6 GB/s, without them 0.4.
@@ -93,6 +98,9 @@ func (d *Download) pieceSizeLocked() int64 {
 	}
 	p := 2 * d.cfg.MinSegment
 	if c := d.reqCost.Seconds(); c > 0 {
+		if float64(d.size) <= 16*c*hashRate {
+			return 0
+		}
 		const align = 64 << 10
 		best := math.Sqrt(float64(d.size)*c*hashRate) / float64(max(d.active, 1))
 		p = max(p, (int64(best)+align-1)/align*align)

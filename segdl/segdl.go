@@ -298,7 +298,7 @@ func (d *Download) ClaimFrom(room func(hostport string) bool) *Task {
 			return nil
 		}
 		d.state = stateProbing
-		t := &Task{d: d, gen: d.gen, probe: true, src: d.url}
+		t := &Task{d: d, gen: d.gen, probe: true, src: d.url, claimed: time.Now()}
 		d.active++
 		d.mirrors[d.url].active++
 		return t
