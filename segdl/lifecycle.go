@@ -270,6 +270,7 @@ func (d *Download) learn(t *Task, resp *http.Response, size int64, ranged bool) 
 		return &fatalError{fmt.Errorf("%w: server says %d bytes, more than max_size %d", ErrSize, size, d.cfg.MaxSize)}
 	}
 	if fresh {
+		t.startedLocked(time.Now()) // what its request cost sizes the pieces
 		d.etag = resp.Header.Get("ETag")
 		d.lastMod = resp.Header.Get("Last-Modified")
 		d.size = size
@@ -294,7 +295,6 @@ func (d *Download) learn(t *Task, resp *http.Response, size int64, ranged bool) 
 	}
 	if fresh && size >= 0 && t.seg.end < 0 {
 		t.seg.end = size
-		t.startedLocked(time.Now()) // what its request cost sizes the pieces
 		d.pieceLocked(t.seg)
 	}
 	if d.state == stateProbing {

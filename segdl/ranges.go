@@ -75,7 +75,9 @@ func (rs rangeSet) clone() rangeSet { return append(rangeSet(nil), rs...) }
 // but leave more of the file to hash at the end, about a piece per
 // connection. For a file of S bytes, N connections, a request cost c and
 // hashing at H bytes/s, the requests cost each connection S/(N P) c and
-// the end N P / H, least at P = sqrt(S c H) / N. A piece is that, and at
+// the end N P / H, least at P = sqrt(S c H) / N (N at least 8: a file
+// gets its connections within its first pieces, and a few large pieces
+// taken first would stay the last to hash). A piece is that, and at
 // least 2 x MinSegment: 4 MiB on loopback (1 GiB in about 260 requests,
 // on connections kept alive), 24 MB when the machine is so busy that a
 // request waits 20 ms for its first byte. Pieces pay only if they are
@@ -90,6 +92,9 @@ func (rs rangeSet) clone() rangeSet { return append(rangeSet(nil), rs...) }
 // the SHA extensions is 1.6 GB/s, without them 0.4.
 const hashRate = 1e9
 
+// pieceConns is the fewest connections a file's pieces are sized for.
+const pieceConns = 8
+
 // pieceSizeLocked returns the size of the pieces the file is handed out
 // in, or 0 if it is not.
 func (d *Download) pieceSizeLocked() int64 {
@@ -102,7 +107,7 @@ func (d *Download) pieceSizeLocked() int64 {
 			return 0
 		}
 		const align = 64 << 10
-		best := math.Sqrt(float64(d.size)*c*hashRate) / float64(max(d.active, 1))
+		best := math.Sqrt(float64(d.size)*c*hashRate) / float64(max(d.active, pieceConns))
 		p = max(p, (int64(best)+align-1)/align*align)
 	}
 	return p
