@@ -28,7 +28,8 @@ import (
 // It is stopped and waited for before the file is verified or closed
 // (stopHashing), so it never outlives the download nor reads a closed file.
 
-// prefixHash is a download's digest of the first n bytes of its file.
+// prefixHash is a download's digest of the first n bytes of its file,
+// allocated when hashing first starts (most files never need one).
 // Fields are guarded by Download.mu; h is used without it by the running
 // goroutine alone, and by verify once that has returned.
 type prefixHash struct {
@@ -63,17 +64,21 @@ func (d *Download) prefixLocked() int64 {
 // function that starts its goroutine, to call once d.mu is released, or
 // nil. It is called after each commit.
 func (d *Download) hashKickLocked() func() {
-	ph := &d.ph
-	if d.spec.Hash == nil || ph.running || d.file == nil {
+	ph := d.ph
+	if d.spec.Hash == nil || d.file == nil || ph != nil && ph.running {
 		return nil
 	}
 	end := d.prefixLocked()
-	n := ph.n
-	if ph.hgen != ph.gen {
-		n = 0
+	var n int64
+	if ph != nil && ph.hgen == ph.gen {
+		n = ph.n
 	}
 	if end-n < d.hashStepLocked() || max(d.size, end) < d.hashMinLocked() {
 		return nil
+	}
+	if ph == nil {
+		ph = &prefixHash{}
+		d.ph = ph
 	}
 	ph.running, ph.stop = true, false
 	exited := make(chan struct{})
@@ -90,14 +95,13 @@ func (d *Download) hashPrefix(f *os.File, exited chan struct{}) {
 	bp := getBuf(d.cfg.ChunkSize)
 	defer bufPool.Put(bp)
 	buf := *bp
-	read := d.ph.read
+	d.mu.Lock()
+	ph := d.ph
+	read := ph.read
 	if read == nil {
 		read = (*os.File).ReadAt
 	}
-
-	d.mu.Lock()
 	defer d.mu.Unlock()
-	ph := &d.ph
 	h, n, gen := ph.h, ph.n, ph.hgen
 	defer func() { ph.h, ph.n, ph.hgen, ph.running = h, n, gen, false }()
 	for !ph.stop {
@@ -138,7 +142,7 @@ func (d *Download) hashPrefix(f *os.File, exited chan struct{}) {
 func (d *Download) stopHashing() {
 	d.mu.Lock()
 	var exited chan struct{}
-	if d.ph.running {
+	if d.ph != nil && d.ph.running {
 		d.ph.stop = true
 		exited = d.ph.exited
 	}
@@ -155,11 +159,12 @@ func (d *Download) hashed(size int64) (h hash.Hash, n int64) {
 	d.stopHashing()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	ph := &d.ph
-	if ph.h != nil && ph.hgen == ph.gen && ph.n <= size {
-		h, n = ph.h, ph.n
+	if ph := d.ph; ph != nil {
+		if ph.h != nil && ph.hgen == ph.gen && ph.n <= size {
+			h, n = ph.h, ph.n
+		}
+		ph.h, ph.n = nil, 0
 	}
-	ph.h, ph.n = nil, 0
 	if h == nil {
 		return d.spec.Hash(), 0
 	}
@@ -168,4 +173,8 @@ func (d *Download) hashed(size int64) (h hash.Hash, n int64) {
 
 // forgetHashLocked throws the digest away: the bytes it covers are
 // forgotten. A running goroutine notices and starts over.
-func (d *Download) forgetHashLocked() { d.ph.gen++ }
+func (d *Download) forgetHashLocked() {
+	if d.ph != nil {
+		d.ph.gen++
+	}
+}

@@ -57,12 +57,12 @@ func TestChecksumIsOfTheBytesOnDisk(t *testing.T) {
 				if c.slow {
 					// Fast at first, so that hashing catches up and is
 					// started again with the digest so far; then slow.
-					d.ph.read = func(f *os.File, p []byte, off int64) (int, error) {
+					d.ph = &prefixHash{read: func(f *os.File, p []byte, off int64) (int, error) {
 						if off >= int64(c.size)/2 {
 							time.Sleep(2 * time.Millisecond)
 						}
 						return f.ReadAt(p, off)
-					}
+					}}
 				}
 			})
 			if !changed.Load() {
@@ -95,17 +95,20 @@ func TestARestartForgetsTheDigest(t *testing.T) {
 		srv := segdltest.NewServer()
 		srv.RatePerConn.Store(4 << 20)
 		srv.Put("/f", &segdltest.File{Data: v1, ETag: `"v1"`})
+		// The first response breaks off, so that the rest is asked for
+		// again and the new version is seen mid-download.
+		srv.Fault = nth(segdltest.Fault{Kind: segdltest.Truncate, After: 512 << 10}, 1)
 		var once sync.Once
 		hashedOld := false
 		r := fetchWith(t, "", withSum(Spec{URLs: []string{srv.URLOf("/f")}}, v2), testConfig(), conns, func(d *Download) {
-			d.ph.read = func(f *os.File, p []byte, off int64) (int, error) {
+			d.ph = &prefixHash{read: func(f *os.File, p []byte, off int64) (int, error) {
 				n, err := f.ReadAt(p, off)
 				once.Do(func() {
 					hashedOld = string(p[:n]) == string(v1[off:off+int64(n)])
 					srv.Put("/f", &segdltest.File{Data: v2, ETag: `"v2"`})
 				})
 				return n, err
-			}
+			}}
 		})
 		whole := 0
 		for _, q := range srv.Requests() {
@@ -152,7 +155,8 @@ func TestInterruptStopsHashing(t *testing.T) {
 	defer cancel()
 	var once sync.Once
 	var endedWhileReading, reads atomic.Int64
-	d.ph.read = func(f *os.File, p []byte, off int64) (int, error) {
+	looked := make(chan struct{}) // the read has seen whether the download ended
+	d.ph = &prefixHash{read: func(f *os.File, p []byte, off int64) (int, error) {
 		reads.Add(1)
 		once.Do(func() {
 			cancel() // Ctrl-C while this read is under way
@@ -161,14 +165,16 @@ func TestInterruptStopsHashing(t *testing.T) {
 				endedWhileReading.Add(1)
 			case <-time.After(300 * time.Millisecond):
 			}
+			close(looked)
 		})
 		return f.ReadAt(p, off)
-	}
+	}}
 	drive(ctx, d, wake, 4)
 	<-d.Done()
 	if reads.Load() == 0 {
 		t.Fatal("nothing was hashed before the end; the test tests nothing")
 	}
+	<-looked
 	if endedWhileReading.Load() != 0 {
 		t.Error("the download ended while its hashing goroutine was still reading the file")
 	}

@@ -219,8 +219,8 @@ type Download struct {
 	finished    chan struct{}
 	sum         []byte // the digest computed when the file was verified
 
-	writeMu sync.Mutex // one write of the file at a time (writeat.go)
-	ph      prefixHash // the digest of the complete prefix so far (hash.go)
+	writeMu sync.Mutex  // one write of the file at a time (writeat.go)
+	ph      *prefixHash // the digest of the complete prefix so far, or nil (hash.go)
 	// reqCost is what a request costs before its first byte (ranges.go).
 	reqCost time.Duration
 
