@@ -19,7 +19,7 @@ import (
 // the checksum must fail, and the one clean refetch must publish the right
 // file. A checksum of the bytes as they arrived would publish the changed
 // byte. The cases cover each way a file is hashed: all at the end (a small
-// file), while it downloads in pieces (early in the prefix, or in the last
+// file), while it downloads (early in the prefix, or in the last
 // bytes, left for the end), as one stream, and with a disk so slow that
 // hashing still runs when the last byte is written.
 func TestChecksumIsOfTheBytesOnDisk(t *testing.T) {
@@ -32,8 +32,8 @@ func TestChecksumIsOfTheBytesOnDisk(t *testing.T) {
 		slow    bool // each read back takes a while
 	}{
 		{name: "a small file, hashed once complete", size: 64 << 10, at: 1000, conns: 1},
-		{name: "a file in pieces, a byte early in its prefix", size: 4 << 20, at: 300 << 10, conns: 4},
-		{name: "a file in pieces, a byte in its last piece", size: 4 << 20, at: 4<<20 - 1000, conns: 4},
+		{name: "a large file, a byte early in its prefix", size: 4 << 20, at: 300 << 10, conns: 4},
+		{name: "a large file, a byte in its last bytes", size: 4 << 20, at: 4<<20 - 1000, conns: 4},
 		{name: "a file fetched as one stream", size: 2 << 20, at: 1 << 20, conns: 1, noRange: true},
 		{name: "a slow disk, hashing still under way at the end", size: 2 << 20, at: 600 << 10, conns: 4, slow: true},
 	}
