@@ -12,13 +12,21 @@
 //	         in proportion to the two connections' speeds (the new range
 //	         at least MinSegment, the part kept at least 64 KiB); its
 //	         fetcher stops at the new end. With mirrors of the same size
-//	         and validator, new ranges go to the source with room
+//	         and validator, new ranges go to the source with room. A file
+//	         with a checksum is handed out in pieces, in file order, until
+//	         the last is taken; then its tail is split as above. A piece
+//	         is 2 x MinSegment, or longer where its request's time to the
+//	         first byte would cost more than the shorter hash at the end
+//	         saves (ranges.go)
 //	write:   WriteAt into PATH.bulkdl.part (on Linux, a file without a
 //	         name, O_TMPFILE, until it needs one); one buffer per connection
 //	commit:  record progress; every SyncBytes or SyncInterval: fsync data,
 //	         then the journal
-//	finish:  size check, hash the file as it is on disk, compare the
-//	         checksum
+//	hash:    with a checksum, read back and hash the complete prefix
+//	         of the file as it grows, in one goroutine, while the rest
+//	         downloads (hash.go)
+//	finish:  size check, read back and hash the rest of the file,
+//	         compare the checksum
 //	publish: make the data durable, rename PATH.bulkdl.part -> PATH (or
 //	         link the file without a name to PATH), fsync the directory,
 //	         then Done; with a Publisher, for a batch of files at once (one
@@ -46,8 +54,12 @@
 //
 //   - Nothing but a complete file whose size (and checksum, if given)
 //     matched appears at PATH; an older file there stays untouched until
-//     the rename replaces it. The checksum is of the bytes on disk, read
-//     back after the last write, not of the bytes as they arrived.
+//     the rename replaces it. The checksum is of the bytes on disk, not
+//     of the bytes as they arrived: each byte is read back from the
+//     temporary file after the last write segdl makes to it (the complete
+//     prefix while the rest downloads, the rest at the end), so a write
+//     that did not land as sent, or a byte another writer changed before
+//     it was read back, fails the checksum.
 //     The temporary file is created with the published file's mode, 0644
 //     less the umask (one resumed from an older run is given it before the
 //     rename); the journal is 0600. On Windows, which has no mode bits,
@@ -122,6 +134,14 @@
 // complete file, with its journal, for the next run to verify and publish
 // without a request.
 //
+// Hashing while the file downloads takes one goroutine per file with a
+// checksum, and only while at least 2 x MinSegment bytes are complete
+// and 4 x ChunkSize of them not hashed yet: it returns once it has caught
+// up, and a commit starts it again, so small files never start one. It
+// holds one ChunkSize buffer. It stops before the file is verified or
+// closed (an interrupt, a failure), and Done is not closed before it has;
+// a restart that forgets the bytes on disk throws its digest away.
+//
 // Waits read an unexported clock (parking, backoff sleeps, Retry-After,
 // the sync interval), as x/time/rate's now/newTimer seam does. The stall
 // watchdog and the speed of each connection run on real time, because they
@@ -158,6 +178,8 @@
 // server confirms the validator through If-Range and echoes it; otherwise
 // it starts over. A temporary file the journal claims whole (a kill while
 // verifying or publishing) is verified and published without a request.
+// The bytes a run kept are hashed from the disk like any others, from
+// byte 0: a checksum covers the whole file, whichever run wrote it.
 // A corrupt or foreign journal, or one of an older format, is ignored,
 // never a crash. A failed or interrupted download keeps both files for a
 // later run when its bytes can be resumed (a known size and a validator,
@@ -169,9 +191,13 @@
 // If-Range, is trusted: only a checksum in the manifest catches it. The
 // same holds for a temporary file changed on disk behind bulkdl's back
 // between runs while keeping its size: without a checksum it is published
-// as the journal describes it. A file without any validator and without a
-// checksum is correct only if one stream delivers it whole; a server that
-// breaks every stream makes it fail, never splice.
+// as the journal describes it. A byte of the temporary file that another
+// program changes after segdl has read it back is not seen by the
+// checksum (the dest lock keeps other runs of bulkdl out; a change after
+// verification, before the rename, never was seen either). A file without
+// any validator and without a checksum is correct only if one stream
+// delivers it whole; a server that breaks every stream makes it fail,
+// never splice.
 //
 // # Platforms
 //

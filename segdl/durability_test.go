@@ -298,37 +298,6 @@ func TestUnparsableLocationFailsAtOnce(t *testing.T) {
 	}
 }
 
-// TestChecksumIsOfTheBytesOnDisk has something else change a byte of the
-// temporary file after bulkdl wrote it: the checksum must see it.
-func TestChecksumIsOfTheBytesOnDisk(t *testing.T) {
-	srv := segdltest.NewServer()
-	defer srv.Close()
-	data := segdltest.Content(3, 1<<20)
-	srv.PutBytes("/f", data)
-	var once sync.Once
-	ops := osOps
-	ops.writeAt = func(f *os.File, b []byte, off int64) (int, error) {
-		n, err := f.WriteAt(b, off)
-		if off > 100<<10 {
-			once.Do(func() { f.WriteAt([]byte("another writer"), 1000) })
-		}
-		return n, err
-	}
-	r := fetchOps(t, "", withSum(Spec{URLs: []string{srv.URLOf("/f")}}, data), testConfig(), 1, &ops)
-	if r.err != nil || sha(r.data) != sha(data) {
-		t.Fatalf("err %v; published %d bytes, right %v", r.err, len(r.data), sha(r.data) == sha(data))
-	}
-	probes := 0
-	for _, q := range srv.Requests() {
-		if q.Header.Get("Range") == "bytes=0-" {
-			probes++
-		}
-	}
-	if probes != 2 {
-		t.Errorf("file fetched %d times; want the mismatch seen and one clean refetch", probes)
-	}
-}
-
 // emfileDoer fails its first n requests as a dial does when the process
 // is out of file descriptors.
 type emfileDoer struct {

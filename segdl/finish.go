@@ -68,8 +68,14 @@ func (d *Download) finish(ctx context.Context) {
 }
 
 // verify checks the size and, if the spec has one, the checksum of the
-// bytes on disk: read back, not as they arrived, so that what is published
-// is what was verified even if something else wrote to the file.
+// bytes on disk: each byte read back from the file after segdl's last
+// write to it, never taken as it arrived, so that a write that did not
+// land as it was sent, or another writer before the read, fails the
+// checksum. The complete prefix was read back and hashed while the rest
+// downloaded (hash.go); verify reads back the rest. A change that
+// something else makes to the file after its bytes were read back is not
+// seen, as one after verify returns never was: the dest lock keeps other
+// runs of bulkdl out.
 func (d *Download) verify(ctx context.Context, f *os.File, size int64) (sum []byte, err error) {
 	st, err := f.Stat()
 	if err != nil {
@@ -87,11 +93,11 @@ func (d *Download) verify(ctx context.Context, f *os.File, size int64) (sum []by
 	if d.spec.Hash == nil {
 		return nil, nil
 	}
-	h := d.spec.Hash()
+	h, from := d.hashed(size)
 	// A pooled buffer: io.Copy would allocate 32 KiB per file, 3 GB of
 	// garbage for 100,000 files.
 	bp := getBuf(d.cfg.ChunkSize)
-	_, err = io.CopyBuffer(h, ctxReader{ctx, io.NewSectionReader(f, 0, size)}, *bp)
+	_, err = io.CopyBuffer(h, ctxReader{ctx, io.NewSectionReader(f, from, size-from)}, *bp)
 	bufPool.Put(bp)
 	if err != nil {
 		return nil, fmt.Errorf("reading back: %w", err)

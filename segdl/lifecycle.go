@@ -64,6 +64,7 @@ func (d *Download) prepare(t *Task) error {
 			first = s
 		}
 	}
+	first = d.pieceLocked(first)
 	first.task = t
 	t.seg = first
 	return nil
@@ -269,6 +270,7 @@ func (d *Download) learn(t *Task, resp *http.Response, size int64, ranged bool) 
 		return &fatalError{fmt.Errorf("%w: server says %d bytes, more than max_size %d", ErrSize, size, d.cfg.MaxSize)}
 	}
 	if fresh {
+		t.startedLocked(time.Now()) // what its request cost sizes the pieces
 		d.etag = resp.Header.Get("ETag")
 		d.lastMod = resp.Header.Get("Last-Modified")
 		d.size = size
@@ -293,6 +295,7 @@ func (d *Download) learn(t *Task, resp *http.Response, size int64, ranged bool) 
 	}
 	if fresh && size >= 0 && t.seg.end < 0 {
 		t.seg.end = size
+		d.pieceLocked(t.seg)
 	}
 	if d.state == stateProbing {
 		d.state = stateRunning
@@ -344,7 +347,11 @@ func (t *Task) commit(pos, n int64) (newPos, end int64, stop bool) {
 	if stop {
 		d.removeSegLocked(s)
 	}
+	kick := d.hashKickLocked()
 	d.mu.Unlock()
+	if kick != nil {
+		kick()
+	}
 
 	if snap != nil {
 		d.checkpoint(snap)
@@ -568,6 +575,7 @@ func (d *Download) restartLocked() (after func()) {
 
 // forgetLocked forgets every byte on disk, in memory only.
 func (d *Download) forgetLocked() {
+	d.forgetHashLocked()
 	d.segs = nil
 	d.done = nil
 	d.size = -1
@@ -630,6 +638,7 @@ func (d *Download) closeLocked(keep bool) (after func()) {
 	d.file, d.anon, d.dir = nil, false, nil
 	d.state = stateFailed
 	return func() {
+		d.stopHashing() // before f is closed
 		if f != nil {
 			// The download has failed already; what fails here costs a
 			// later run its resume (or leaves a file it truncates), never

@@ -219,6 +219,11 @@ type Download struct {
 	finished    chan struct{}
 	sum         []byte // the digest computed when the file was verified
 
+	writeMu sync.Mutex  // one write of the file at a time (writeat.go)
+	ph      *prefixHash // the digest of the complete prefix so far, or nil (hash.go)
+	// reqCost is what a request costs before its first byte (ranges.go).
+	reqCost time.Duration
+
 	written  atomic.Int64 // bytes of the file on disk and accounted for
 	received atomic.Int64 // body bytes received over the network, this run
 	requests atomic.Int64
@@ -259,6 +264,7 @@ type Task struct {
 	mirror bool
 
 	began    time.Time // when the current response began to stream
+	claimed  time.Time // when Claim gave it a range, until its first response
 	streamed int64     // bytes it has committed since
 	idle     func()    // called once the task needs its connection no more; see OnIdle
 
@@ -293,7 +299,7 @@ func (d *Download) ClaimFrom(room func(hostport string) bool) *Task {
 			return nil
 		}
 		d.state = stateProbing
-		t := &Task{d: d, gen: d.gen, probe: true, src: d.url}
+		t := &Task{d: d, gen: d.gen, probe: true, src: d.url, claimed: time.Now()}
 		d.active++
 		d.mirrors[d.url].active++
 		return t
@@ -306,7 +312,7 @@ func (d *Download) ClaimFrom(room func(hostport string) bool) *Task {
 		return nil
 	}
 	if s := d.queuedLocked(); s != nil {
-		return d.assign(s, src)
+		return d.assign(d.pieceLocked(s), src)
 	}
 	now := time.Now()
 	big := d.splitCandidateLocked(now)
@@ -341,7 +347,7 @@ func (t *Task) Host() string {
 }
 
 func (d *Download) assign(s *segment, src int) *Task {
-	t := &Task{d: d, seg: s, gen: d.gen, src: src, mirror: src != d.url}
+	t := &Task{d: d, seg: s, gen: d.gen, src: src, mirror: src != d.url, claimed: time.Now()}
 	s.task = t
 	d.active++
 	d.mirrors[src].active++
@@ -391,14 +397,16 @@ func (d *Download) claimableLocked() bool {
 	return d.restart == nil && !d.clock.now().Before(d.notBefore)
 }
 
-// queuedLocked returns a segment no task fetches, or nil.
+// queuedLocked returns the first in the file of the segments no task
+// fetches, or nil.
 func (d *Download) queuedLocked() *segment {
+	var q *segment
 	for _, s := range d.segs {
-		if s.task == nil {
-			return s
+		if s.task == nil && (q == nil || s.pos < q.pos) {
+			q = s
 		}
 	}
-	return nil
+	return q
 }
 
 // splitCandidateLocked returns, of the segments long enough to split

@@ -15,6 +15,10 @@ const minSample = 50 * time.Millisecond
 // startedLocked records that the task's response began to stream now.
 func (t *Task) startedLocked(now time.Time) {
 	t.began, t.streamed = now, 0
+	if !t.claimed.IsZero() {
+		t.d.requestCostLocked(now.Sub(t.claimed))
+		t.claimed = time.Time{}
+	}
 }
 
 // speedLocked returns the task's bytes per second since its response

@@ -69,7 +69,7 @@ func (t *Task) stream(ctx context.Context, body io.Reader, pos, limit, want int6
 		t.consumed = errors.Is(rerr, io.EOF) || want >= 0 && got >= want
 		d.received.Add(int64(k))
 		if k > 0 {
-			if _, err := d.ops.writeAt(d.file, b[:k], pos); err != nil {
+			if _, err := d.writeAt(b[:k], pos); err != nil {
 				return pos - start, &fatalError{fmt.Errorf("writing %s: %w", d.spec.Path, err)}
 			}
 			var stop bool
