@@ -264,14 +264,9 @@ func (r *runner) fetch(ctx context.Context) error {
 			}
 			return 0
 		},
-		Rate: int64(s.Rate),
-		HostRate: func(hp string) int64 {
-			if h := m.HostConfig(hp); h != nil {
-				return int64(h.Rate)
-			}
-			return 0
-		},
-		Burst: chunk,
+		Rate:     int64(s.Rate),
+		HostRate: hostRates(m),
+		Burst:    chunk,
 	})
 	ua := s.UserAgent
 	if ua == "" {
@@ -343,6 +338,23 @@ func (r *runner) fetch(ctx context.Context) error {
 	r.res.Interrupted = err != nil
 	if r.opts.Prune && !r.res.Interrupted {
 		r.prune()
+	}
+	return nil
+}
+
+// hostRates returns each host's own bandwidth cap for the scheduler, or
+// nil when no [hosts] entry sets a rate: then the scheduler answers
+// Limiter, once per response, without taking its lock.
+func hostRates(m *manifest.Manifest) func(hostport string) int64 {
+	for _, h := range m.Hosts {
+		if h.Rate > 0 {
+			return func(hp string) int64 {
+				if h := m.HostConfig(hp); h != nil {
+					return int64(h.Rate)
+				}
+				return 0
+			}
+		}
 	}
 	return nil
 }

@@ -162,3 +162,18 @@ url = "`+trusted.URL+`/f"
 		}
 	}
 }
+
+// A host's own rate reaches the scheduler; without any, the scheduler is
+// given none, so that it answers Limiter without its lock.
+func TestHostRates(t *testing.T) {
+	if f := hostRates(parseManifest(t, "[settings]\ndest = \"out\"\n[hosts.\"a.example\"]\nconnections = 2\n[[file]]\nurl = \"http://a.example/f\"\n")); f != nil {
+		t.Error("no [hosts] rate, yet a HostRate function: every response would take the scheduler's lock")
+	}
+	f := hostRates(parseManifest(t, "[settings]\ndest = \"out\"\n[hosts.\"a.example\"]\nrate = \"1MB/s\"\n[[file]]\nurl = \"http://a.example/f\"\n[[file]]\nurl = \"http://b.example/g\"\n"))
+	if f == nil {
+		t.Fatal("a [hosts] rate, but no HostRate function: the cap is lost")
+	}
+	if got, other := f("a.example:80"), f("b.example:80"); got != 1e6 || other != 0 {
+		t.Errorf("HostRate(a.example:80) = %d, (b.example:80) = %d; want 1000000 and 0", got, other)
+	}
+}
