@@ -452,9 +452,11 @@ type job struct {
 
 // workers run Run's tasks. A worker whose task has ended takes the next
 // one, so that a file does not pay for a new goroutine growing its stack
-// through net/http's calls; one is started when none is free. There are
-// never more than the tasks running at once: the budget's connections
-// plus the tasks verifying without a slot, which Run bounds.
+// through net/http's calls; one is started when none is free. Idle
+// workers wait, up to the most tasks that ran at once (the budget's
+// connections plus the tasks verifying without a slot, which Run bounds),
+// and a new one can start while a finished one has not yet come back;
+// all stop when Run returns.
 type workers struct {
 	run  func(job)
 	more chan job      // to a free worker

@@ -22,7 +22,7 @@ type exchange struct {
 	lastMod  string
 	size     int64  // the file's size if known, else -1
 	resolved bool   // the request went to a redirect target remembered
-	src      string // the URL requested, for messages (redacted)
+	src      string // the URL requested; redact it before any message shows it
 	hostport string
 	stall    *stall
 }
