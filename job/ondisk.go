@@ -62,7 +62,7 @@ func (l *lister) absent(dir, name string) bool {
 
 // list lists dir under root.
 func list(root *os.Root, dir string) *listing {
-	f, err := root.Open(dir)
+	f, err := state.OpenDir(root, dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		// Nothing under a directory that is not there (the error would
 		// not be ErrNotExist for a file in the way: ENOTDIR).

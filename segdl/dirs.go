@@ -3,6 +3,8 @@ package segdl
 import (
 	"os"
 	"sync"
+
+	dest "github.com/bulkdl/bulkdl/state"
 )
 
 // dirs shares open directories among the downloads of a Publisher. A
@@ -29,7 +31,7 @@ type dirRef struct {
 // (a download without a Publisher).
 func (ds *dirs) acquire(root *os.Root, dir string) (*dirRef, error) {
 	if ds == nil {
-		f, err := root.Open(dir)
+		f, err := dest.OpenDir(root, dir)
 		if err != nil {
 			return nil, err
 		}
@@ -41,7 +43,7 @@ func (ds *dirs) acquire(root *os.Root, dir string) (*dirRef, error) {
 		r.refs++
 		return r, nil
 	}
-	f, err := root.Open(dir)
+	f, err := dest.OpenDir(root, dir)
 	if err != nil {
 		return nil, err
 	}

@@ -97,7 +97,7 @@ func (p *Publisher) partIn(root *os.Root, dir, base string) (has, known bool) {
 // listParts returns the names in dir that end in PartSuffix, or nil if
 // dir cannot be listed.
 func listParts(root *os.Root, dir string) map[string]bool {
-	f, err := root.Open(dir)
+	f, err := dest.OpenDir(root, dir)
 	if err != nil {
 		return nil
 	}

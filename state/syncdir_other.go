@@ -6,7 +6,7 @@ import "os"
 
 // SyncDir fsyncs directory dir under root, making renames in it durable.
 func SyncDir(root *os.Root, dir string) error {
-	f, err := root.Open(dir)
+	f, err := OpenDir(root, dir)
 	if err != nil {
 		return err
 	}
