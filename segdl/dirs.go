@@ -69,8 +69,22 @@ func (r *dirRef) release() {
 	if r.refs > 0 {
 		return
 	}
-	if r.ds != nil {
+	if r.ds != nil && r.ds.open[r.name] == r {
 		delete(r.ds.open, r.name)
 	}
 	r.f.Close()
+}
+
+// forget takes r out of the shared handles, so that the next acquire of
+// its directory opens the path again; its holders keep it until they
+// release it.
+func (r *dirRef) forget() {
+	if r.ds == nil {
+		return
+	}
+	r.ds.mu.Lock()
+	defer r.ds.mu.Unlock()
+	if r.ds.open[r.name] == r {
+		delete(r.ds.open, r.name)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"syscall"
 	"time"
 
 	dest "github.com/bulkdl/bulkdl/state"
@@ -199,6 +200,21 @@ func (d *Download) createAnon(name string) (*os.File, *dirRef, error) {
 		return nil, nil, err
 	}
 	f, err := d.ops.openAnon(dir.f, d.partName(), 0o644)
+	if err != nil && (errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.EPERM)) {
+		// The shared directory was removed since it was opened (holding
+		// only files without a name, it looked empty): it must not fail
+		// every file created there for as long as a download holds it.
+		// Open the directory at the path now, made again, and retry once.
+		dir.forget()
+		dir.release()
+		if err = d.root.MkdirAll(name, 0o755); err != nil {
+			return nil, nil, err
+		}
+		if dir, err = ds.acquire(d.root, name); err != nil {
+			return nil, nil, err
+		}
+		f, err = d.ops.openAnon(dir.f, d.partName(), 0o644)
+	}
 	if err != nil {
 		dir.release()
 		return nil, nil, err

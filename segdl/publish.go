@@ -38,6 +38,7 @@ type Publisher struct {
 	wait      time.Duration
 	max       int
 	published func([]*Download)
+	undurable func([]*Download, error)
 	ops       publishOps
 
 	mu     sync.Mutex
@@ -158,6 +159,11 @@ type PublisherConfig struct {
 	// Published, if set, is called with each batch's published downloads
 	// once their renames are durable, before their Done channels close.
 	Published func([]*Download)
+	// Undurable, if set, is called with the files of a batch that are
+	// published (complete and verified at their paths, and reported done)
+	// but whose directory could not be synced, with that error: a power
+	// loss could undo their names, so Published is not given them.
+	Undurable func([]*Download, error)
 }
 
 // NewPublisher returns a publisher of files under root.
@@ -168,7 +174,7 @@ func NewPublisher(root *os.Root, cfg PublisherConfig) *Publisher {
 	if cfg.Max <= 0 {
 		cfg.Max = 256
 	}
-	p := &Publisher{root: root, wait: cfg.Wait, max: cfg.Max, published: cfg.Published, ops: osPublishOps{&osOps}}
+	p := &Publisher{root: root, wait: cfg.Wait, max: cfg.Max, published: cfg.Published, undurable: cfg.Undurable, ops: osPublishOps{&osOps}}
 	p.room.L = &p.mu
 	return p
 }
@@ -282,7 +288,9 @@ type publishOps interface {
 	// link names f, a file without a name, name in the open directory
 	// dir; an error matching fs.ErrExist if the name is taken.
 	link(dir, f *os.File, name string) error
-	syncDir(root *os.Root, dir string) error
+	// syncDir makes the names in directory dir durable: h if it is
+	// open, else dir opened through root.
+	syncDir(root *os.Root, dir string, h *os.File) error
 }
 
 // osPublishOps publish with a download's file operations (fileOps): the
@@ -296,7 +304,12 @@ func (o osPublishOps) rename(root *os.Root, from, to string) error {
 	return o.f.rename(root, from, to)
 }
 func (o osPublishOps) link(dir, f *os.File, name string) error { return o.f.link(dir, f, name) }
-func (osPublishOps) syncDir(root *os.Root, dir string) error   { return dest.SyncDir(root, dir) }
+func (osPublishOps) syncDir(root *os.Root, dir string, h *os.File) error {
+	if h == nil {
+		return dest.SyncDir(root, dir)
+	}
+	return dest.SyncOpenDir(h)
+}
 
 // syncEach fsyncs every file, several at once: a device serves concurrent
 // flushes together. It is the portable way to make a batch durable.
@@ -343,7 +356,7 @@ func (p *Publisher) publish(batch []*Download) {
 			errs[i] = err
 		}
 	}
-	dirs := map[string]bool{}
+	dirs := map[string]*pubDir{}
 	kept := make([]*os.File, len(batch)) // closed, durable, named temporary files of failures
 	for i, d := range batch {
 		if errs[i] != nil {
@@ -355,29 +368,45 @@ func (p *Publisher) publish(batch []*Download) {
 		d.anon, d.dir = false, nil
 		d.mu.Unlock()
 		dir := path.Dir(d.spec.Path)
+		pd := dirs[dir]
+		if pd == nil {
+			pd = &pubDir{}
+			dirs[dir] = pd
+		}
+		if ref != nil {
+			pd.refs = append(pd.refs, ref) // released once the directory is synced
+		}
 		unlock := p.lockDir(dir)
 		var err error
 		if anon {
-			var named bool
-			if named, err = p.link(ops, d, files[i], ref.f); named {
-				kept[i] = files[i]
+			var h *os.File
+			if h, err = pd.handle(root, dir, ref); err != nil {
+				files[i].Close() // its bytes go with it: never linked outside its path
+			} else {
+				var named bool
+				if named, err = p.link(ops, d, files[i], h); named {
+					kept[i] = files[i]
+				}
 			}
 		} else if err = files[i].Close(); err == nil {
 			kept[i] = files[i]
 			err = ops.rename(root, d.partName(), d.spec.Path)
 		}
 		unlock()
-		ref.release()
 		if err != nil {
 			errs[i] = err
 			continue
 		}
-		dirs[dir] = true
+		pd.used = true
 	}
-	for dir := range dirs {
-		// A failed directory sync leaves a complete, verified file at its
-		// path whose rename a power loss could undo; it is not failed.
-		_ = ops.syncDir(root, dir)
+	undurable := map[string]error{}
+	for dir, pd := range dirs {
+		if pd.used {
+			if err := pd.sync(ops, root, dir); err != nil {
+				undurable[dir] = err
+			}
+		}
+		pd.close()
 	}
 	ok := batch[:0:0]
 	for i, d := range batch {
@@ -396,8 +425,27 @@ func (p *Publisher) publish(batch []*Download) {
 		}
 		ok = append(ok, d)
 	}
-	if published != nil && len(ok) > 0 {
-		published(ok)
+	rec := ok
+	if len(undurable) > 0 {
+		// Complete and verified at their paths, so done; but a power loss
+		// could undo their names, so not claimed durable (recorded): the
+		// next run checks them again.
+		rec = make([]*Download, 0, len(ok))
+		var lost []*Download
+		var lostErr error
+		for _, d := range ok {
+			if err := undurable[path.Dir(d.spec.Path)]; err != nil {
+				lost, lostErr = append(lost, d), err
+				continue
+			}
+			rec = append(rec, d)
+		}
+		if p.undurable != nil {
+			p.undurable(lost, lostErr)
+		}
+	}
+	if published != nil && len(rec) > 0 {
+		published(rec)
 	}
 	for _, d := range ok {
 		d.leavePublisher()
@@ -462,4 +510,76 @@ func (d *Download) failPublish(err error, f *os.File) {
 	d.mu.Unlock()
 	after()
 	d.notify()
+}
+
+// pubDir is one directory of a batch being published: the handle its
+// files without a name are linked into, checked once per batch to still
+// be the directory at its path, and the handles to give back once it is
+// synced.
+type pubDir struct {
+	cur     fs.FileInfo // what the root resolves the path to, nil until asked
+	curErr  error
+	checked map[*dirRef]bool // held handles compared with cur: same or not
+	same    *os.File         // a held handle that is the directory at the path
+	fresh   *os.File         // the directory opened again, when a held one was not it
+	refs    []*dirRef
+	used    bool // a file was published into it
+}
+
+// handle returns the directory to link a file of ref into: ref's own
+// handle if it is still the directory the root resolves dir to, else dir
+// opened again through the root. A directory renamed, replaced, or moved
+// out of dest (a symlink in its place) since ref was opened would
+// otherwise get the file by its old handle, not at the file's path.
+func (pd *pubDir) handle(root *os.Root, dir string, ref *dirRef) (*os.File, error) {
+	if pd.cur == nil && pd.curErr == nil {
+		pd.cur, pd.curErr = root.Lstat(dir)
+	}
+	same, ok := pd.checked[ref]
+	if !ok {
+		if pd.curErr == nil {
+			if st, err := ref.f.Stat(); err == nil {
+				same = os.SameFile(st, pd.cur)
+			}
+		}
+		if pd.checked == nil {
+			pd.checked = map[*dirRef]bool{}
+		}
+		pd.checked[ref] = same
+	}
+	if same {
+		if pd.same == nil {
+			pd.same = ref.f
+		}
+		return ref.f, nil
+	}
+	if pd.fresh == nil {
+		f, err := dest.OpenDir(root, dir)
+		if err != nil {
+			return nil, err // asked again by the next file; rare
+		}
+		pd.fresh = f
+	}
+	return pd.fresh, nil
+}
+
+// sync makes the names published in dir durable: it fsyncs the handle
+// the files were linked into (no new descriptor), or, when all were
+// renamed through the root, dir opened again.
+func (pd *pubDir) sync(ops publishOps, root *os.Root, dir string) error {
+	h := pd.fresh
+	if h == nil {
+		h = pd.same
+	}
+	return ops.syncDir(root, dir, h)
+}
+
+// close gives back the handles of pd.
+func (pd *pubDir) close() {
+	if pd.fresh != nil {
+		pd.fresh.Close()
+	}
+	for _, r := range pd.refs {
+		r.release()
+	}
 }

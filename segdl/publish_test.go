@@ -96,8 +96,8 @@ func (l *opLog) rename(root *os.Root, from, to string) error {
 	return err
 }
 
-func (l *opLog) syncDir(root *os.Root, dir string) error {
-	err := l.real.syncDir(root, dir)
+func (l *opLog) syncDir(root *os.Root, dir string, h *os.File) error {
+	err := l.real.syncDir(root, dir, h)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for p := range l.renamed {

@@ -13,3 +13,6 @@ func SyncDir(root *os.Root, dir string) error {
 	defer f.Close()
 	return f.Sync()
 }
+
+// SyncOpenDir fsyncs the open directory dir.
+func SyncOpenDir(dir *os.File) error { return dir.Sync() }
