@@ -315,7 +315,8 @@ func (r *runner) fetch(ctx context.Context) error {
 		// flush and one fsync per directory for many small files. Their
 		// state records are written, one write a batch, once their
 		// renames are durable.
-		Publisher: segdl.NewPublisher(root, segdl.PublisherConfig{Published: r.published}),
+		// A file whose directory could not be synced is not recorded.
+		Publisher: segdl.NewPublisher(root, segdl.PublisherConfig{Published: r.published, Undurable: r.undurable}),
 	}
 	if r.opts.Verbose {
 		r.cfg.OnRetry = func(p string, attempt, retries int, wait time.Duration, err error) {

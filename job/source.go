@@ -87,6 +87,13 @@ func (r *runner) published(ds []*segdl.Download) {
 	}
 }
 
+// undurable warns of files published whose directory could not be synced:
+// at their paths, complete and verified, but not recorded in the state,
+// since a power loss could undo their names; the next run checks them.
+func (r *runner) undurable(ds []*segdl.Download, err error) {
+	r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("%d file(s) not recorded in the state (the next run checks them again): syncing their directory: %v", len(ds), redact.Escape(r.redact.Replace(err.Error())))})
+}
+
 // finished accounts for file i's ended download.
 func (r *runner) finished(i int, d *segdl.Download) {
 	p := d.Progress()
