@@ -8,12 +8,15 @@ import (
 )
 
 // dirs shares open directories among the downloads of a Publisher. A
-// file without a name (openAnon) is named with a link into an open
-// directory; each such download holds its directory from the moment its
-// file is created until the file is named or gone, so that publishing
-// never needs a new file descriptor (which could fail, with the file's
-// bytes only in its descriptor) and a directory is opened once for all
-// the files written into it at the same time, not once per file.
+// file without a name (openAnon) is created at an open directory and
+// named with a link into one; each such download holds its directory
+// from the moment its file is created until the file is named or gone,
+// so that a directory is opened once for all the files written into it at
+// the same time, not once per file, and publishing needs no new file
+// descriptor in the usual case (which could fail, with the file's bytes
+// only in its descriptor). Publishing does open one when the directory
+// at the path is no longer the one held (see pubDir.handle), and
+// replacing a file already at the path renames through the root.
 type dirs struct {
 	mu   sync.Mutex
 	open map[string]*dirRef

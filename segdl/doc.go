@@ -69,8 +69,11 @@
 //     hears of it: a crash or power loss can lose a rename, never leave a
 //     partial file at PATH. With a Publisher the file waits (holding no
 //     connection) up to PublisherConfig.Wait to share one flush with others.
-//     A directory fsync that fails is not reported: the file counts as
-//     done, and a crash may then lose its rename.
+//     A directory fsync that fails does not fail its files: they are
+//     complete and verified at their paths, so done, but a power loss could
+//     undo their names, so they are not given to Published (the state's
+//     claim of durability; the next run checks them again) but to
+//     PublisherConfig.Undurable, which bulkdl turns into a warning.
 //   - Bytes are continued by a later request only under a validator that
 //     can vouch for them: every ranged request carries If-Range with the
 //     strong ETag, else Last-Modified (never a weak ETag), and every
@@ -159,7 +162,20 @@
 // by linking the file to PATH.bulkdl.part and renaming that over PATH.
 // Elsewhere, on file systems without O_TMPFILE, or without /proc, the
 // file is PATH.bulkdl.part from the start. Only names that bulkdl derives
-// from PATH, in a directory opened through the root, are ever linked.
+// from PATH are ever linked, each into the directory that the root
+// resolves PATH's directory to when the file is published: the file is
+// created at a directory handle opened through the root (shared by the
+// files created there at the same time), and at publish, once per
+// directory and batch, that handle is compared (device and inode) with
+// what the root now resolves the path to. A directory renamed, replaced
+// or moved out of dest (a symlink left in its place) since is not linked
+// into: the directory is opened again through the root, which refuses a
+// way out of dest, and the file is linked there or fails. The directory
+// fsynced is the one linked into. (A rename between that check and the
+// link can still move a file with its directory, as with any rename of a
+// directory bulkdl writes into; never outside it through a symlink.) A
+// shared directory removed while it held only files without a name (it
+// looks empty) is made and opened again by the next file created there.
 //
 // Beside PATH.bulkdl.part, PATH.bulkdl.json records a SHA-256 of the URL
 // (never the URL, which may carry a password or a signed query), the size,

@@ -21,14 +21,18 @@ import (
 //
 //  1. the data and inodes of every file are made durable (one syncfs(2)
 //     on Linux, elsewhere one fsync per file, issued together);
-//  2. each temporary file is renamed to its path;
-//  3. each directory that received a rename is fsynced, once;
-//  4. Published is called with the files published;
+//  2. each file is named at its path: a temporary file is renamed, a
+//     file without a name (Linux) is linked into its directory, checked
+//     once per directory to still be the one at the path (see pubDir);
+//  3. each directory that received a name is fsynced, once;
+//  4. Published is called with the files published (Undurable with
+//     those whose directory fsync failed);
 //  5. each download's Done is closed.
 //
-// So a crash or power loss at any moment can lose a rename, never leave a
-// partial file at a path, and nothing reports a file done (or records it)
-// before its rename is durable. While a file waits it holds no connection.
+// So a crash or power loss at any moment can lose a name, never leave a
+// partial file at a path, and nothing records a file (Published) before
+// its name is durable, nor reports it done before its name is made. While
+// a file waits it holds no connection.
 //
 // Create one with NewPublisher, set it as Config.Publisher, and Close it
 // once no download runs. Without a Publisher each file is published alone

@@ -157,7 +157,10 @@ func (d *Download) waitForFD(t *Task, err error) error {
 	if t.probe && d.file != nil && d.done.total() == 0 && !d.journaled {
 		// A probe that got no socket has written nothing: its
 		// temporary file goes too, so that downloads waiting for
-		// descriptors hold none; the next probe creates it afresh.
+		// descriptors hold no file; the next probe creates it afresh.
+		// A file without a name keeps its directory handle (d.dir,
+		// shared with the other files there, given back by the next
+		// prepare), one descriptor per directory, not per download.
 		idle, d.file, d.sized = d.file, nil, false
 	}
 	d.mu.Unlock()
