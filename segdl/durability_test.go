@@ -30,10 +30,13 @@ type order struct {
 	mu               sync.Mutex
 	pending, durable rangeSet
 	journals         int
-	renames          int
+	renames          int // renames, and links of a file without a name
+	links            int
 	violations       []string
 }
 
+// ops are the real file operations, watched. Files without a name are
+// not used; see anonOps.
 func (o *order) ops() *fileOps {
 	return withOSDefaults(&fileOps{
 		open: dest.OpenRegular,
@@ -83,6 +86,29 @@ func (o *order) ops() *fileOps {
 	})
 }
 
+// anonOps are ops with files without a name where the platform has them
+// (Linux): a link names the file, as PATH.bulkdl.part for a journal or as
+// PATH when it is published, and may rely only on synced bytes.
+func (o *order) anonOps() *fileOps {
+	ops := o.ops()
+	ops.openAnon = openAnon
+	ops.link = func(dir, f *os.File, name string) error {
+		o.mu.Lock()
+		o.renames++
+		o.links++
+		// Named PATH.bulkdl.part, the file claims nothing (its journal
+		// does); named PATH, it is published.
+		for _, r := range o.pending {
+			if !covers(o.durable, r) && !strings.HasSuffix(name, PartSuffix) {
+				o.violations = append(o.violations, fmt.Sprintf("linked as %s with bytes %d-%d not synced", name, r[0], r[1]))
+			}
+		}
+		o.mu.Unlock()
+		return linkAnon(dir, f, name)
+	}
+	return ops
+}
+
 // covers reports whether rs holds all of r.
 func covers(rs rangeSet, r [2]int64) bool {
 	for _, x := range rs {
@@ -93,24 +119,54 @@ func covers(rs rangeSet, r [2]int64) bool {
 	return false
 }
 
+// TestDataIsSyncedBeforeTheJournalAndTheRename: no journal claims, and no
+// rename or link names, bytes that are not synced; with a named temporary
+// file and with a file without a name (Linux), journaled (a large file) or
+// named once when published (a small one).
 func TestDataIsSyncedBeforeTheJournalAndTheRename(t *testing.T) {
-	srv := segdltest.NewServer()
-	defer srv.Close()
-	srv.RatePerConn.Store(8 << 20)
-	data := segdltest.Content(9, 3<<20)
-	srv.PutBytes("/f", data)
-	cfg := testConfig()
-	cfg.SyncBytes = 64 << 10
-	o := &order{}
-	r := fetchOps(t, "", Spec{URLs: []string{srv.URLOf("/f")}}, cfg, 4, o.ops())
-	if r.err != nil || sha(r.data) != sha(data) {
-		t.Fatalf("download: %v", r.err)
+	cases := []struct {
+		name     string
+		anon     bool
+		size     int
+		journals int // at least
+		names    int // renames and links, at least
+	}{
+		{"named temporary file, journaled", false, 3 << 20, 3, 1},
+		{"file without a name, journaled", true, 3 << 20, 3, 2}, // linked as .part, renamed
+		{"named temporary file, small", false, 32 << 10, 0, 1},
+		{"file without a name, small", true, 32 << 10, 0, 1}, // linked at its path
 	}
-	if o.journals < 3 || o.renames != 1 {
-		t.Fatalf("saw %d journal writes and %d renames; the test shows nothing", o.journals, o.renames)
-	}
-	for _, v := range o.violations {
-		t.Error(v)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.anon && !anonUsable() {
+				t.Skip("no files without a name here")
+			}
+			srv := segdltest.NewServer()
+			defer srv.Close()
+			srv.RatePerConn.Store(8 << 20)
+			data := segdltest.Content(9, c.size)
+			srv.PutBytes("/f", data)
+			cfg := testConfig()
+			cfg.SyncBytes = 64 << 10
+			o := &order{}
+			ops := o.ops()
+			if c.anon {
+				ops = o.anonOps()
+			}
+			r := fetchOps(t, "", Spec{URLs: []string{srv.URLOf("/f")}}, cfg, 4, ops)
+			if r.err != nil || sha(r.data) != sha(data) {
+				t.Fatalf("download: %v", r.err)
+			}
+			if o.journals < c.journals || o.renames < c.names {
+				t.Fatalf("saw %d journal writes and %d renames or links; want at least %d and %d: the test shows nothing", o.journals, o.renames, c.journals, c.names)
+			}
+			if c.anon && o.links == 0 {
+				t.Fatalf("no file was linked: the test shows nothing about files without a name")
+			}
+			for _, v := range o.violations {
+				t.Error(v)
+			}
+		})
 	}
 }
 
