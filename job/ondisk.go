@@ -23,9 +23,29 @@ import (
 // only if no listed name equals it ignoring ASCII case and the directory
 // lists no name outside ASCII (which could fold to it, as the Kelvin sign
 // folds to k).
+//
+// A directory is listed only if the manifest has at least listMin paths in
+// it (see expect): listing costs a read of every name in it, which a few
+// paths into a large existing directory would not pay back.
 type lister struct {
 	root *os.Root
 	dirs map[string]*listing
+	// Paths of the manifest per directory, from expect; nil: list every
+	// directory.
+	want map[string]int
+}
+
+// listMin is how many paths of a manifest a directory needs to be listed
+// rather than its paths stat'ed: a stat is one call, a listing three (open,
+// read, close) plus one read per 1024 names already there.
+const listMin = 32
+
+// expect tells l that p will be asked about.
+func (l *lister) expect(p string) {
+	if l.want == nil {
+		l.want = map[string]int{}
+	}
+	l.want[path.Dir(path.Clean(p))]++
 }
 
 // listing is what one directory held when it was listed.
@@ -46,7 +66,7 @@ func (l *lister) onDisk(p string) OnDisk {
 
 // absent reports whether the listing of dir rules out name.
 func (l *lister) absent(dir, name string) bool {
-	if !plainName(name) {
+	if !plainName(name) || l.want != nil && l.want[dir] < listMin {
 		return false
 	}
 	ls, ok := l.dirs[dir]

@@ -1,6 +1,7 @@
 package job
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -52,6 +53,54 @@ func TestListingNeverHidesAFile(t *testing.T) {
 		_, serr := root.Stat(p)
 		if got := l.onDisk(p).Exists; got != (serr == nil) {
 			t.Errorf("onDisk(%q).Exists = %v; stat says %v", p, got, serr == nil)
+		}
+	}
+}
+
+// TestFewPathsIntoADirectoryAreStatedNotListed: a directory is read in
+// full only for a manifest with enough paths in it to pay for that; a few
+// files into a large existing directory cost a stat each. Either way what
+// onDisk says agrees with a stat.
+func TestFewPathsIntoADirectoryAreStatedNotListed(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"few", "many"} {
+		os.MkdirAll(filepath.Join(dir, d), 0o755)
+		for i := range 200 {
+			os.WriteFile(filepath.Join(dir, d, fmt.Sprintf("old-%d", i)), nil, 0o644)
+		}
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	cases := []struct {
+		dir    string
+		paths  int // of the manifest in dir, one of them there already
+		listed bool
+	}{
+		{"few", 3, false},
+		{"few", listMin - 1, false},
+		{"many", listMin, true},
+	}
+	for _, c := range cases {
+		l := &lister{root: root}
+		var paths []string
+		for i := range c.paths - 1 {
+			paths = append(paths, fmt.Sprintf("%s/new-%d", c.dir, i))
+		}
+		paths = append(paths, c.dir+"/old-7")
+		for _, p := range paths {
+			l.expect(p)
+		}
+		for _, p := range paths {
+			_, serr := root.Stat(p)
+			if got := l.onDisk(p).Exists; got != (serr == nil) {
+				t.Errorf("onDisk(%q).Exists = %v; stat says %v", p, got, serr == nil)
+			}
+		}
+		if _, listed := l.dirs[c.dir]; listed != c.listed {
+			t.Errorf("%d paths into %s: listed %v; want %v", len(paths), c.dir, listed, c.listed)
 		}
 	}
 }

@@ -29,6 +29,11 @@ func (r *runner) plan(ctx context.Context) []int {
 	disks := make([]OnDisk, len(r.m.Files))
 	ls := &lister{root: r.root}
 	for i := range r.m.Files {
+		if r.res.Files[i].Outcome != OtherShard {
+			ls.expect(r.m.Files[i].Path)
+		}
+	}
+	for i := range r.m.Files {
 		f := &r.m.Files[i]
 		if r.res.Files[i].Outcome == OtherShard {
 			skip[i] = true
