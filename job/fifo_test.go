@@ -32,11 +32,15 @@ func TestAFIFOWhereADirectoryGoesFailsOnlyItsFiles(t *testing.T) {
 		t.Skip("no FIFOs here:", err)
 	}
 	sum := sha256.Sum256(body)
-	m, err := manifest.Parse(filepath.Join(dir, "m.toml"), []byte(fmt.Sprintf(
-		"[settings]\ndest = \"out\"\nretries = 0\n"+
-			"[[file]]\nurl = \"%[1]s/a\"\npath = \"sub/x.bin\"\nchecksum = \"sha256:%[2]x\"\n"+
-			"[[file]]\nurl = \"%[1]s/a\"\npath = \"y.bin\"\nchecksum = \"sha256:%[2]x\"\n",
-		srv.URL, sum)))
+	// Enough files under sub for the plan to list it (listMin), and one
+	// beside it.
+	var b strings.Builder
+	fmt.Fprintf(&b, "[settings]\ndest = \"out\"\nretries = 0\n")
+	for i := range listMin {
+		fmt.Fprintf(&b, "[[file]]\nurl = \"%s/a\"\npath = \"sub/x%d.bin\"\nchecksum = \"sha256:%x\"\n", srv.URL, i, sum)
+	}
+	fmt.Fprintf(&b, "[[file]]\nurl = \"%s/a\"\npath = \"y.bin\"\nchecksum = \"sha256:%x\"\n", srv.URL, sum)
+	m, err := manifest.Parse(filepath.Join(dir, "m.toml"), []byte(b.String()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,10 +71,12 @@ func TestAFIFOWhereADirectoryGoesFailsOnlyItsFiles(t *testing.T) {
 	if r.res == nil {
 		t.Fatalf("Run = %v, no result", r.err)
 	}
-	if got := r.res.Files[0].Outcome; got != Failed {
-		t.Errorf("sub/x.bin (under the FIFO): outcome %v; want %v", got, Failed)
+	for i, f := range r.res.Files[:listMin] {
+		if f.Outcome != Failed {
+			t.Errorf("%s (under the FIFO): outcome %v; want %v", m.Files[i].Path, f.Outcome, Failed)
+		}
 	}
-	if got := r.res.Files[1].Outcome; got != Downloaded {
+	if got := r.res.Files[listMin].Outcome; got != Downloaded {
 		t.Errorf("y.bin: outcome %v; want %v", got, Downloaded)
 	}
 	if got, err := os.ReadFile(filepath.Join(dir, "out", "y.bin")); err != nil || sha256.Sum256(got) != sum {
