@@ -59,9 +59,9 @@ type Publisher struct {
 	flushing sync.Mutex // one batch at a time; the next one gathers meanwhile
 
 	dirsMu sync.Mutex
-	dirs   map[string]*sync.Mutex     // per directory, see lockDir
-	made   map[string]bool            // directories this run created (MkdirAll), see madeDir
-	parts  map[string]map[string]bool // per directory, its temporary files; see partIn
+	dirs   map[string]*sync.Mutex // per directory, see lockDir
+	made   map[string]bool        // directories this run created (MkdirAll), see madeDir
+	parts  map[string]*partList   // per directory, its temporary files; see partIn
 
 	open dirs // open directories that files without a name are linked into
 }
@@ -84,19 +84,28 @@ func (p *Publisher) madeDir(dir string) bool {
 // leaves one behind does not open its file again.
 func (p *Publisher) partIn(root *os.Root, dir, base string) (has, known bool) {
 	p.dirsMu.Lock()
-	defer p.dirsMu.Unlock()
-	names, ok := p.parts[dir]
-	if !ok {
-		names = listParts(root, dir)
+	pl := p.parts[dir]
+	if pl == nil {
 		if p.parts == nil {
-			p.parts = map[string]map[string]bool{}
+			p.parts = map[string]*partList{}
 		}
-		p.parts[dir] = names
+		pl = &partList{}
+		p.parts[dir] = pl
 	}
-	if names == nil {
+	p.dirsMu.Unlock()
+	// Read without dirsMu, which every file's create takes: a large
+	// directory delays only the files waiting for its own listing.
+	pl.once.Do(func() { pl.names = listParts(root, dir) })
+	if pl.names == nil {
 		return false, false
 	}
-	return names[base], true
+	return pl.names[base], true
+}
+
+// partList is the temporary files of one directory, listed once.
+type partList struct {
+	once  sync.Once
+	names map[string]bool // nil: not listed
 }
 
 // listParts returns the names in dir that end in PartSuffix, or nil if
