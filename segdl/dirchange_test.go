@@ -267,3 +267,47 @@ func (f failSyncDir) syncDir(root *os.Root, dir string, h *os.File) error {
 	}
 	return f.osPublishOps.syncDir(root, dir, h)
 }
+
+// A file without a name is named PATH.bulkdl.part when a journal first
+// describes it: that link too goes only into the directory at the path,
+// never through the handle of a directory moved out of dest since.
+func TestAJournaledFileIsNeverNamedOutsideDest(t *testing.T) {
+	if !anonUsable() {
+		t.Skip("no files without a name here")
+	}
+	top := t.TempDir()
+	dir := filepath.Join(top, "dest")
+	outside := filepath.Join(top, "outside")
+	if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	data := segdltest.Content(5, 1<<20)
+	srv.PutBytes("/f", data)
+	cfg := testConfig()
+	cfg.SyncBytes = 64 << 10
+	ops := osOps
+	var once sync.Once
+	ops.sync = func(f *os.File) error {
+		// Before the first checkpoint names the file: the directory
+		// goes out of dest, a symlink to it stays in its place.
+		once.Do(func() {
+			if err := os.Rename(filepath.Join(dir, "sub"), outside); err != nil {
+				t.Error(err)
+			}
+			if err := os.Symlink(outside, filepath.Join(dir, "sub")); err != nil {
+				t.Error(err)
+			}
+		})
+		return f.Sync()
+	}
+	r := fetchOps(t, dir, Spec{URLs: []string{srv.URLOf("/f")}, Path: "sub/big.bin"}, cfg, 1, &ops)
+	if r.err == nil {
+		t.Errorf("the download succeeded; want an error: its directory left dest")
+	}
+	names, _ := os.ReadDir(outside)
+	for _, n := range names {
+		t.Errorf("%s written outside dest", filepath.Join(outside, n.Name()))
+	}
+}

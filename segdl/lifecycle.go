@@ -223,10 +223,17 @@ func (d *Download) createAnon(name string) (*os.File, *dirRef, error) {
 }
 
 // linkPart gives f, the download's file while it has no name (see
-// createPart), the name partName in dir, so that a journal can describe
-// it and a later run find it.
+// createPart), the name partName in the directory at its path (dir, if it
+// still is that directory; see pubDir.handle), so that a journal can
+// describe it and a later run find it.
 func (d *Download) linkPart(dir *dirRef, f *os.File) error {
-	return d.ops.link(dir.f, f, path.Base(d.partName()))
+	var pd pubDir
+	defer pd.close()
+	h, err := pd.handle(d.root, path.Dir(d.spec.Path), dir)
+	if err != nil {
+		return err
+	}
+	return d.ops.link(h, f, path.Base(d.partName()))
 }
 
 // resumeLocked takes the ranges j says are on disk.
