@@ -77,43 +77,12 @@ func checkDepth(name string, data []byte) *Error {
 				i = len(data)
 			}
 		case '"', '\'':
-			// A string: basic or literal, single- or multi-line.
-			n := 1
-			if i+2 < len(data) && data[i+1] == c && data[i+2] == c {
-				n = 3
+			end := stringEnd(data, i)
+			if nl := bytes.LastIndexByte(data[i:end], '\n'); nl >= 0 {
+				line += bytes.Count(data[i:end], []byte{'\n'})
+				lineStart = i + nl + 1
 			}
-			j := i + n
-			if n == 1 {
-				// The usual string, a URL or a checksum on one line with no
-				// escapes, is skipped at once. (A miss costs at most the
-				// distance to the next such quote, where the next string
-				// of this kind can start at the earliest: linear in all.)
-				if k := bytes.IndexByte(data[j:], c); k >= 0 {
-					s := data[j : j+k]
-					if bytes.IndexByte(s, '\n') < 0 && (c == '\'' || bytes.IndexByte(s, '\\') < 0) {
-						i = j + k
-						continue
-					}
-				}
-			}
-			for j < len(data) {
-				b := data[j]
-				if b == '\\' && c == '"' {
-					j += 2
-					continue
-				}
-				if b == c && (n == 1 || j+2 < len(data) && data[j+1] == c && data[j+2] == c) {
-					break
-				}
-				if b == '\n' {
-					line, lineStart = line+1, j+1
-					if n == 1 {
-						break // unterminated: the decoder reports it
-					}
-				}
-				j++
-			}
-			i = j + n - 1
+			i = end - 1
 		case '=':
 			inKey = false
 		case '.':
@@ -152,4 +121,58 @@ var depthSyntax = [256]bool{'\n': true, '#': true, '"': true, '\'': true, '=': t
 
 func depthError(name string, line, col int, what string) *Error {
 	return &Error{File: name, Line: line, Col: col, Msg: fmt.Sprintf("%s nest deeper than %d levels here; a manifest needs two or three", what, maxDepth)}
+}
+
+// stringEnd returns the offset just past the TOML string that starts with
+// the quote at data[i]: basic or literal, single- or multi-line, with
+// escapes in basic strings. An unterminated one-line string ends before
+// its newline, a multi-line one at the end of data; the decoder reports
+// both.
+func stringEnd(data []byte, i int) int {
+	c := data[i]
+	n := 1
+	if i+2 < len(data) && data[i+1] == c && data[i+2] == c {
+		n = 3
+	}
+	j := i + n
+	if n == 1 {
+		// The usual string, a URL or a checksum on one line with no
+		// escapes, is skipped at once. (A miss costs at most the
+		// distance to the next such quote, where the next string of
+		// this kind can start at the earliest: linear in all.)
+		if k := bytes.IndexByte(data[j:], c); k >= 0 {
+			s := data[j : j+k]
+			if bytes.IndexByte(s, '\n') < 0 && (c == '\'' || bytes.IndexByte(s, '\\') < 0) {
+				return j + k + 1
+			}
+		}
+	}
+	for j < len(data) {
+		b := data[j]
+		if b == '\\' && c == '"' {
+			j += 2
+			continue
+		}
+		if b == c && n == 1 {
+			return j + 1
+		}
+		if b == c {
+			// A multi-line string may end in up to two more quotes
+			// ("""a"""""): the delimiter is the last three of the run.
+			r := 1
+			for j+r < len(data) && data[j+r] == c {
+				r++
+			}
+			if r >= 3 {
+				return j + min(r, 5)
+			}
+			j += r
+			continue
+		}
+		if b == '\n' && n == 1 {
+			return j // unterminated: the decoder reports it
+		}
+		j++
+	}
+	return len(data)
 }

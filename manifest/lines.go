@@ -16,85 +16,158 @@ type lineIndex struct {
 	starts []int          // byte offset of each line (0-based line numbers)
 	tables map[string]int // "settings", "hosts\x00example.com" -> header line (1-based)
 	files  []int          // 1-based header line of the i-th [[file]]
-	header []uint8        // header[l]: what 0-based line l is (noHeader, fileHeader, otherHeader)
+	header []uint8        // header[l]: what 0-based line l is (noHeader, fileHeader, otherHeader, contLine)
 }
 
 const (
 	noHeader    = iota
 	fileHeader  // [[file]], or a table below it such as [file.headers]
 	otherHeader // any other table header
+	contLine    // a line that starts inside a string or an array or inline table
 )
 
+// newLineIndex scans data as TOML lexically: comments, strings of every
+// kind and values that span lines (arrays, inline tables) are skipped, so
+// that a line is a table header exactly when the decoder reads one there.
+// Quote triples in a comment or a one-line string, or a line of a
+// multi-line string that looks like [settings], must neither hide a header
+// nor make one, or the split into batches would mix tables.
 func newLineIndex(data []byte) *lineIndex {
 	n := bytes.Count(data, []byte{'\n'}) + 1
-	ix := &lineIndex{data: data, tables: map[string]int{}, starts: make([]int, 0, n), header: make([]uint8, 0, n)}
-	var inMulti []byte // the delimiter of an open multi-line string
-	for off := 0; off <= len(data); {
-		end := bytes.IndexByte(data[off:], '\n')
-		if end < 0 {
-			end = len(data)
-		} else {
-			end += off
-		}
-		ix.starts = append(ix.starts, off)
-		line := data[off:end]
-		kind := uint8(noHeader)
-		switch {
-		case inMulti != nil:
-			if bytes.Count(line, inMulti)%2 == 1 {
-				inMulti = nil
-			}
-		default:
-			t := bytes.TrimSpace(line)
-			if len(t) == 0 || t[0] != '[' {
-				for _, q := range multiQuotes {
-					if bytes.Count(line, q)%2 == 1 {
-						inMulti = q
-						break
-					}
-				}
-				break
-			}
-			kind = otherHeader
-			if string(t) == "[[file]]" { // the usual spelling: no key to split
-				ix.files = append(ix.files, len(ix.starts))
-				kind = fileHeader
-				break
-			}
-			if ts := string(t); strings.HasPrefix(ts, "[[") {
-				if name, ok := headerName(ts[2:], "]]"); ok && name == "file" {
-					ix.files = append(ix.files, len(ix.starts))
-					kind = fileHeader
-				} else if strings.HasPrefix(name, "file\x00") {
-					kind = fileHeader
-				}
-			} else if name, ok := headerName(ts[1:], "]"); ok {
-				if strings.HasPrefix(name, "file\x00") {
-					kind = fileHeader
-				}
-				if _, dup := ix.tables[name]; !dup {
-					ix.tables[name] = len(ix.starts)
-				}
-			}
-		}
-		ix.header = append(ix.header, kind)
-		off = end + 1
+	ix := &lineIndex{data: data, tables: map[string]int{}, starts: make([]int, 1, n), header: make([]uint8, 0, n)}
+	depth := 0 // open brackets and braces of a value
+	kind, start := ix.lineStart(0, depth), 0
+	if kind == fileHeader || kind == otherHeader {
+		start = ix.headerEnd(0) + 1
 	}
+	for i := start; i < len(data); i++ {
+		c := data[i]
+		if !lexSyntax[c] {
+			continue
+		}
+		switch c {
+		case '\n':
+			ix.header = append(ix.header, kind)
+			ix.starts = append(ix.starts, i+1)
+			kind = ix.lineStart(i+1, depth)
+			if kind == fileHeader || kind == otherHeader {
+				// Skip the header itself: its brackets are not a value's.
+				i = ix.headerEnd(i + 1)
+			}
+		case '#':
+			if k := bytes.IndexByte(data[i:], '\n'); k >= 0 {
+				i += k - 1
+			} else {
+				i = len(data)
+			}
+		case '"', '\'':
+			end := stringEnd(data, i)
+			for k := i; ; k++ {
+				nl := bytes.IndexByte(data[k:end], '\n')
+				if nl < 0 {
+					break
+				}
+				k += nl
+				ix.header = append(ix.header, kind)
+				ix.starts = append(ix.starts, k+1)
+				kind = contLine
+			}
+			i = end - 1
+		case '[', '{':
+			depth++
+		case ']', '}':
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	ix.header = append(ix.header, kind)
 	return ix
 }
 
-// multiQuotes are the delimiters of multi-line strings.
-var multiQuotes = [][]byte{[]byte(`"""`), []byte(`'''`)}
+// lexSyntax marks the bytes newLineIndex acts on.
+var lexSyntax = [256]bool{'\n': true, '#': true, '"': true, '\'': true, '[': true, '{': true, ']': true, '}': true}
+
+// lineStart classifies the line starting at off, which the scan reached
+// outside any string, with depth brackets of a value open, and records a
+// header's table.
+func (ix *lineIndex) lineStart(off, depth int) uint8 {
+	if depth > 0 {
+		return contLine
+	}
+	for off < len(ix.data) && (ix.data[off] == ' ' || ix.data[off] == '\t') {
+		off++
+	}
+	if off == len(ix.data) || ix.data[off] != '[' {
+		return noHeader
+	}
+	t := ix.data[off:]
+	if bytes.HasPrefix(t, []byte("[[file]]")) { // the usual spelling: no key to split
+		ix.files = append(ix.files, len(ix.starts))
+		return fileHeader
+	}
+	if bytes.HasPrefix(t, []byte("[[")) {
+		name, ok := headerName(t[2:], "]]")
+		if ok && name == "file" {
+			ix.files = append(ix.files, len(ix.starts))
+			return fileHeader
+		}
+		if strings.HasPrefix(name, "file\x00") {
+			return fileHeader
+		}
+		return otherHeader
+	}
+	name, ok := headerName(t[1:], "]")
+	if !ok {
+		return otherHeader
+	}
+	if _, dup := ix.tables[name]; !dup {
+		ix.tables[name] = len(ix.starts)
+	}
+	if strings.HasPrefix(name, "file\x00") {
+		return fileHeader
+	}
+	return otherHeader
+}
+
+// headerEnd returns the offset of the last byte of the table header on
+// the line that starts at off: its closing bracket, or the byte before the
+// line's end when it has none (the decoder reports that).
+func (ix *lineIndex) headerEnd(off int) int {
+	d := ix.data
+	for i := off; i < len(d); i++ {
+		switch d[i] {
+		case '\n', '#':
+			return i - 1
+		case '"', '\'':
+			i = stringEnd(d, i) - 1
+		case ']':
+			if i+1 < len(d) && d[i+1] == ']' {
+				i++
+			}
+			return i
+		}
+	}
+	return len(d) - 1
+}
 
 // headerName returns the key parts of a table header joined by NUL, given
-// the text after the opening bracket(s).
-func headerName(s, closer string) (string, bool) {
-	i := strings.Index(s, closer)
-	if i < 0 {
-		return "", false
+// the text after the opening bracket(s): a quoted part may hold a bracket,
+// as an IPv6 host's does ([hosts."[::1]:8080"]).
+func headerName(t []byte, closer string) (string, bool) {
+	i := 0
+	for i < len(t) && t[i] != '\n' && t[i] != '#' {
+		if t[i] == '"' || t[i] == '\'' {
+			i = stringEnd(t, i)
+			continue
+		}
+		if bytes.HasPrefix(t[i:], []byte(closer)) {
+			parts, ok := splitKey(string(t[:i]))
+			return strings.Join(parts, "\x00"), ok
+		}
+		i++
 	}
-	parts, ok := splitKey(s[:i])
-	return strings.Join(parts, "\x00"), ok
+	return "", false
 }
 
 // splitKey splits a TOML key (bare, quoted or dotted) into its parts.
@@ -149,6 +222,9 @@ func splitKey(s string) ([]string, bool) {
 func (ix *lineIndex) keyIn(hdr int, key string) (line, col int) {
 	// hdr is 1-based, so as a 0-based index it is the line after the header.
 	for l := hdr; l < len(ix.starts); l++ {
+		if ix.header[l] == contLine {
+			continue // a value's continuation, or a string's text
+		}
 		if ix.header[l] != noHeader {
 			return 0, 0
 		}
@@ -204,11 +280,11 @@ func (ix *lineIndex) lineText(n int) string {
 // as [settings.headers] or [file.headers].
 func (ix *lineIndex) inHeaders(n int) bool {
 	for l := n - 1; l >= 0 && l < len(ix.header); l-- {
-		if ix.header[l] == noHeader {
+		if ix.header[l] == noHeader || ix.header[l] == contLine {
 			continue
 		}
 		t := strings.TrimLeft(strings.TrimSpace(ix.lineText(l+1)), "[")
-		name, ok := headerName(t, "]")
+		name, ok := headerName([]byte(t), "]")
 		return ok && (name == "headers" || strings.HasSuffix(name, "\x00headers"))
 	}
 	return false
