@@ -214,6 +214,9 @@ func (o Options) Parse(name string, data []byte) (*Manifest, error) {
 			return nil, v.decodeError(err, b.first)
 		}
 		top, _ := fb.(map[string]any)
+		if e := batchOnlyFiles(v.name, b, top); e != nil {
+			return nil, Errors{e}
+		}
 		v.files(top["file"], true)
 	}
 	if len(m.Files) == 0 {
@@ -228,4 +231,17 @@ func (o Options) Parse(name string, data []byte) (*Manifest, error) {
 	}
 	m.Warnings = v.warns
 	return m, nil
+}
+
+// batchOnlyFiles checks that a batch held [[file]] tables and nothing
+// else. Were the line index ever to miss a table header, that table would
+// be decoded inside the batch and dropped with it: a manifest with its
+// [settings] or [hosts] silently ignored. Rejected instead.
+func batchOnlyFiles(name string, b fileBatch, top map[string]any) *Error {
+	for k := range top {
+		if k != "file" {
+			return &Error{File: name, Line: b.first + 1, Msg: fmt.Sprintf("cannot tell where the [[file]] entries from here end and %q begins; please report this manifest as a bulkdl bug", k)}
+		}
+	}
+	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/BurntSushi/toml"
 )
 
 // TestSplitFindsTablesExactly loads manifests whose comments and strings
@@ -94,5 +96,29 @@ func TestSplitFindsTablesExactly(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestBatchHoldsOnlyFiles feeds the batch check what a line index that
+// missed the [settings] header would have cut: the manifest must be
+// rejected rather than lose its settings.
+func TestBatchHoldsOnlyFiles(t *testing.T) {
+	data, err := os.ReadFile("testdata/split/comment_basic_triple.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := bytes.Index(data, []byte("[[file]]"))
+	b := fileBatch{text: data[start:], first: bytes.Count(data[:start], []byte{'\n'})}
+	var top map[string]any
+	if _, err := toml.Decode(string(b.text), &top); err != nil {
+		t.Fatal(err)
+	}
+	e := batchOnlyFiles("m.toml", b, top)
+	if e == nil || e.Line != 3 || !strings.Contains(e.Msg, `"settings"`) {
+		t.Fatalf("batchOnlyFiles = %v; want an error at line 3 naming settings", e)
+	}
+	delete(top, "settings")
+	if e := batchOnlyFiles("m.toml", b, top); e != nil {
+		t.Errorf("batchOnlyFiles(only files) = %v; want nil", e)
 	}
 }
