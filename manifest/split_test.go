@@ -39,6 +39,10 @@ func TestSplitFindsTablesExactly(t *testing.T) {
 			`18:8: size: bad size "big"`,
 		}},
 		{file: "ipv6_host.toml", errs: []string{`7:8: rate: bad rate "bad"`}},
+		{file: "nested_array.toml", errs: []string{
+			`3:11: mirrors must be a list of strings`,
+			`12:8: size: bad size "big"`,
+		}},
 	}
 	for _, c := range cases {
 		data, err := os.ReadFile(filepath.Join("testdata", "split", c.file))
