@@ -191,7 +191,13 @@ func (o Options) Parse(name string, data []byte) (*Manifest, error) {
 	if e := checkDepth(name, data); e != nil {
 		return nil, Errors{e}
 	}
-	ix := newLineIndex(data)
+	return o.parse(name, newLineIndex(data))
+}
+
+// parse is Parse once the manifest's lines are indexed. Tests hand it an
+// index made wrong on purpose: a wrong index must give an error, never a
+// manifest that lost part of itself.
+func (o Options) parse(name string, ix *lineIndex) (*Manifest, error) {
 	rest, batches := ix.split(batchSize)
 	plat := hostPlatform
 	if o.plat != nil {
@@ -218,6 +224,12 @@ func (o Options) Parse(name string, data []byte) (*Manifest, error) {
 			return nil, Errors{e}
 		}
 		v.files(top["file"], true)
+	}
+	if v.tables != len(ix.files) && len(v.errs) == 0 {
+		// The batches held another number of [[file]] tables than the
+		// index found headers: their lines, and so their entries, would
+		// be wrong.
+		v.errs = append(v.errs, &Error{File: v.name, Line: ix.file(0), Msg: fmt.Sprintf("found %d [[file]] headers but decoded %d [[file]] tables; please report this manifest as a bulkdl bug", len(ix.files), v.tables)})
 	}
 	if len(m.Files) == 0 {
 		v.errs = append(v.errs, &Error{File: v.name, Msg: "no [[file]] entries; add at least one with a url"})

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/BurntSushi/toml"
 )
 
 // TestSplitFindsTablesExactly loads manifests whose comments and strings
@@ -103,26 +101,32 @@ func TestSplitFindsTablesExactly(t *testing.T) {
 	}
 }
 
-// TestBatchHoldsOnlyFiles feeds the batch check what a line index that
-// missed the [settings] header would have cut: the manifest must be
-// rejected rather than lose its settings.
-func TestBatchHoldsOnlyFiles(t *testing.T) {
-	data, err := os.ReadFile("testdata/split/comment_basic_triple.toml")
-	if err != nil {
-		t.Fatal(err)
+// TestWrongIndexIsAnError hands parse a line index that missed a table
+// header: the manifest must be rejected rather than run with its settings
+// dropped or its entries' lines shifted.
+func TestWrongIndexIsAnError(t *testing.T) {
+	data := []byte("[[file]]\nurl = \"https://h/a\"\n\n[settings]\nconnections = 3\n\n" +
+		"[[file]]\nurl = \"https://h/b\"\n[[file]]\nurl = \"https://h/c\"\n")
+	cases := []struct {
+		name string
+		miss int // 1-based line of the header the index misses
+		want string
+	}{
+		{"a missed [settings] is decoded in a batch and reported", 4, `"settings"`},
+		{"a missed [[file]] makes the count of entries differ", 9, "found 2 [[file]] headers but decoded 3"},
 	}
-	start := bytes.Index(data, []byte("[[file]]"))
-	b := fileBatch{text: data[start:], first: bytes.Count(data[:start], []byte{'\n'})}
-	var top map[string]any
-	if _, err := toml.Decode(string(b.text), &top); err != nil {
-		t.Fatal(err)
-	}
-	e := batchOnlyFiles("m.toml", b, top)
-	if e == nil || e.Line != 3 || !strings.Contains(e.Msg, `"settings"`) {
-		t.Fatalf("batchOnlyFiles = %v; want an error at line 3 naming settings", e)
-	}
-	delete(top, "settings")
-	if e := batchOnlyFiles("m.toml", b, top); e != nil {
-		t.Errorf("batchOnlyFiles(only files) = %v; want nil", e)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := Parse("m.toml", data); err != nil {
+				t.Fatalf("Parse with a right index: %v", err)
+			}
+			ix := newLineIndex(data)
+			ix.header[c.miss-1] = noHeader
+			ix.files = slices.DeleteFunc(ix.files, func(l int) bool { return l == c.miss })
+			m, err := Options{}.parse("m.toml", ix)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("parse with header %d missed = %+v, %v; want an error containing %s", c.miss, m, err, c.want)
+			}
+		})
 	}
 }
