@@ -74,8 +74,13 @@ func (v *validator) pos(hdr int, key, msg string) *Error {
 }
 
 // text returns 1-based line n fit to print in an error: a line may carry
-// a URL's credentials or a header's literal value.
+// a URL's credentials or a header's literal value. A line inside a
+// multi-line string is not shown at all: no '=' on it says whether it is
+// a header's value.
 func (v *validator) text(n int) string {
+	if v.ix.inString(n) {
+		return redact.Mask
+	}
 	t := v.ix.lineText(n)
 	return redact.Line(t, v.ix.inHeaders(n) || strings.Contains(strings.ToLower(t), "headers"))
 }

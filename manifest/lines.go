@@ -16,14 +16,15 @@ type lineIndex struct {
 	starts []int          // byte offset of each line (0-based line numbers)
 	tables map[string]int // "settings", "hosts\x00example.com" -> header line (1-based)
 	files  []int          // 1-based header line of the i-th [[file]]
-	header []uint8        // header[l]: what 0-based line l is (noHeader, fileHeader, otherHeader, contLine)
+	header []uint8        // header[l]: what 0-based line l is (noHeader, fileHeader, …)
 }
 
 const (
 	noHeader    = iota
 	fileHeader  // [[file]], or a table below it such as [file.headers]
 	otherHeader // any other table header
-	contLine    // a line that starts inside a string or an array or inline table
+	contLine    // a line that starts inside an array or inline table
+	strLine     // a line that starts inside a multi-line string
 )
 
 // newLineIndex scans data as TOML lexically: comments, strings of every
@@ -70,7 +71,7 @@ func newLineIndex(data []byte) *lineIndex {
 				k += nl
 				ix.header = append(ix.header, kind)
 				ix.starts = append(ix.starts, k+1)
-				kind = contLine
+				kind = strLine
 			}
 			i = end - 1
 		case '[', '{':
@@ -222,7 +223,7 @@ func splitKey(s string) ([]string, bool) {
 func (ix *lineIndex) keyIn(hdr int, key string) (line, col int) {
 	// hdr is 1-based, so as a 0-based index it is the line after the header.
 	for l := hdr; l < len(ix.starts); l++ {
-		if ix.header[l] == contLine {
+		if ix.header[l] == contLine || ix.header[l] == strLine {
 			continue // a value's continuation, or a string's text
 		}
 		if ix.header[l] != noHeader {
@@ -280,7 +281,7 @@ func (ix *lineIndex) lineText(n int) string {
 // as [settings.headers] or [file.headers].
 func (ix *lineIndex) inHeaders(n int) bool {
 	for l := n - 1; l >= 0 && l < len(ix.header); l-- {
-		if ix.header[l] == noHeader || ix.header[l] == contLine {
+		if k := ix.header[l]; k == noHeader || k == contLine || k == strLine {
 			continue
 		}
 		t := strings.TrimLeft(strings.TrimSpace(ix.lineText(l+1)), "[")
@@ -288,6 +289,12 @@ func (ix *lineIndex) inHeaders(n int) bool {
 		return ok && (name == "headers" || strings.HasSuffix(name, "\x00headers"))
 	}
 	return false
+}
+
+// inString reports whether 1-based line n starts inside a multi-line
+// string.
+func (ix *lineIndex) inString(n int) bool {
+	return n >= 1 && n <= len(ix.header) && ix.header[n-1] == strLine
 }
 
 // lineEnd returns the offset just past 0-based line l, its newline included.

@@ -21,6 +21,8 @@ func TestErrorsNeverEchoSecrets(t *testing.T) {
 		{"an unknown key beside a literal token", "[settings]\nheaders = { PRIVATE-TOKEN = \"glpat-8\" }\ntypo = 1\n[[file]]\nurl = \"https://h/a\"\n", []string{"glpat-8"}},
 		{"a bad header in an inline table", "[settings]\nheaders = { Authorization = \"Bearer lit-9\", \"bad name\" = \"${BULKDL_T_SECRET}\" }\n[[file]]\nurl = \"https://h/a\"\n", []string{"lit-9", "env-value-1"}},
 		{"a bad header in a headers table", "[[file]]\nurl = \"https://h/a\"\n[file.headers]\nX-Api-Key = \"lit-10\" x\n", []string{"lit-10"}},
+		{"a syntax error inside a multi-line header value", "[settings.headers]\nAuthorization = \"\"\"\nBearer lit-12\x01\"\"\"\n[[file]]\nurl = \"https://h/a\"\n", []string{"lit-12"}},
+		{"a syntax error inside a multi-line value of an inline table", "[[file]]\nurl = \"https://h/a\"\nheaders = { X-Key = \"\"\"\nlit-13\x01\"\"\" }\n", []string{"lit-13"}},
 		{"a host key with userinfo", "[hosts.\"tok-11@h\"]\nconnections = 1\n[[file]]\nurl = \"https://h/a\"\n", []string{"tok-11"}},
 	}
 	for _, c := range cases {
