@@ -592,8 +592,9 @@ func runOnce(s *scenario, t tool) result {
 	os.MkdirAll(ws.out, 0o755)
 
 	var res result
-	start := time.Now()
 	cmds := t.cmd(ws)
+	settle()
+	start := time.Now()
 	if s.killAt > 0 {
 		var total int64
 		for _, f := range s.files {

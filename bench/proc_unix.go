@@ -13,3 +13,9 @@ func ownGroup(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: t
 
 // killGroup sends SIGKILL to cmd's process group.
 func killGroup(cmd *exec.Cmd) { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+
+// settle writes back every file system's dirty data, before a run starts
+// its clock: a tool that makes its files durable (bulkdl's syncfs) would
+// otherwise also pay for the writeback of the files the previous tool left
+// in the page cache.
+func settle() { syscall.Sync() }
