@@ -13,6 +13,18 @@ import (
 	"github.com/bulkdl/bulkdl/segdl/segdltest"
 )
 
+// needUnnamed skips a test of files without a name where there are none
+// (only Linux has O_TMPFILE): there a waiting file is a named temporary
+// file in its directory, which moves or goes with the directory, and the
+// file fails at its rename, as it always did; Windows also refuses to
+// remove a directory that holds an open file.
+func needUnnamed(t *testing.T) {
+	t.Helper()
+	if !anonUsable() {
+		t.Skip("no files without a name on this platform: a waiting file is a named temporary file that moves with its directory")
+	}
+}
+
 // dirChange is a Publisher that holds every verified file (an hour's
 // wait) until Close, and records what it was told.
 type dirChange struct {
@@ -103,6 +115,7 @@ func (c *dirChange) wasRecorded(name string) bool {
 // path (in the new directory), not into the old one by a handle opened
 // before.
 func TestAFileIsPublishedAtItsPathWhenItsDirectoryWasReplaced(t *testing.T) {
+	needUnnamed(t)
 	dir := t.TempDir()
 	c := newDirChange(t, dir)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
@@ -171,6 +184,7 @@ func TestAFileIsNeverPublishedOutsideDestThroughItsMovedDirectory(t *testing.T) 
 // the same directory started afterwards is downloaded into it, made
 // again, and so is the waiting one.
 func TestFilesStartedAfterTheirDirectoryWasRemovedAreDownloaded(t *testing.T) {
+	needUnnamed(t)
 	dir := t.TempDir()
 	c := newDirChange(t, dir)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
