@@ -138,8 +138,9 @@
 // without a request.
 //
 // Hashing while the file downloads takes one goroutine per file with a
-// checksum, and only while at least 2 x MinSegment bytes are complete
-// and 4 x ChunkSize of them not hashed yet: it returns once it has caught
+// checksum, and only for a file of at least 2 x MinSegment bytes (or,
+// size unknown, once that much is complete) while 4 x ChunkSize of its
+// complete prefix are not hashed yet: it returns once it has caught
 // up, and a commit starts it again, so small files never start one. It
 // holds one ChunkSize buffer. It stops before the file is verified or
 // closed (an interrupt, a failure), and Done is not closed before it has;

@@ -9,6 +9,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/bulkdl/bulkdl/redact"
 )
@@ -52,6 +53,10 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 		d.mu.Unlock()
 		return 0, errStop
 	}
+	// What this request costs to its first byte sizes the pieces: timed
+	// from here, so that a probe's disk work, a retry's wait and an earlier
+	// attempt that failed or stalled are not counted as a request's cost.
+	t.claimed = time.Now()
 	pos, end := t.seg.pos, t.seg.end
 	etag, lastMod, size := d.etag, d.lastMod, d.size
 	conditional := t.probe && d.conditional && d.gen == 0 && d.done.total() == 0

@@ -300,3 +300,32 @@ func TestPiecesPayForTheirRequests(t *testing.T) {
 		t.Errorf("server saw %d requests for %d MiB; want pieces that pay for their requests (at most 20)", n, size>>20)
 	}
 }
+
+// What sizes the pieces is a request's time to its first byte: a request
+// that stalls, and the wait before its retry, are not a request's cost.
+// Counted, one stall of a second turned pieces off for files up to
+// several GB (16 x c x 1 GB/s), and the hash no longer overlapped the download.
+func TestRequestCostIsNotAStall(t *testing.T) {
+	const size = 32 << 20
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.RatePerConn.Store(16 << 20)
+	data := segdltest.Content(7, size)
+	srv.PutBytes("/f", data)
+	srv.Fault = nth(segdltest.Fault{Kind: segdltest.Stall, After: 0}, 3)
+	cfg := testConfig()
+	cfg.MinSegment = 1 << 20
+	cfg.StallTimeout = 2 * time.Second
+	var d *Download
+	r := fetchWith(t, "", withSum(Spec{URLs: []string{srv.URLOf("/f")}}, data), cfg, 4, func(x *Download) { d = x })
+	if r.err != nil || sha(r.data) != sha(data) {
+		t.Fatalf("err %v; want the file", r.err)
+	}
+	d.mu.Lock()
+	c := d.reqCost
+	d.mu.Unlock()
+	// Counted, the stall alone weighs 0.3 x 2 s in the moving average.
+	if c <= 0 || c >= cfg.StallTimeout/10 {
+		t.Errorf("request cost %v after one stall of %v; want a loopback request's time to first byte", c, cfg.StallTimeout)
+	}
+}

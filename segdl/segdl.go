@@ -264,7 +264,7 @@ type Task struct {
 	mirror bool
 
 	began    time.Time // when the current response began to stream
-	claimed  time.Time // when Claim gave it a range, until its first response
+	claimed  time.Time // when its current request was made, until its first response
 	streamed int64     // bytes it has committed since
 	idle     func()    // called once the task needs its connection no more; see OnIdle
 
@@ -299,7 +299,7 @@ func (d *Download) ClaimFrom(room func(hostport string) bool) *Task {
 			return nil
 		}
 		d.state = stateProbing
-		t := &Task{d: d, gen: d.gen, probe: true, src: d.url, claimed: time.Now()}
+		t := &Task{d: d, gen: d.gen, probe: true, src: d.url}
 		d.active++
 		d.mirrors[d.url].active++
 		return t
@@ -347,7 +347,7 @@ func (t *Task) Host() string {
 }
 
 func (d *Download) assign(s *segment, src int) *Task {
-	t := &Task{d: d, seg: s, gen: d.gen, src: src, mirror: src != d.url, claimed: time.Now()}
+	t := &Task{d: d, seg: s, gen: d.gen, src: src, mirror: src != d.url}
 	s.task = t
 	d.active++
 	d.mirrors[src].active++
