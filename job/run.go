@@ -310,6 +310,7 @@ func (r *runner) fetch(ctx context.Context) error {
 		Authorization: func(hp string) string { return creds.authorization(hostname(hp)) },
 		Limiter:       r.sched.Limiter,
 		ChunkSize:     chunk,
+		MaxConns:      min(s.PerFile, s.PerHost),
 		OnSuccess:     r.sched.OnSuccess,
 		// Verified files are made durable and renamed in batches: one
 		// flush and one fsync per directory for many small files. Their

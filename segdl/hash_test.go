@@ -329,3 +329,25 @@ func TestRequestCostIsNotAStall(t *testing.T) {
 		t.Errorf("request cost %v after one stall of %v; want a loopback request's time to first byte", c, cfg.StallTimeout)
 	}
 }
+
+// A file that gets one connection (per_file or per_host 1) and has one
+// URL is not cut into pieces: its one range completes in file order
+// anyway, and each piece would be one more request.
+func TestOneConnectionNoPieces(t *testing.T) {
+	const size = 48 << 20
+	srv := segdltest.NewServer()
+	defer srv.Close()
+	srv.Latency = time.Millisecond
+	data := segdltest.Content(8, size)
+	srv.PutBytes("/f", data)
+	cfg := testConfig()
+	cfg.MinSegment = 1 << 20
+	cfg.MaxConns = 1
+	r := fetch(t, "", withSum(Spec{URLs: []string{srv.URLOf("/f")}, Size: -1}, data), cfg, 1)
+	if r.err != nil || sha(r.data) != sha(data) {
+		t.Fatalf("err %v; want the file", r.err)
+	}
+	if n := srv.Stats().Requests; n != 1 {
+		t.Errorf("%d requests for one connection's file; want 1", n)
+	}
+}

@@ -101,6 +101,9 @@ func (d *Download) pieceSizeLocked() int64 {
 	if d.spec.Hash == nil || !d.splittable || d.noRange || d.size < d.hashMinLocked() {
 		return 0
 	}
+	if d.cfg.MaxConns == 1 && len(d.spec.URLs) == 1 {
+		return 0
+	}
 	p := 2 * d.cfg.MinSegment
 	if c := d.reqCost.Seconds(); c > 0 {
 		if float64(d.size) <= 16*c*hashRate {

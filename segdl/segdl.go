@@ -69,6 +69,12 @@ type Config struct {
 	// ChunkSize is the read size and the buffer each connection holds;
 	// default 256 KiB.
 	ChunkSize int
+	// MaxConns is the most connections one file gets from its URL (the
+	// scheduler's per-file and per-host caps); 0 for no cap. At 1 a file
+	// of one URL is not cut into pieces: its one range already completes
+	// in file order, for the prefix hash, and pieces would only add
+	// requests.
+	MaxConns int
 
 	BackoffBase   time.Duration // first retry waits up to this; default 500ms
 	BackoffMax    time.Duration // default 30s
