@@ -243,6 +243,9 @@ func TestPiecesInFileOrder(t *testing.T) {
 		{name: "with a checksum, on loopback: 4 MiB pieces",
 			spec: Spec{Hash: sha256.New, Sum: sum[:]}, cost: 200 * time.Microsecond, others: 7,
 			want: [][2]int64{{0, 4 << 20}, {4 << 20, 8 << 20}}},
+		{name: "with a checksum, a file under pieceMin, on loopback: split as without one",
+			spec: Spec{Hash: sha256.New, Sum: sum[:]}, size: 32 << 20, cost: 200 * time.Microsecond, others: 7,
+			want: [][2]int64{{0, 32 << 20}, {16 << 20, 32 << 20}, {8 << 20, 16 << 20}}},
 		{name: "without a checksum, ranges split from the one that ends last",
 			want: [][2]int64{{0, size}, {32 << 20, size}, {16 << 20, 32 << 20}}},
 	}
