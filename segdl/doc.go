@@ -13,11 +13,12 @@
 //	         at least MinSegment, the part kept at least 64 KiB); its
 //	         fetcher stops at the new end. With mirrors of the same size
 //	         and validator, new ranges go to the source with room. A file
-//	         with a checksum is handed out in pieces, in file order, until
-//	         the last is taken; then its tail is split as above. A piece
-//	         is 2 x MinSegment, or longer where its request's time to the
-//	         first byte would cost more than the shorter hash at the end
-//	         saves (ranges.go)
+//	         of 64 MiB or more with a hash, and more than one connection or
+//	         URL, is handed out in pieces, in file order, until the last is
+//	         taken; then its tail is split as above. A piece is 2 x
+//	         MinSegment, or longer where its request's time to the first
+//	         byte would cost more than the shorter hash at the end saves;
+//	         none where the requests cost more than all of it (ranges.go)
 //	write:   WriteAt into PATH.bulkdl.part (on Linux, a file without a
 //	         name, O_TMPFILE, until it needs one); one buffer per connection
 //	commit:  record progress; every SyncBytes or SyncInterval: fsync data,
