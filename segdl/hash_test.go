@@ -90,17 +90,27 @@ func TestChecksumIsOfTheBytesOnDisk(t *testing.T) {
 // new file fails its checksum and is fetched a third time.
 func TestARestartForgetsTheDigest(t *testing.T) {
 	const size = 2 << 20
-	v1, v2 := segdltest.Content(1, size), segdltest.Content(2, size)
-	for _, conns := range []int{1, 4} {
+	v1 := segdltest.Content(1, size)
+	// The new version is as long, or too short to start a hasher of its
+	// own (under hashMin): then only the digest's generation keeps the
+	// old version's digest from being taken up at verify.
+	for _, c := range []struct {
+		conns, v2size int
+		chunk         int   // ChunkSize: 4 x it of prefix start the hasher
+		cut           int64 // the first response breaks off here
+	}{{1, size, 32 << 10, 512 << 10}, {4, size, 32 << 10, 512 << 10}, {1, 120 << 10, 16 << 10, 96 << 10}} {
+		conns, v2 := c.conns, segdltest.Content(2, c.v2size)
 		srv := segdltest.NewServer()
 		srv.RatePerConn.Store(4 << 20)
 		srv.Put("/f", &segdltest.File{Data: v1, ETag: `"v1"`})
 		// The first response breaks off, so that the rest is asked for
 		// again and the new version is seen mid-download.
-		srv.Fault = nth(segdltest.Fault{Kind: segdltest.Truncate, After: 512 << 10}, 1)
+		srv.Fault = nth(segdltest.Fault{Kind: segdltest.Truncate, After: c.cut}, 1)
+		cfg := testConfig()
+		cfg.ChunkSize = c.chunk
 		var once sync.Once
 		hashedOld := false
-		r := fetchWith(t, "", withSum(Spec{URLs: []string{srv.URLOf("/f")}}, v2), testConfig(), conns, func(d *Download) {
+		r := fetchWith(t, "", withSum(Spec{URLs: []string{srv.URLOf("/f")}}, v2), cfg, conns, func(d *Download) {
 			d.ph = &prefixHash{read: func(f *os.File, p []byte, off int64) (int, error) {
 				n, err := f.ReadAt(p, off)
 				once.Do(func() {
