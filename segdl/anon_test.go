@@ -19,11 +19,7 @@ import (
 // fails leaves nothing either.
 func TestNothingAtAnyNameUntilPublished(t *testing.T) {
 	dir := t.TempDir()
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
+	root := openRoot(t, dir)
 	if !anonSupported(t, root) {
 		t.Skip("no files without a name here")
 	}
@@ -98,11 +94,7 @@ func TestInterruptedUnnamedFileIsKeptForResume(t *testing.T) {
 	data := segdltest.Content(5, 1<<20)
 	srv.PutBytes("/f", data)
 	dir := t.TempDir()
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
+	root := openRoot(t, dir)
 	cfg := testConfig()
 	cfg.SyncBytes = 1 << 40 // no checkpoint while it runs
 	cfg.SyncInterval = time.Hour
@@ -141,11 +133,7 @@ func TestPublisherFindsTemporaryFilesOfEarlierRuns(t *testing.T) {
 	os.Rename(filepath.Join(dir, "out.bin"+PartSuffix), filepath.Join(dir, "sub", "out.bin"+PartSuffix))
 	os.Rename(filepath.Join(dir, "out.bin"+JournalSuffix), filepath.Join(dir, "sub", "out.bin"+JournalSuffix))
 	srv.RatePerConn.Store(0)
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
+	root := openRoot(t, dir)
 	p := NewPublisher(root, PublisherConfig{})
 	defer p.Close()
 	cfg := testConfig()
@@ -168,11 +156,7 @@ func TestLastBatchIsNotKeptWaiting(t *testing.T) {
 	srv := segdltest.NewServer()
 	defer srv.Close()
 	dir := t.TempDir()
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
+	root := openRoot(t, dir)
 	p := NewPublisher(root, PublisherConfig{Wait: time.Hour})
 	defer p.Close()
 	cfg := testConfig()

@@ -396,11 +396,7 @@ func TestWaitingForASocketHoldsNoFile(t *testing.T) {
 	data := segdltest.Content(4, 100<<10)
 	srv.PutBytes("/f", data)
 	dir := t.TempDir()
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
+	root := openRoot(t, dir)
 	cfg := testConfig()
 	doer := &emfileDoer{Doer: cfg.Client}
 	doer.n.Store(1)

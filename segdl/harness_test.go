@@ -108,6 +108,8 @@ func fetchWith(t testing.TB, dir string, spec Spec, cfg *Config, conns int, setu
 	if dir == "" {
 		dir = t.TempDir()
 	}
+	// Closed on return, not at the test's end: benchmarks call this once
+	// per iteration.
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -179,4 +181,15 @@ func withOSDefaults(o *fileOps) *fileOps {
 		o.close = def.close
 	}
 	return o
+}
+
+// openRoot opens dir as a root, closed when the test ends.
+func openRoot(t testing.TB, dir string) *os.Root {
+	t.Helper()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.Close() })
+	return root
 }

@@ -151,11 +151,7 @@ func TestInterruptStopsHashing(t *testing.T) {
 	data := segdltest.Content(5, size)
 	srv.PutBytes("/f", data)
 	dir := t.TempDir()
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
+	root := openRoot(t, dir)
 	cfg := testConfig()
 	cfg.SyncBytes = 64 << 10
 	spec := withSum(Spec{URLs: []string{srv.URLOf("/f")}, Path: "out.bin", Size: -1}, data)

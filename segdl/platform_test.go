@@ -57,11 +57,7 @@ func TestPreallocate(t *testing.T) {
 func TestSyncDir(t *testing.T) {
 	dir := t.TempDir()
 	os.Mkdir(filepath.Join(dir, "sub"), 0o755)
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
+	root := openRoot(t, dir)
 	for _, d := range []string{".", "sub"} {
 		if err := SyncDir(root, d); err != nil {
 			t.Errorf("SyncDir(%q) = %v", d, err)

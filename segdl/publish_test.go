@@ -166,11 +166,7 @@ func testPublisherOrder(t *testing.T, named bool) {
 	srv := segdltest.NewServer()
 	defer srv.Close()
 	dir := t.TempDir()
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
+	root := openRoot(t, dir)
 	l := newOpLog(t, dir)
 	// A long wait, so that every file joins one batch.
 	// Eight files: the batch is large enough for syncfs on Linux.

@@ -123,11 +123,7 @@ func TestResumeAfterSIGKILL(t *testing.T) {
 // interrupted runs a download of srv's /f into dir and cancels it after d.
 func interrupted(t *testing.T, dir string, srv *segdltest.Server, after time.Duration) {
 	t.Helper()
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
+	root := openRoot(t, dir)
 	cfg := testConfig()
 	cfg.SyncBytes = 64 << 10
 	wake := make(chan struct{}, 1)
@@ -277,11 +273,7 @@ func TestResumeFileNotPreallocated(t *testing.T) {
 	data := segdltest.Content(3, 1<<20)
 	srv.PutBytes("/f", data)
 	dir := t.TempDir()
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
+	root := openRoot(t, dir)
 	cfg := testConfig()
 	cfg.MinSegment = 4 << 20 // 1 MiB is below two of them: one stream, no fallocate
 	cfg.SyncBytes = 64 << 10
