@@ -30,8 +30,9 @@
 //	         compare the checksum
 //	publish: make the data durable, rename PATH.bulkdl.part -> PATH (or
 //	         link the file without a name to PATH), fsync the directory,
-//	         then Done; with a Publisher, for a batch of files at once (one
-//	         syncfs on Linux, one fsync per directory)
+//	         then Done; with a Publisher, for a batch of files at once (on
+//	         Linux one syncfs per file system for 8 files or more, else an
+//	         fsync per file, issued together; one fsync per directory)
 //
 // A request that fails is retried from its last written byte, with full
 // jitter exponential backoff or the server's Retry-After (a value too

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sync"
 
 	dest "github.com/bulkdl/bulkdl/state"
 )
@@ -131,11 +132,18 @@ func Complete(ctx context.Context, root *os.Root, spec Spec) (bool, error) {
 		return false, err
 	}
 	h := spec.Hash()
-	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
+	// A pooled buffer, as verify's: ctxReader hides any WriterTo, so
+	// io.Copy would allocate 32 KiB for every file a rerun checks.
+	bp := completeBufs.Get().(*[]byte)
+	defer completeBufs.Put(bp)
+	if _, err := io.CopyBuffer(h, ctxReader{ctx, f}, *bp); err != nil {
 		return false, err
 	}
 	return bytes.Equal(h.Sum(nil), spec.Sum), nil
 }
+
+// completeBufs are Complete's read buffers.
+var completeBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // ctxReader reads from r until ctx is done.
 type ctxReader struct {

@@ -19,8 +19,9 @@ import (
 // publisher at most Wait (or until Max files wait); then, for the whole
 // batch, in this order:
 //
-//  1. the data and inodes of every file are made durable (one syncfs(2)
-//     on Linux, elsewhere one fsync per file, issued together);
+//  1. the data and inodes of every file are made durable (on Linux one
+//     syncfs(2) per file system for a batch of 8 files or more;
+//     otherwise one fsync per file, issued together);
 //  2. each file is named at its path: a temporary file is renamed, a
 //     file without a name (Linux) is linked into its directory, checked
 //     once per directory to still be the one at the path (see pubDir);
@@ -397,7 +398,7 @@ func (p *Publisher) publish(batch []*Download) {
 				files[i].Close() // its bytes go with it: never linked outside its path
 			} else {
 				var named bool
-				if named, err = p.link(ops, d, files[i], h); named {
+				if named, err = p.link(d, files[i], h); named {
 					kept[i] = files[i]
 				}
 			}
@@ -476,7 +477,8 @@ func (p *Publisher) publish(batch []*Download) {
 // partName, which is then renamed over the path. h is the open directory
 // of the path. f is closed; named
 // says that a failure left it at partName.
-func (p *Publisher) link(ops publishOps, d *Download, f, h *os.File) (named bool, err error) {
+func (p *Publisher) link(d *Download, f, h *os.File) (named bool, err error) {
+	ops := p.ops
 	err = ops.link(h, f, path.Base(d.spec.Path))
 	if errors.Is(err, fs.ErrExist) {
 		if err = ops.link(h, f, path.Base(d.partName())); err == nil {

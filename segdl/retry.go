@@ -154,6 +154,7 @@ func (d *Download) waitForFD(t *Task, err error) error {
 	d.fdWaits++
 	n := d.fdWaits
 	var idle *os.File
+	named := !d.anon
 	if t.probe && d.file != nil && d.done.total() == 0 && !d.journaled {
 		// A probe that got no socket has written nothing: its
 		// temporary file goes too, so that downloads waiting for
@@ -166,7 +167,9 @@ func (d *Download) waitForFD(t *Task, err error) error {
 	d.mu.Unlock()
 	if idle != nil {
 		idle.Close()
-		d.root.Remove(d.partName())
+		if named { // a file without a name went with its descriptor
+			d.ops.remove(d.root, d.partName())
+		}
 	}
 	if n > fdWaitLimit {
 		return &fatalError{fmt.Errorf("%w: %w", errNoFD, err)}

@@ -40,6 +40,10 @@ func (t *Task) stream(ctx context.Context, body io.Reader, pos, limit, want int6
 	t.startedLocked(time.Now())
 	end := t.seg.end
 	d.mu.Unlock()
+	lb := int64(-1) // the most bytes a response of unknown length may bring
+	if limit < 0 {
+		lb = d.limitBytes()
+	}
 	for {
 		n := int64(len(b))
 		if limit >= 0 {
@@ -62,7 +66,7 @@ func (t *Task) stream(ctx context.Context, body io.Reader, pos, limit, want int6
 			stall.resume()
 		}
 		k, rerr := readSome(body, b[:n], stall)
-		if lb := d.limitBytes(); limit < 0 && lb >= 0 && pos+int64(k) > lb {
+		if lb >= 0 && pos+int64(k) > lb {
 			return pos - start, &fatalError{fmt.Errorf("%w: the server sent more than %d bytes", ErrSize, lb)}
 		}
 		got += int64(k)
