@@ -52,22 +52,7 @@ func vouchFromOthers(root *os.Root, own Shard, m *manifest.Manifest, idx []int, 
 	if len(need) == 0 {
 		return nil
 	}
-	logs, _ := state.Logs(root)
-	found := map[string][]state.Record{}
-	for _, name := range logs {
-		k, n, ok := state.ShardOf(name)
-		if !ok || name == own.Name() || !mayHold(Shard{uint64(k), uint64(n)}, need) {
-			continue
-		}
-		st, err := state.ReadPaths(root, name, func(p string) bool { return need[p] })
-		if err != nil {
-			continue
-		}
-		for _, p := range st.Paths() {
-			rec, _ := st.Get(p)
-			found[p] = append(found[p], rec)
-		}
-	}
+	found := othersRecords(root, own, func(s Shard) bool { return mayHold(s, need) }, func(p string) bool { return need[p] })
 	out := map[int]vouch{}
 	for _, i := range idx {
 		f := &m.Files[i]
@@ -102,14 +87,21 @@ func mayHold(s Shard, paths map[string]bool) bool {
 // path prunes it, as the shard that wrote it would have. It reads every
 // log that can hold a path of this shard (see overlaps).
 func othersToPrune(root *os.Root, own Shard, listed map[string]bool) map[string][]state.Record {
+	return othersRecords(root, own, func(s Shard) bool { return overlaps(own, s.K, s.N) }, func(p string) bool { return !listed[p] && own.Has(p) })
+}
+
+// othersRecords reads, without their locks, the logs of the other runs
+// into dest whose shard may accepts, and returns by path the records of
+// the paths keep accepts. A log that cannot be read is passed over.
+func othersRecords(root *os.Root, own Shard, may func(Shard) bool, keep func(p string) bool) map[string][]state.Record {
 	logs, _ := state.Logs(root)
 	out := map[string][]state.Record{}
 	for _, name := range logs {
 		k, n, ok := state.ShardOf(name)
-		if !ok || name == own.Name() || !overlaps(own, uint64(k), uint64(n)) {
+		if !ok || name == own.Name() || !may(Shard{uint64(k), uint64(n)}) {
 			continue
 		}
-		st, err := state.ReadPaths(root, name, func(p string) bool { return !listed[p] && own.Has(p) })
+		st, err := state.ReadPaths(root, name, keep)
 		if err != nil {
 			continue
 		}

@@ -76,7 +76,7 @@ func (r *runner) plan(ctx context.Context) []int {
 			r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("%s: %v; fetching it again", redact.Escape(r.m.Files[i].Path), r.redact.Replace(err.Error()))})
 		case ok:
 			skip[i] = true
-			r.record(i, r.m.Files[i].Checksum.String(), "", "")
+			r.record(i, disks[i])
 		}
 	})
 	for i := range r.m.Files {
@@ -123,21 +123,13 @@ func (r *runner) planSummary(toFetch int) *Plan {
 	return p
 }
 
-// record writes what bulkdl knows of file i, now at its path, to the store.
-// Validators are recorded with the digest of the URL that gave them.
-func (r *runner) record(i int, checksum, etag, lastMod string) {
-	p := r.m.Files[i].Path
-	size, mtime, err := state.Stat(r.root, p)
-	if err != nil {
-		r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("%s: not recorded in the state (the next run checks it again): %v", redact.Escape(p), err)})
-		return
-	}
-	rec := state.Record{Path: p, Size: size, ModTime: mtime, Checksum: checksum, ETag: etag, LastModified: lastMod}
-	if etag != "" || lastMod != "" {
-		rec.URL = state.URLDigest(r.m.Files[i].URL)
-	}
+// record writes that file i, as disk found it before it was hashed, has
+// the manifest's checksum.
+func (r *runner) record(i int, disk OnDisk) {
+	f := &r.m.Files[i]
+	rec := state.Record{Path: f.Path, Size: disk.Size, ModTime: disk.ModTime, Checksum: f.Checksum.String()}
 	if err := r.store.Put(rec); err != nil {
-		r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("%s: not recorded in the state (the next run checks it again): %v", redact.Escape(p), err)})
+		r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("%s: not recorded in the state (the next run checks it again): %v", redact.Escape(f.Path), err)})
 	}
 }
 

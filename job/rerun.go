@@ -119,8 +119,7 @@ func DryRun(m *manifest.Manifest, opts Options) (*DryPlan, error) {
 			rec, recorded := store.Get(f.Path)
 			disks[i] = OnDisk{Exists: serr == nil, Size: size, ModTime: mtime}
 			pf.Action = Decide(f, disks[i], rec, recorded, policy)
-			_, serr = root.Stat(f.Path)
-			pf.Exists = serr == nil
+			pf.Exists = disks[i].Exists
 			if pf.Action == Hash || pf.Action == Fetch {
 				unsure = append(unsure, i)
 			}

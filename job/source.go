@@ -44,19 +44,16 @@ func (s *source) Finished(k int, d *segdl.Download) { s.r.finished(s.todo[k], d)
 // (published by the Publisher's last batch).
 func (r *runner) settle() {
 	r.mu.Lock()
-	var ended []*segdl.Download
-	for _, d := range r.active {
+	ended := map[int]*segdl.Download{}
+	for i, d := range r.active {
 		select {
 		case <-d.Done():
-			ended = append(ended, d)
+			ended[i] = d
 		default:
 		}
 	}
 	r.mu.Unlock()
-	for _, d := range ended {
-		r.mu.Lock()
-		i := r.index[d]
-		r.mu.Unlock()
+	for i, d := range ended {
 		r.finished(i, d)
 	}
 }

@@ -14,7 +14,7 @@ import (
 // "shard-K-of-N" for each shard's, of every split that ever wrote there.
 // It takes no lock.
 func Logs(root *os.Root) ([]string, error) {
-	d, err := root.Open(Dir)
+	d, err := OpenDir(root, Dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -196,23 +196,7 @@ func (s *Store) Paths() []string {
 }
 
 // Put records r, in one write.
-func (s *Store) Put(r Record) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, err := s.log.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	if r.Deleted {
-		delete(s.records, r.Path)
-	} else {
-		s.records[r.Path] = r
-	}
-	return nil
-}
+func (s *Store) Put(r Record) error { return s.PutAll([]Record{r}) }
 
 // PutAll records rs in one write: a batch of files published together
 // costs one write to the log.
