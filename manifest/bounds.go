@@ -29,12 +29,20 @@ func readManifest(name string) ([]byte, error) {
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() <= maxManifest {
 		size = int(fi.Size())
 	}
+	return readBounded(name, f, size)
+}
+
+// readBounded reads a manifest named name from r, size bytes long if
+// known (else 0): it stops at maxManifest and at the first NUL byte, so
+// that an endless stream (a pipe, /dev/zero) fails at once instead of
+// filling memory.
+func readBounded(name string, r io.Reader, size int) ([]byte, error) {
 	data := make([]byte, 0, size+512) // room to read EOF without growing
 	for {
 		if len(data) == cap(data) {
 			data = slices.Grow(data, 256<<10)
 		}
-		n, rerr := f.Read(data[len(data):cap(data)])
+		n, rerr := r.Read(data[len(data):cap(data)])
 		if i := bytes.IndexByte(data[len(data):len(data)+n], 0); i >= 0 {
 			line := 1 + bytes.Count(data[:len(data)+i], []byte{'\n'})
 			return nil, Errors{{File: name, Line: line, Msg: "contains a NUL byte: not a TOML text file"}}

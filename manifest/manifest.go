@@ -10,6 +10,7 @@ package manifest
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"sort"
 	"time"
 
@@ -163,6 +164,16 @@ type Options struct {
 // Load reads and validates the manifest at name with these options.
 func (o Options) Load(name string) (*Manifest, error) {
 	data, err := readManifest(name)
+	if err != nil {
+		return nil, err
+	}
+	return o.Parse(name, data)
+}
+
+// ParseFrom reads a manifest named name from r (a pipe, stdin) within the
+// bounds Load reads a file with, and parses it.
+func (o Options) ParseFrom(name string, r io.Reader) (*Manifest, error) {
+	data, err := readBounded(name, r, 0)
 	if err != nil {
 		return nil, err
 	}

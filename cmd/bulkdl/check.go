@@ -13,7 +13,7 @@ import (
 )
 
 func (c *cli) check(args []string) int {
-	fs := c.flagSet("check", "")
+	fs := c.flagSet("check")
 	var sf settingsFlags
 	sf.register(fs)
 	if code, ok := c.parseArgs(fs, args, 0, -1); !ok {

@@ -43,7 +43,7 @@ func commands() []command {
 		{"check", "[flags] MANIFEST...", "validate manifests and print the plan, without network traffic", (*cli).check},
 		{"verify", "[flags] MANIFEST...", "check every file in dest against the manifest's size and checksum, offline", (*cli).verify},
 		{"report", "merge [-o FILE] REPORT...", "merge the JSON reports of a split's shards into one, with totals", (*cli).report},
-		{"init", "[-i URLS] [URL...]", "print a manifest made from a URL list, to grow from", (*cli).init},
+		{"init", "[-i URLS] [-dest DIR] [URL...]", "print a manifest made from a URL list, to grow from", (*cli).init},
 		{"version", "", "print the version, commit, Go version and platform", (*cli).version},
 		{"help", "[COMMAND]", "show help", (*cli).help},
 	}
@@ -87,7 +87,7 @@ func (c *cli) help(args []string) int {
 	return exitOK
 }
 
-func (c *cli) flagSet(name, args string) *flag.FlagSet {
+func (c *cli) flagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	// parse prints help and errors itself: help to stdout, an error as
 	// one line to stderr.
@@ -169,8 +169,8 @@ func (c *cli) parseArgs(fs *flag.FlagSet, args []string, lo, hi int) (code int, 
 	return exitUsage, false
 }
 
-// settingsFlags are the flags that override [settings], shared by run and
-// check so that check shows exactly what run would use.
+// settingsFlags are the flags that override [settings], shared by run,
+// check and verify, so that check shows exactly what run would use.
 type settingsFlags struct {
 	connections, perHost, perFile, retries int
 	rate, dest, timeout                    string
@@ -238,22 +238,19 @@ func (c *cli) readManifest(sf *settingsFlags, name string) (*manifest.Manifest, 
 	if pipe := pipeName(name); pipe != "" && name != "-" {
 		// /dev/stdin, or <(...) in a shell: its directory is no place for
 		// a dest, so a relative dest is taken from the working directory.
-		data, err := os.ReadFile(name)
+		f, err := os.Open(name)
 		if err != nil {
 			return nil, fmt.Errorf("manifest: %w", err)
 		}
-		return sf.opts.Parse(pipe, data)
+		defer f.Close()
+		return sf.opts.ParseFrom(pipe, f)
 	}
 	if name != "-" {
 		return sf.opts.Load(name)
 	}
-	data, err := io.ReadAll(io.LimitReader(c.stdin, 1<<30+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading the manifest from stdin: %w", err)
-	}
 	// filepath.Dir("<stdin>") is ".": a relative dest is taken from the
 	// working directory.
-	return sf.opts.Parse("<stdin>", data)
+	return sf.opts.ParseFrom("<stdin>", c.stdin)
 }
 
 // load loads the manifest and applies the flags that fs set. It prints

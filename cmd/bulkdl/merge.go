@@ -15,7 +15,7 @@ import (
 // report is "bulkdl report merge": the JSON reports of the shards of one
 // split, merged into one report of the whole manifest.
 func (c *cli) report(args []string) int {
-	fs := c.flagSet("report", "")
+	fs := c.flagSet("report")
 	out := fs.String("o", "", "write the merged report to this file (atomically) instead of stdout")
 	if len(args) > 0 && args[0] == "merge" {
 		args = args[1:]

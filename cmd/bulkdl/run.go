@@ -36,7 +36,7 @@ type runFlags struct {
 }
 
 func (c *cli) run(args []string) int {
-	fs := c.flagSet("run", "")
+	fs := c.flagSet("run")
 	var rf runFlags
 	rf.register(fs)
 	fs.StringVar(&rf.progress, "progress", "auto", "progress display: auto (bar on a terminal, else plain), bar, plain or none")

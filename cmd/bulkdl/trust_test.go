@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -188,4 +189,37 @@ func TestTooFewFileDescriptorsIsNotAFailure(t *testing.T) {
 	if len(files) != 300 {
 		t.Errorf("%d files published; want 300", len(files))
 	}
+}
+
+// An endless manifest on stdin (check - < /dev/zero) fails at its first
+// NUL byte, as a file does, instead of reading until memory runs out;
+// so does a stream of text larger than the manifest limit.
+func TestCheckOfAnEndlessStdinFailsAtOnce(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		in   io.Reader
+		want string
+	}{
+		{"zeros", endless(0), "NUL byte"},
+		{"text", endless('#'), "larger than"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var o, e bytes.Buffer
+			cl := newCLI(&o, &e)
+			cl.stdin = c.in
+			if code := cl.main([]string{"check", "-"}); code != exitUsage || !strings.Contains(e.String(), c.want) {
+				t.Errorf("check - of an endless stdin = %d: %.200s; want %d and %q", code, e.String(), exitUsage, c.want)
+			}
+		})
+	}
+}
+
+// endless reads as b, forever.
+type endless byte
+
+func (b endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b)
+	}
+	return len(p), nil
 }

@@ -151,7 +151,7 @@ func parseList(name string, urls []urlEntry, dest string, opts manifest.Options)
 
 // init prints a manifest made from a URL list or URLs on the command line.
 func (c *cli) init(args []string) int {
-	fs := c.flagSet("init", "")
+	fs := c.flagSet("init")
 	input := fs.String("i", "", "read URLs from this file, one per line (# comments); - for stdin")
 	dest := fs.String("dest", "downloads", "the manifest's dest, relative to where you save the manifest")
 	if code, ok := c.parseArgs(fs, args, 0, -1); !ok {

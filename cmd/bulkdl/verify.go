@@ -12,7 +12,7 @@ import (
 // of the manifest's size, and matching its checksum (job.Verify). It takes
 // no lock: it writes nothing but the report.
 func (c *cli) verify(args []string) int {
-	fs := c.flagSet("verify", "")
+	fs := c.flagSet("verify")
 	var sf settingsFlags
 	sf.register(fs)
 	report := fs.String("report", "", "write a JSON report (statuses verified, missing, mismatch, unverified)")

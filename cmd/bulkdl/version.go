@@ -137,7 +137,7 @@ func orUnknown(s string) string {
 }
 
 func (c *cli) version(args []string) int {
-	fs := c.flagSet("version", "")
+	fs := c.flagSet("version")
 	if code, ok := c.parse(fs, args, 0); !ok {
 		return code
 	}
