@@ -50,6 +50,7 @@ FUZZTIME ?= 10s
 fuzz:
 	$(GO) test ./manifest -run=^$$ -fuzz=FuzzParse$$ -fuzztime=$(FUZZTIME)
 	$(GO) test ./manifest -run=^$$ -fuzz=FuzzParseSize -fuzztime=$(FUZZTIME)
+	$(GO) test ./manifest -run=^$$ -fuzz=FuzzSplitMatchesWhole -fuzztime=$(FUZZTIME)
 	$(GO) test ./segdl -run=^$$ -fuzz=FuzzParseContentRange -fuzztime=$(FUZZTIME)
 	$(GO) test ./manifest -run=^$$ -fuzz=FuzzHostKey -fuzztime=$(FUZZTIME)
 	$(GO) test ./redact -run=^$$ -fuzz=FuzzURL -fuzztime=$(FUZZTIME)
