@@ -28,16 +28,18 @@ func openAnon(dir *os.File, name string, perm fs.FileMode) (*os.File, error) {
 		return nil, err
 	}
 	// The file is created regular, with perm less the umask: it cannot be
-	// a FIFO, so unlike OpenRegular it needs no fstat. O_NONBLOCK changes
-	// nothing for a regular file but spares four fcntl calls in os.File,
-	// which otherwise tries the netpoller in blocking mode and back.
+	// a FIFO, so unlike OpenRegular it needs no fstat.
+	//
+	// Without O_NONBLOCK, os.NewFile leaves the descriptor out of the
+	// netpoller (with it, an epoll_ctl per file fails with EPERM): a
+	// regular file is never pollable. O_NOATIME: verify reads the bytes
+	// back, and on a relatime mount that first read after a write would
+	// update the atime, dirtying the inode once more in the journal; the
+	// file is new and ours, so the flag is allowed (else it is dropped).
 	fd := -1
 	var oerr error
 	if err := dc.Control(func(dfd uintptr) {
-		oerr = ignoringEINTR(func() error {
-			fd, oerr = unix.Openat(int(dfd), ".", unix.O_TMPFILE|unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, uint32(perm))
-			return oerr
-		})
+		fd, oerr = openTmpfile(int(dfd), perm)
 	}); err != nil {
 		return nil, err
 	}
@@ -50,6 +52,36 @@ func openAnon(dir *os.File, name string, perm fs.FileMode) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), name), nil
 }
+
+// anonFlags are the flags of openAnon's open(2).
+const anonFlags = unix.O_TMPFILE | unix.O_RDWR | unix.O_CLOEXEC | unix.O_NOATIME
+
+// openTmpfile opens a file without a name in the directory dfd, with
+// anonFlags, or without O_NOATIME where that is refused (EPERM: a file
+// system that maps owners so that the file is not the caller's).
+func openTmpfile(dfd int, perm fs.FileMode) (int, error) {
+	flags := anonFlags
+	if noatimeOff.Load() {
+		flags &^= unix.O_NOATIME
+	}
+	open := func() (int, error) {
+		return ignoringEINTRFd(func() (int, error) { return sysOpenat(dfd, ".", flags, uint32(perm)) })
+	}
+	fd, err := open()
+	if err == unix.EPERM && flags&unix.O_NOATIME != 0 {
+		flags &^= unix.O_NOATIME
+		if fd, err = open(); err == nil {
+			noatimeOff.Store(true) // refused for the flag, not the file
+		}
+	}
+	return fd, err
+}
+
+// sysOpenat is openat(2); a test refuses O_NOATIME with it.
+var sysOpenat = unix.Openat
+
+// noatimeOff is set once O_NOATIME was refused: files are opened without it.
+var noatimeOff atomic.Bool
 
 // anonUsable reports whether openAnon may work, without a call: not once
 // a file system refused, nor without /proc.
@@ -117,6 +149,15 @@ func linkat(fd, dirfd int, name string) error {
 		linkMode.Store(2)
 	}
 	return err
+}
+
+func ignoringEINTRFd(fn func() (int, error)) (int, error) {
+	for {
+		fd, err := fn()
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
 }
 
 func ignoringEINTR(fn func() error) error {
