@@ -201,13 +201,16 @@ func (s *Store) Put(r Record) error { return s.PutAll([]Record{r}) }
 // PutAll records rs in one write: a batch of files published together
 // costs one write to the log.
 func (s *Store) PutAll(rs []Record) error {
-	var buf []byte
+	n := 0
 	for _, r := range rs {
-		b, err := json.Marshal(r)
-		if err != nil {
+		n += recordSize(r)
+	}
+	buf := make([]byte, 0, n)
+	for _, r := range rs {
+		var err error
+		if buf, err = appendRecord(buf, r); err != nil {
 			return err
 		}
-		buf = append(append(buf, b...), '\n')
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
