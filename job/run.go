@@ -332,6 +332,11 @@ func (r *runner) fetch(ctx context.Context) error {
 	}()
 
 	todo := r.plan(ctx)
+	if !r.opts.Prune {
+		// Nothing reads a record after the plan but prune: the records
+		// this run writes go to the log, not into memory.
+		r.store.Retain(func(string) bool { return false })
+	}
 	r.emit(Event{Kind: EventPlanned, Plan: r.planSummary(len(todo)), Status: &Status{r: r}})
 	err = r.sched.Run(ctx, &source{r: r, todo: todo})
 	// Interrupted: the files verified by then are published, and reported.

@@ -132,3 +132,34 @@ func TestPutAllWritesOneLinePerRecord(t *testing.T) {
 		t.Errorf("Get(b) = %+v, %v; want it recorded", r, ok)
 	}
 }
+
+// TestRetain: after Retain, records of the paths it rejects are still
+// written to the log (a later run finds them), but not kept in memory.
+func TestRetain(t *testing.T) {
+	dir := t.TempDir()
+	s, root := open(t, dir)
+	if err := s.PutAll([]Record{{Path: "old-kept", Size: 1}, {Path: "old-dropped", Size: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Retain(func(p string) bool { return strings.HasSuffix(p, "kept") })
+	if err := s.PutAll([]Record{{Path: "new-kept", Size: 3}, {Path: "new-dropped", Size: 4}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(s.Paths(), " "), "new-kept old-kept"; got != want {
+		t.Errorf("in memory after Retain: %s; want %s", got, want)
+	}
+	if _, ok := s.Get("new-dropped"); ok {
+		t.Error("a record Retain rejects is kept in memory")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(root, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, want := strings.Join(s.Paths(), " "), "new-dropped new-kept old-dropped old-kept"; got != want {
+		t.Errorf("in the log: %s; want %s", got, want)
+	}
+}
