@@ -159,12 +159,13 @@ func (s *Store) compact() error {
 	}
 	sort.Strings(paths)
 	err := WriteFile(s.root, s.logName, 0o644, func(w io.Writer) error {
+		var b []byte
 		for _, p := range paths {
-			b, err := json.Marshal(s.records[p])
-			if err != nil {
+			var err error
+			if b, err = appendRecord(b[:0], s.records[p]); err != nil {
 				return err
 			}
-			if _, err := w.Write(append(b, '\n')); err != nil {
+			if _, err := w.Write(b); err != nil {
 				return err
 			}
 		}
