@@ -36,8 +36,8 @@ func TestRecordLines(t *testing.T) {
 	}
 }
 
-// FuzzRecordLine: for any record, the line written is json.Marshal's, and
-// reads back as the record (strings as JSON keeps them: valid UTF-8).
+// FuzzRecordLine: for any record, the line written is byte for byte
+// json.Marshal's (which the log's reader decodes).
 func FuzzRecordLine(f *testing.F) {
 	f.Add("file.bin", int64(4096), int64(1), "sha256:00", `"e"`, "Mon", "u", false)
 	f.Add("a\\\"<>&\x00\x7f\u2029", int64(-5), int64(0), "", "", "", "", true)

@@ -152,7 +152,12 @@ func (s *Store) load() (lines int, err error) {
 }
 
 // compact rewrites the log with one line per live record, atomically.
+// Only Open calls it, before any Retain: after Retain the records in
+// memory are not all the log holds, and a compaction would erase the rest.
 func (s *Store) compact() error {
+	if s.keep != nil {
+		return errors.New("state: compacting a store that keeps only some records in memory would lose the others")
+	}
 	paths := make([]string, 0, len(s.records))
 	for p := range s.records {
 		paths = append(paths, p)
@@ -239,11 +244,15 @@ func (s *Store) Retain(keep func(p string) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.keep = keep
-	for p := range s.records {
-		if !keep(p) {
-			delete(s.records, p)
+	// A new map: a Go map never shrinks, and the old one's table would
+	// stay for every collection to scan.
+	kept := make(map[string]Record)
+	for p, r := range s.records {
+		if keep(p) {
+			kept[p] = r
 		}
 	}
+	s.records = kept
 }
 
 // Forget records that path no longer exists.

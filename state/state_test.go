@@ -163,3 +163,17 @@ func TestRetain(t *testing.T) {
 		t.Errorf("in the log: %s; want %s", got, want)
 	}
 }
+
+// TestCompactRefusedAfterRetain: after Retain the records in memory are
+// not the whole log; a compaction from them would erase the others.
+func TestCompactRefusedAfterRetain(t *testing.T) {
+	s, _ := open(t, t.TempDir())
+	defer s.Close()
+	if err := s.PutAll([]Record{{Path: "a", Size: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Retain(func(string) bool { return false })
+	if err := s.compact(); err == nil {
+		t.Error("compact after Retain rewrote the log from a partial memory")
+	}
+}
