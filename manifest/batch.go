@@ -6,78 +6,93 @@ import (
 	"sync/atomic"
 )
 
+// batchDecoder decodes the batches of a manifest ahead of their
+// validation, on up to GOMAXPROCS goroutines. Decoding is a pure function
+// of a batch's text, and the batches are handed out in document order, so
+// errors, and which one comes first, are as if every batch were decoded
+// just before it is validated. At most aheadPerWorker batches per
+// goroutine are held decoded before they are asked for, so that memory
+// stays that of a few batches, not of the manifest.
+type batchDecoder struct {
+	batches     []fileBatch
+	decoderOnly bool                // decode with the TOML decoder alone, in get (tests)
+	results     []chan decodedBatch // each written once, by the goroutine that took the batch
+	ahead       chan struct{}       // a token per batch taken and not yet asked for
+	stop        chan struct{}
+	next        atomic.Int64 // the next batch to take
+	wg          sync.WaitGroup
+}
+
 // decodedBatch is what decoding one batch gave.
 type decodedBatch struct {
 	top map[string]any
 	err error
 }
 
-// forEachDecoded decodes the batches and calls fn with each one's result
-// in their order, until fn returns false. Decoding is a pure function of
-// a batch's text, so it runs ahead on up to GOMAXPROCS goroutines while fn
-// validates in order: errors, and which one comes first, are as if every
-// batch were decoded just before fn sees it. At most aheadPerWorker
-// batches per goroutine are held decoded before fn has seen them, so
-// memory stays that of a few batches, not of the manifest. Every
-// goroutine has returned when forEachDecoded does. decoderOnly decodes
-// every batch with the TOML decoder, one after another (for tests).
-func forEachDecoded(batches []fileBatch, decoderOnly bool, fn func(b fileBatch, top map[string]any, err error) bool) {
+const aheadPerWorker = 2
+
+// decodeAhead starts decoding batches. The caller asks for every batch in
+// order with get, or for fewer, and must call close, which returns once
+// every goroutine has. decoderOnly decodes every batch with the TOML
+// decoder, one after another, in get: loading as before the fast path,
+// which tests compare with.
+func decodeAhead(batches []fileBatch, decoderOnly bool) *batchDecoder {
+	d := &batchDecoder{batches: batches, decoderOnly: decoderOnly}
 	workers := min(runtime.GOMAXPROCS(0), len(batches))
 	if workers <= 1 || decoderOnly {
-		for _, b := range batches {
-			top, err := decodeBatch(b.text, decoderOnly)
-			if !fn(b, top, err) {
-				return
-			}
-		}
-		return
+		return d
 	}
-	const aheadPerWorker = 2
-	var (
-		results = make([]chan decodedBatch, len(batches)) // each written once, by the goroutine that took the batch
-		ahead   = make(chan struct{}, workers*aheadPerWorker)
-		stop    = make(chan struct{})
-		next    atomic.Int64 // the next batch to take
-		wg      sync.WaitGroup
-	)
-	for i := range results {
-		results[i] = make(chan decodedBatch, 1)
+	d.results = make([]chan decodedBatch, len(batches))
+	for i := range d.results {
+		d.results[i] = make(chan decodedBatch, 1)
 	}
-	defer func() {
-		close(stop)
-		wg.Wait()
-	}()
+	d.ahead = make(chan struct{}, workers*aheadPerWorker)
+	d.stop = make(chan struct{})
 	for range workers {
-		wg.Go(func() {
-			for {
-				// A token of ahead for every batch taken, returned when fn
-				// has seen it: batches are taken in order, so the batch fn
-				// waits for has been taken, or ahead has room for it.
-				select {
-				case ahead <- struct{}{}:
-				case <-stop:
-					return
-				}
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				i := int(next.Add(1) - 1)
-				if i >= len(batches) {
-					return
-				}
-				top, err := decodeBatch(batches[i].text, false)
-				results[i] <- decodedBatch{top, err}
-			}
-		})
+		d.wg.Go(d.work)
 	}
-	for i, b := range batches {
-		r := <-results[i]
-		results[i] = nil
-		<-ahead
-		if !fn(b, r.top, r.err) {
+	return d
+}
+
+// work decodes batches until there are none left or close is called.
+func (d *batchDecoder) work() {
+	for {
+		// Batches are taken in order, so the batch get waits for has been
+		// taken, or ahead has room for it.
+		select {
+		case d.ahead <- struct{}{}:
+		case <-d.stop:
 			return
 		}
+		select {
+		case <-d.stop:
+			return
+		default:
+		}
+		i := int(d.next.Add(1) - 1)
+		if i >= len(d.batches) {
+			return
+		}
+		top, err := decodeBatch(d.batches[i].text, false)
+		d.results[i] <- decodedBatch{top, err}
+	}
+}
+
+// get returns the decoding of the i-th batch; i counts up from 0.
+func (d *batchDecoder) get(i int) (map[string]any, error) {
+	if d.results == nil {
+		return decodeBatch(d.batches[i].text, d.decoderOnly)
+	}
+	r := <-d.results[i]
+	d.results[i] = nil
+	<-d.ahead
+	return r.top, r.err
+}
+
+// close stops the decoding and waits for its goroutines to return.
+func (d *batchDecoder) close() {
+	if d.stop != nil {
+		close(d.stop)
+		d.wg.Wait()
 	}
 }

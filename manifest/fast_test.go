@@ -348,28 +348,24 @@ func TestParseInBatchesKeepsEveryEntry(t *testing.T) {
 	}
 }
 
-// TestForEachDecodedStopsWhenTold checks that the decoding goroutines end
-// when the reader stops early, and that the reader sees batches in order.
-func TestForEachDecodedStopsWhenTold(t *testing.T) {
+// TestBatchDecoderStopsWhenTold checks that the decoding goroutines end
+// when the reader stops early or never starts, and that the reader gets
+// every batch's own decoding.
+func TestBatchDecoderStopsWhenTold(t *testing.T) {
 	ix := newLineIndex([]byte(entries(200, nil)))
 	_, batches := ix.split(1)
 	for _, stop := range []int{0, 1, 57, len(batches)} {
-		var seen []int
-		forEachDecoded(batches, false, func(b fileBatch, top map[string]any, err error) bool {
+		dec := decodeAhead(batches, false)
+		for i := range stop {
+			top, err := dec.get(i)
 			if err != nil {
 				t.Fatal(err)
 			}
-			seen = append(seen, b.first)
-			return len(seen) <= stop
-		})
-		want := min(stop+1, len(batches))
-		if len(seen) != want {
-			t.Fatalf("stopping after %d: fn saw %d batches; want %d", stop, len(seen), want)
-		}
-		for i, first := range seen {
-			if first != batches[i].first {
-				t.Fatalf("batch %d seen at line %d; want %d", i, first, batches[i].first)
+			tables, _ := top["file"].([]map[string]any)
+			if want := fmt.Sprintf("https://h/f/%d", i); len(tables) != 1 || tables[0]["url"] != want {
+				t.Fatalf("batch %d = %v; want the table of %s", i, top, want)
 			}
 		}
+		dec.close() // returns: the test would time out otherwise
 	}
 }

@@ -19,6 +19,7 @@ package manifest
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"time"
 
@@ -211,10 +212,35 @@ func (o Options) Parse(name string, data []byte) (*Manifest, error) {
 	if len(data) > maxManifest {
 		return nil, Errors{{File: name, Msg: fmt.Sprintf("manifest is %v; the limit is %v: split it", Size(len(data)), Size(maxManifest))}}
 	}
-	if e := checkDepth(name, data); e != nil {
+	ix, e := scan(name, data)
+	if e != nil {
 		return nil, Errors{e}
 	}
-	return o.parse(name, newLineIndex(data))
+	return o.parse(name, ix)
+}
+
+// scan checks data's nesting and indexes its lines, at once when data is
+// large enough to gain from it: both read every byte, and nothing else
+// can start before they are done.
+func scan(name string, data []byte) (*lineIndex, *Error) {
+	if len(data) < 256<<10 || runtime.GOMAXPROCS(0) < 2 {
+		if e := checkDepth(name, data); e != nil {
+			return nil, e
+		}
+		return newLineIndex(data), nil
+	}
+	var ix *lineIndex
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ix = newLineIndex(data)
+	}()
+	e := checkDepth(name, data)
+	<-done
+	if e != nil {
+		return nil, e
+	}
+	return ix, nil
 }
 
 // parse is Parse once the manifest's lines are indexed. Tests hand it an
@@ -226,6 +252,12 @@ func (o Options) parse(name string, ix *lineIndex) (*Manifest, error) {
 		per = o.batch
 	}
 	rest, batches := ix.split(per)
+	// Decoded into the decoder's own tables, which file() reads and checks
+	// for unknown keys: no reflection, no record of decoded keys. Batches
+	// are decoded ahead, in parallel, from now on (while the rest is), and
+	// validated in order.
+	dec := decodeAhead(batches, o.decoderOnly)
+	defer dec.close()
 	plat := hostPlatform
 	if o.plat != nil {
 		plat = *o.plat
@@ -238,24 +270,15 @@ func (o Options) parse(name string, ix *lineIndex) (*Manifest, error) {
 	}
 	v.undecoded(md)
 	m := v.manifest(&raw)
-	// Decoded into the decoder's own tables, which file() reads and checks
-	// for unknown keys: no reflection, no record of decoded keys. Batches
-	// are decoded ahead, in parallel, and validated in order.
-	var failed error
-	forEachDecoded(batches, o.decoderOnly, func(b fileBatch, top map[string]any, err error) bool {
+	for i, b := range batches {
+		top, err := dec.get(i)
 		if err != nil {
-			failed = v.decodeError(err, b.first)
-			return false
+			return nil, v.decodeError(err, b.first)
 		}
 		if e := batchOnlyFiles(v.name, b, top); e != nil {
-			failed = Errors{e}
-			return false
+			return nil, Errors{e}
 		}
 		v.files(top["file"], true)
-		return true
-	})
-	if failed != nil {
-		return nil, failed
 	}
 	if v.tables != len(ix.files) && len(v.errs) == 0 {
 		// The batches held another number of [[file]] tables than the
