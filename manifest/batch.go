@@ -14,13 +14,13 @@ import (
 // goroutine are held decoded before they are asked for, so that memory
 // stays that of a few batches, not of the manifest.
 type batchDecoder struct {
-	batches     []fileBatch
-	decoderOnly bool                // decode with the TOML decoder alone, in get (tests)
-	results     []chan decodedBatch // each written once, by the goroutine that took the batch
-	ahead       chan struct{}       // a token per batch taken and not yet asked for
-	stop        chan struct{}
-	next        atomic.Int64 // the next batch to take
-	wg          sync.WaitGroup
+	batches   []fileBatch
+	reference bool                // decode with the TOML decoder alone, in get (tests)
+	results   []chan decodedBatch // each written once, by the goroutine that took the batch
+	ahead     chan struct{}       // a token per batch taken and not yet asked for
+	stop      chan struct{}
+	next      atomic.Int64 // the next batch to take
+	wg        sync.WaitGroup
 }
 
 // decodedBatch is what decoding one batch gave.
@@ -33,13 +33,13 @@ const aheadPerWorker = 2
 
 // decodeAhead starts decoding batches. The caller asks for every batch in
 // order with get, or for fewer, and must call close, which returns once
-// every goroutine has. decoderOnly decodes every batch with the TOML
+// every goroutine has. reference decodes every batch with the TOML
 // decoder, one after another, in get: loading as before the fast path,
 // which tests compare with.
-func decodeAhead(batches []fileBatch, decoderOnly bool) *batchDecoder {
-	d := &batchDecoder{batches: batches, decoderOnly: decoderOnly}
+func decodeAhead(batches []fileBatch, reference bool) *batchDecoder {
+	d := &batchDecoder{batches: batches, reference: reference}
 	workers := min(runtime.GOMAXPROCS(0), len(batches))
-	if workers <= 1 || decoderOnly {
+	if workers <= 1 || reference {
 		return d
 	}
 	d.results = make([]chan decodedBatch, len(batches))
@@ -81,7 +81,7 @@ func (d *batchDecoder) work() {
 // get returns the decoding of the i-th batch; i counts up from 0.
 func (d *batchDecoder) get(i int) (map[string]any, error) {
 	if d.results == nil {
-		return decodeBatch(d.batches[i].text, d.decoderOnly)
+		return decodeBatch(d.batches[i].text, d.reference)
 	}
 	r := <-d.results[i]
 	d.results[i] = nil

@@ -21,10 +21,10 @@ import (
 // decoder's values.
 
 // decodeBatch decodes the text of a batch of [[file]] tables into the
-// decoder's representation: the top-level table. decoderOnly skips
-// fastFiles (for tests).
-func decodeBatch(text []byte, decoderOnly bool) (map[string]any, error) {
-	if !decoderOnly {
+// decoder's representation: the top-level table. reference skips
+// fastFiles: the decoder alone (tests compare with it).
+func decodeBatch(text []byte, reference bool) (map[string]any, error) {
+	if !reference {
 		if top, ok := fastFiles(text); ok {
 			return top, nil
 		}

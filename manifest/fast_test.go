@@ -208,13 +208,13 @@ func FuzzFastFilesMatchesDecoder(f *testing.F) {
 }
 
 // parseBoth loads data as Parse does, and as it did before the fast path
-// and the parallel decoding (decoderOnly), with per [[file]] tables per
+// and the parallel decoding (reference), with per [[file]] tables per
 // batch, and fails the test when the two differ in anything: the
 // manifest, or the errors with their order, positions and text.
 func parseBoth(t *testing.T, data []byte, per int) (*Manifest, error) {
 	t.Helper()
 	m, err := Options{batch: per}.Parse("m.toml", data)
-	mOld, errOld := Options{batch: per, decoderOnly: true}.Parse("m.toml", data)
+	mOld, errOld := Options{batch: per, reference: true}.Parse("m.toml", data)
 	if !reflect.DeepEqual(err, errOld) {
 		t.Fatalf("Parse(%s) errors:\n%v\nwithout the fast path:\n%v", short(data), err, errOld)
 	}
@@ -367,5 +367,38 @@ func TestBatchDecoderStopsWhenTold(t *testing.T) {
 			}
 		}
 		dec.close() // returns: the test would time out otherwise
+	}
+}
+
+// TestCrossChecksKeepTheirOrder checks that crossFiles and checkNames,
+// run at once, report as when run one after the other: here both find a
+// problem with the same entry, on every platform's rules.
+func TestCrossChecksKeepTheirOrder(t *testing.T) {
+	data := []byte(`
+[[file]]
+url = "https://h/1"
+path = "a"
+[[file]]
+url = "https://h/2"
+path = "A/B"
+[[file]]
+url = "https://h/3"
+path = "a/b"
+[[file]]
+url = "https://h/4"
+path = "x/con.txt"
+[[file]]
+url = "https://h/5"
+path = "x/con.txt"
+`)
+	for _, plat := range []platform{{}, {foldCase: true}, {windowsNames: true, foldCase: true}} {
+		m, err := Options{plat: &plat}.Parse("m.toml", data)
+		mRef, errRef := Options{plat: &plat, reference: true}.Parse("m.toml", data)
+		if err == nil {
+			t.Fatalf("%+v: Parse accepted %s", plat, data)
+		}
+		if !reflect.DeepEqual(err, errRef) || !reflect.DeepEqual(m, mRef) {
+			t.Fatalf("%+v: Parse errors:\n%v\none after the other:\n%v", plat, err, errRef)
+		}
 	}
 }

@@ -168,10 +168,10 @@ type Options struct {
 	UnsetEnv bool
 
 	plat *platform // the name rules of another OS, for tests; nil: this one's
-	// decoderOnly decodes every batch with the TOML decoder, one after
-	// another, as before the fast path: what tests compare Parse with.
-	decoderOnly bool
-	batch       int // [[file]] tables per batch, for tests; 0: batchSize
+	// reference loads as before the fast path and the parallel work: the
+	// TOML decoder alone, one step after another. Tests compare with it.
+	reference bool
+	batch     int // [[file]] tables per batch, for tests; 0: batchSize
 }
 
 // Load reads and validates the manifest at name with these options.
@@ -212,7 +212,7 @@ func (o Options) Parse(name string, data []byte) (*Manifest, error) {
 	if len(data) > maxManifest {
 		return nil, Errors{{File: name, Msg: fmt.Sprintf("manifest is %v; the limit is %v: split it", Size(len(data)), Size(maxManifest))}}
 	}
-	ix, e := scan(name, data)
+	ix, e := scan(name, data, o.reference)
 	if e != nil {
 		return nil, Errors{e}
 	}
@@ -221,9 +221,9 @@ func (o Options) Parse(name string, data []byte) (*Manifest, error) {
 
 // scan checks data's nesting and indexes its lines, at once when data is
 // large enough to gain from it: both read every byte, and nothing else
-// can start before they are done.
-func scan(name string, data []byte) (*lineIndex, *Error) {
-	if len(data) < 256<<10 || runtime.GOMAXPROCS(0) < 2 {
+// can start before they are done. reference does one after the other.
+func scan(name string, data []byte, reference bool) (*lineIndex, *Error) {
+	if len(data) < 256<<10 || runtime.GOMAXPROCS(0) < 2 || reference {
 		if e := checkDepth(name, data); e != nil {
 			return nil, e
 		}
@@ -256,7 +256,7 @@ func (o Options) parse(name string, ix *lineIndex) (*Manifest, error) {
 	// for unknown keys: no reflection, no record of decoded keys. Batches
 	// are decoded ahead, in parallel, from now on (while the rest is), and
 	// validated in order.
-	dec := decodeAhead(batches, o.decoderOnly)
+	dec := decodeAhead(batches, o.reference)
 	defer dec.close()
 	plat := hostPlatform
 	if o.plat != nil {
@@ -289,8 +289,7 @@ func (o Options) parse(name string, ix *lineIndex) (*Manifest, error) {
 	if len(m.Files) == 0 {
 		v.errs = append(v.errs, &Error{File: v.name, Msg: "no [[file]] entries; add at least one with a url"})
 	}
-	v.crossFiles()
-	v.checkNames()
+	v.crossChecks()
 	v.unusedHosts()
 	if len(v.errs) > 0 {
 		sort.SliceStable(v.errs, func(i, j int) bool { return v.errs[i].Line < v.errs[j].Line })

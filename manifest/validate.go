@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -499,6 +500,28 @@ func parseURL(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("%q has no host", redact.URL(s))
 	}
 	return u, nil
+}
+
+// crossChecks runs crossFiles and checkNames, at once where there are
+// cores for both: they only read the files, and each records its own
+// problems, appended in the order they would be one after the other.
+func (v *validator) crossChecks() {
+	if v.opts.reference || runtime.GOMAXPROCS(0) < 2 {
+		v.crossFiles()
+		v.checkNames()
+		return
+	}
+	names := *v // the same manifest and index, its own problems
+	names.errs, names.warns = nil, nil
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		names.checkNames()
+	}()
+	v.crossFiles()
+	<-done
+	v.errs = append(v.errs, names.errs...)
+	v.warns = append(v.warns, names.warns...)
 }
 
 // crossFiles checks what no single entry can: two entries writing the same
