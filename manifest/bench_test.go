@@ -66,3 +66,25 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeBatch compares the two ways a batch of 1000 [[file]]
+// tables of make bench's shape is decoded: fastFiles, and the TOML
+// decoder that reads every other batch.
+func BenchmarkDecodeBatch(b *testing.B) {
+	_, batches := newLineIndex(genBenchManifest(batchSize)).split(batchSize)
+	text := batches[0].text
+	for _, c := range []struct {
+		name      string
+		reference bool
+	}{{"fast", false}, {"decoder", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := decodeBatch(text, c.reference); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/batchSize, "ns/entry")
+		})
+	}
+}

@@ -83,10 +83,10 @@ func fastFiles(text []byte) (map[string]any, bool) {
 			if val, i, ok = fastValue(s, skipBlank(s, i+1)); !ok {
 				return nil, false
 			}
-			if _, dup := cur[key]; dup {
-				return nil, false // the decoder reports it
+			n := len(cur)
+			if cur[key] = val; len(cur) == n {
+				return nil, false // a duplicate key: the decoder reports it
 			}
-			cur[key] = val
 		}
 		if i, ok = lineEnd(s, skipBlank(s, i)); !ok {
 			return nil, false
@@ -102,6 +102,15 @@ func fastFiles(text []byte) (map[string]any, bool) {
 var bareKeyChar = func() (t [256]bool) {
 	for c := range 256 {
 		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-'
+	}
+	return t
+}()
+
+// plainByte marks the bytes a basic string holds as they are: printable
+// ASCII but the quote and the backslash, and tab.
+var plainByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= ' ' && c < 0x7f && c != '"' && c != '\\' || c == '\t'
 	}
 	return t
 }()
@@ -243,6 +252,12 @@ func basicString(s string, i int) (string, int, bool) {
 		return "", 0, false
 	}
 	for j := i + 1; j < len(s); {
+		for j < len(s) && plainByte[s[j]] {
+			j++
+		}
+		if j == len(s) {
+			break
+		}
 		c := s[j]
 		switch {
 		case c == '"':
@@ -255,10 +270,8 @@ func basicString(s string, i int) (string, int, bool) {
 				return "", 0, false
 			}
 			j += n
-		case c < ' ' && c != '\t' || c == 0x7f:
-			return "", 0, false // a line end or a control character
 		default:
-			j++
+			return "", 0, false // a line end or a control character
 		}
 	}
 	return "", 0, false

@@ -402,3 +402,17 @@ path = "x/con.txt"
 		}
 	}
 }
+
+// TestFileKeyIsFileKeys checks fileKey against the list it stands for.
+func TestFileKeyIsFileKeys(t *testing.T) {
+	for j, k := range fileKeys {
+		if got := fileKey(k); got != j {
+			t.Errorf("fileKey(%q) = %d; want %d", k, got, j)
+		}
+	}
+	for _, k := range []string{"URL", "Path", "", "file", "url "} {
+		if got := fileKey(k); got != -1 {
+			t.Errorf("fileKey(%q) = %d; want -1", k, got)
+		}
+	}
+}

@@ -373,14 +373,35 @@ func (v *validator) host(name string, r rawHost) {
 // them.
 var fileKeys = [...]string{"url", "path", "checksum", "size", "mirrors", "headers"}
 
+// fileKey returns the index of k in fileKeys, or -1.
+func fileKey(k string) int {
+	switch k {
+	case "url":
+		return 0
+	case "path":
+		return 1
+	case "checksum":
+		return 2
+	case "size":
+		return 3
+	case "mirrors":
+		return 4
+	case "headers":
+		return 5
+	}
+	return -1
+}
+
 // file validates the i-th file, whose [[file]] header is on line hdr (0
 // if unknown).
 func (v *validator) file(i, hdr int, r map[string]any) File {
 	f := File{Size: -1, Line: hdr}
 	var vals [len(fileKeys)]any
 	n := 0
-	for j, k := range fileKeys {
-		if x, ok := r[k]; ok {
+	// One pass over the table's few keys, not a lookup of every key it
+	// might have.
+	for k, x := range r {
+		if j := fileKey(k); j >= 0 {
 			vals[j], n = x, n+1
 		}
 	}
