@@ -52,7 +52,7 @@ fuzz:
 	$(GO) test ./manifest -run=^$$ -fuzz=FuzzParseSize -fuzztime=$(FUZZTIME)
 	$(GO) test ./manifest -run=^$$ -fuzz=FuzzSplitMatchesWhole -fuzztime=$(FUZZTIME)
 	$(GO) test ./manifest -run=^$$ -fuzz=FuzzFastFilesMatchesDecoder -fuzztime=$(FUZZTIME)
-	$(GO) test ./manifest -run=^$$ -fuzz=FuzzParseMatchesDecoderOnly -fuzztime=$(FUZZTIME)
+	$(GO) test ./manifest -run=^$$ -fuzz=FuzzParseMatchesReference -fuzztime=$(FUZZTIME)
 	$(GO) test ./segdl -run=^$$ -fuzz=FuzzParseContentRange -fuzztime=$(FUZZTIME)
 	$(GO) test ./manifest -run=^$$ -fuzz=FuzzHostKey -fuzztime=$(FUZZTIME)
 	$(GO) test ./redact -run=^$$ -fuzz=FuzzURL -fuzztime=$(FUZZTIME)

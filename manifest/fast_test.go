@@ -208,7 +208,7 @@ func FuzzFastFilesMatchesDecoder(f *testing.F) {
 }
 
 // parseBoth loads data as Parse does, and as it did before the fast path
-// and the parallel decoding (reference), with per [[file]] tables per
+// and the parallel work (reference), with per [[file]] tables per
 // batch, and fails the test when the two differ in anything: the
 // manifest, or the errors with their order, positions and text.
 func parseBoth(t *testing.T, data []byte, per int) (*Manifest, error) {
@@ -242,10 +242,10 @@ func short(data []byte) string {
 	return fmt.Sprintf("%q", data)
 }
 
-// FuzzParseMatchesDecoderOnly checks Parse against loading without the
-// fast path and the parallel decoding, batches of 1 to 8 tables: the same
+// FuzzParseMatchesReference checks Parse against loading without the
+// fast path and the parallel work, batches of 1 to 8 tables: the same
 // manifest, or the same errors in the same order.
-func FuzzParseMatchesDecoderOnly(f *testing.F) {
+func FuzzParseMatchesReference(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/*/*.toml")
 	more, _ := filepath.Glob("testdata/*.toml")
 	for _, name := range append(seeds, more...) {
