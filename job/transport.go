@@ -48,13 +48,16 @@ func newTransport(m *manifest.Manifest) (http.RoundTripper, error) {
 
 func transport(s manifest.Settings, roots *x509.CertPool, insecure, h2 bool) *http.Transport {
 	t := &http.Transport{
-		Proxy:                  http.ProxyFromEnvironment,
-		DialContext:            (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:           s.Connections,
-		MaxIdleConnsPerHost:    s.PerHost,
-		IdleConnTimeout:        90 * time.Second,
-		TLSHandshakeTimeout:    30 * time.Second,
-		ResponseHeaderTimeout:  s.Timeout,
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        s.Connections,
+		MaxIdleConnsPerHost: s.PerHost,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 30 * time.Second,
+		// No ResponseHeaderTimeout: segdl's stall timeout (the manifest's
+		// timeout, the same duration) already runs from before the
+		// request is sent until its first byte, so a transport timer
+		// per request would only duplicate it.
 		DisableCompression:     true,
 		MaxResponseHeaderBytes: 64 << 10,
 		ReadBufferSize:         64 << 10,
@@ -104,18 +107,28 @@ func (r *hostRouter) RoundTrip(req *http.Request) (*http.Response, error) {
 		rt, key = ro.rt, ro.key
 	}
 	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return nil, r.explain(req, key, err)
+	}
+	return resp, nil
+}
+
+// explain says how to fix a certificate that could not be verified; other
+// errors are returned as they are. Apart from RoundTrip, so that a request
+// that succeeds pays for no error variable on the heap.
+func (r *hostRouter) explain(req *http.Request, key string, err error) error {
 	var ve *tls.CertificateVerificationError
-	if err != nil && errors.As(err, &ve) {
+	if errors.As(err, &ve) {
 		if key == "" {
 			key = req.URL.Host
 		}
 		var he x509.HostnameError
 		if errors.As(err, &he) {
-			return nil, fmt.Errorf("%s: %w; the certificate is for another name", req.URL.Host, err)
+			return fmt.Errorf("%s: %w; the certificate is for another name", req.URL.Host, err)
 		}
-		return nil, fmt.Errorf("%s: %w; set ca_file in [hosts.%q] if it uses a private certificate authority", req.URL.Host, err, key)
+		return fmt.Errorf("%s: %w; set ca_file in [hosts.%q] if it uses a private certificate authority", req.URL.Host, err, key)
 	}
-	return resp, err
+	return err
 }
 
 // hostname strips a port from a host key: netrc names hosts without ports.
