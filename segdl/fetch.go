@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -53,6 +52,12 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 		d.mu.Unlock()
 		return 0, errStop
 	}
+	reqCtx, cancel := t.watchLocked(ctx)
+	if reqCtx == nil {
+		d.mu.Unlock()
+		return 0, errStop
+	}
+	defer cancel()
 	// What this request costs to its first byte sizes the pieces: timed
 	// from here, so that a probe's disk work, a retry's wait and an earlier
 	// attempt that failed or stalled are not counted as a request's cost.
@@ -75,14 +80,13 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 	if conditional {
 		c.ifNoneMatch, c.ifModifiedSince = d.spec.IfNoneMatch, d.spec.IfModifiedSince
 	}
-	reqCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stall := newStall(d.cfg.StallTimeout, cancel)
+	stall := t.startStall(d.cfg.StallTimeout, cancel)
 	defer stall.stop()
-	var conn net.Conn
-	reqCtx = httptrace.WithClientTrace(reqCtx, &httptrace.ClientTrace{
-		GotConn: func(info httptrace.GotConnInfo) { conn = info.Conn },
-	})
+	t.conn = nil
+	if t.trace.GotConn == nil {
+		t.trace.GotConn = func(info httptrace.GotConnInfo) { t.conn = info.Conn }
+	}
+	reqCtx = httptrace.WithClientTrace(reqCtx, &t.trace)
 	resp, hostport, err := d.do(reqCtx, t, tg, &c)
 	if err != nil {
 		if certError(err) {
@@ -98,8 +102,8 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 		// A response abandoned before its end: close its connection now.
 		// net/http closes it too, but only after Body.Close has returned,
 		// so the server could see this request overlap the next one.
-		if !t.consumed && conn != nil {
-			conn.Close()
+		if !t.consumed && t.conn != nil {
+			t.conn.Close()
 		}
 		resp.Body.Close()
 	}()

@@ -450,7 +450,7 @@ func (d *Download) removeSegLocked(s *segment) {
 // the download returns, the download restarts, fails, or is finished here.
 func (d *Download) taskEnded(t *Task, err error, ctx context.Context) {
 	d.mu.Lock()
-	delete(d.cancels, t)
+	d.removeRunningLocked(t)
 	d.active--
 	if t.src < len(d.mirrors) {
 		d.mirrors[t.src].active--
@@ -469,18 +469,15 @@ func (d *Download) taskEnded(t *Task, err error, ctx context.Context) {
 		}
 	}
 	current := t.gen == d.gen
-	var re *restartError
 	switch {
 	case errors.Is(err, errNotModified) && current:
 		d.notModified = true
 	case err == nil || errors.Is(err, errStop) || errors.Is(err, errParked) || !current:
-	case errors.As(err, &re):
+	case asRestart(err) != nil:
 		if d.restart == nil {
-			d.restart = re
+			d.restart = asRestart(err)
 		}
-		for _, c := range d.cancels {
-			c()
-		}
+		d.stopTasksLocked()
 	case ctx.Err() != nil:
 		// The caller stopped us; resume state is kept.
 	case d.restart != nil || d.err != nil:

@@ -189,6 +189,9 @@ func HostPort(rawurl string) string {
 // hostPort returns u's host with an explicit port, lower case.
 func hostPort(u *url.URL) string {
 	port := u.Port()
+	if host := u.Hostname(); port != "" && isJoined(u.Host, host, port) && isLower(host) {
+		return u.Host // already host:port, lower case: no new string
+	}
 	if port == "" {
 		port = "80"
 		if u.Scheme == "https" {
@@ -196,4 +199,25 @@ func hostPort(u *url.URL) string {
 		}
 	}
 	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// isJoined reports whether s is net.JoinHostPort(host, port), without
+// building that string.
+func isJoined(s, host, port string) bool {
+	if strings.IndexByte(host, ':') >= 0 {
+		return len(s) == len(host)+len(port)+3 && s[0] == '[' && s[1:1+len(host)] == host &&
+			s[1+len(host):3+len(host)] == "]:" && s[3+len(host):] == port
+	}
+	return len(s) == len(host)+len(port)+1 && s[:len(host)] == host && s[len(host)] == ':' && s[len(host)+1:] == port
+}
+
+// isLower reports whether strings.ToLower(s) is s because s is ASCII
+// without an upper-case letter (other text takes the slow way).
+func isLower(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -30,6 +30,17 @@ func (e *fatalError) Unwrap() error { return e.err }
 
 func (e *restartError) Error() string { return e.reason.Error() }
 
+// asRestart returns the *restartError in err's chain, or nil. A function of
+// its own: the target of errors.As goes to the heap, and a task that ends
+// well should not pay for it.
+func asRestart(err error) *restartError {
+	var re *restartError
+	if errors.As(err, &re) {
+		return re
+	}
+	return nil
+}
+
 func (e *restartError) Unwrap() error { return e.reason }
 
 // errStop means the task's work was taken away (a restart or the end of
@@ -56,19 +67,72 @@ func (d *Download) park(t *Task, wait time.Duration, attempts int, why error) {
 // Run fetches the task's range, retrying as Config says, and returns when
 // the range is complete, the download cannot go on, or ctx is done. The
 // last task of a download to return verifies and publishes the file.
+//
+// A task has no context of its own: each request and each wait before a
+// retry gets one (watch), which the download cancels when it stops its
+// tasks (stopTasksLocked). For a small file, whose task makes one request,
+// that is one context instead of two.
 func (t *Task) Run(ctx context.Context) {
 	d := t.d
-	tctx, cancel := context.WithCancel(ctx)
 	d.mu.Lock()
-	d.cancels[t] = cancel
+	d.running = append(d.running, t)
 	d.mu.Unlock()
-	err := t.run(tctx)
-	if t.mirror && err != nil && !errors.Is(err, errStop) && tctx.Err() == nil {
+	err := t.run(ctx)
+	if t.mirror && err != nil && !errors.Is(err, errStop) && t.cancelled(ctx) == nil {
 		d.mirrorFailed(t, err)
 		err = errStop
 	}
-	cancel()
 	d.taskEnded(t, err, ctx)
+}
+
+// watchLocked returns a context for one request or wait of t, derived from
+// ctx, that stopTasksLocked cancels; call cancel when it is over. It
+// returns a nil context if the task was stopped already. d.mu is held.
+func (t *Task) watchLocked(ctx context.Context) (context.Context, context.CancelFunc) {
+	if t.stopped {
+		return nil, nil
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	t.cancel = cancel
+	return wctx, cancel
+}
+
+// cancelled returns why t must not go on: ctx's error, or
+// context.Canceled once the download stopped it; nil if it may.
+func (t *Task) cancelled(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t.d.mu.Lock()
+	defer t.d.mu.Unlock()
+	if t.stopped {
+		return context.Canceled
+	}
+	return nil
+}
+
+// stopTasksLocked cancels the running tasks' requests and waits; a task
+// stopped stays stopped. d.mu is held.
+func (d *Download) stopTasksLocked() {
+	for _, t := range d.running {
+		t.stopped = true
+		if t.cancel != nil {
+			t.cancel()
+		}
+	}
+}
+
+// removeRunningLocked forgets t, which has returned. d.mu is held.
+func (d *Download) removeRunningLocked(t *Task) {
+	for i, r := range d.running {
+		if r == t {
+			last := len(d.running) - 1
+			d.running[i] = d.running[last]
+			d.running[last] = nil
+			d.running = d.running[:last]
+			return
+		}
+	}
 }
 
 func (t *Task) run(ctx context.Context) error {
@@ -90,8 +154,8 @@ func (t *Task) run(ctx context.Context) error {
 		if err == nil || errors.Is(err, errStop) || errors.Is(err, errNotModified) || t.mirror {
 			return err // a mirror gets no retry: another source takes its range
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if err := t.cancelled(ctx); err != nil {
+			return err
 		}
 		var fe *fatalError
 		var re *restartError
@@ -141,8 +205,8 @@ func (t *Task) run(ctx context.Context) error {
 			d.park(t, wait, attempts, err)
 			return errParked
 		}
-		if !d.clock.sleep(ctx, wait) {
-			return ctx.Err()
+		if err := t.sleep(ctx, wait); err != nil {
+			return err
 		}
 	}
 }
@@ -201,6 +265,23 @@ type retryAfterError struct {
 func (e *retryAfterError) Error() string { return e.err.Error() }
 
 func (e *retryAfterError) Unwrap() error { return e.err }
+
+// sleep waits for d before t's next attempt; it returns an error, at
+// once, if ctx is done or the download stops t first.
+func (t *Task) sleep(ctx context.Context, wait time.Duration) error {
+	d := t.d
+	d.mu.Lock()
+	wctx, cancel := t.watchLocked(ctx)
+	d.mu.Unlock()
+	if wctx == nil {
+		return context.Canceled
+	}
+	defer cancel()
+	if !d.clock.sleep(wctx, wait) {
+		return t.cancelled(ctx)
+	}
+	return nil
+}
 
 // sleep waits for d on the download's clock; it returns false, at once,
 // if ctx is done first.

@@ -5,7 +5,9 @@ import (
 	"hash"
 	"io/fs"
 	"math"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -183,17 +185,23 @@ type Download struct {
 	// credentials may go to.
 	targets []target
 
-	mu          sync.Mutex
-	state       state
-	gen         int // bumped by each restart; tasks of an older generation stop
-	size        int64
-	etag        string // the ETag the bytes on disk came with (strong or weak), or ""
-	lastMod     string // their Last-Modified, or ""
-	splittable  bool
-	segs        []*segment
-	done        rangeSet // durable or about to be; written to the journal
-	active      int
-	cancels     map[*Task]context.CancelFunc
+	mu         sync.Mutex
+	state      state
+	gen        int // bumped by each restart; tasks of an older generation stop
+	size       int64
+	etag       string // the ETag the bytes on disk came with (strong or weak), or ""
+	lastMod    string // their Last-Modified, or ""
+	splittable bool
+	segs       []*segment
+	done       rangeSet // durable or about to be; written to the journal
+	active     int
+	// running are the tasks between Run and its end; running1 holds
+	// them while there are few, so that a small file's download
+	// allocates nothing for them.
+	running     []*Task
+	running1    [2]*Task
+	target1     [1]target // targets and mirrors of a file of one URL
+	mirror1     [1]mirror
 	restart     error // why the download restarts once no task runs, or nil
 	noRange     bool  // a server ignored a range: fetch as one stream
 	changes     int
@@ -244,11 +252,19 @@ func New(root *os.Root, spec Spec, cfg *Config, notify func()) *Download {
 		notify = func() {}
 	}
 	d := &Download{
-		spec: spec, cfg: cfg.withDefaults(), root: root, notify: notify, targets: parseTargets(spec.URLs),
-		size: -1, cancels: map[*Task]context.CancelFunc{}, finished: make(chan struct{}), ops: &osOps, clock: realClock,
-		mirrors:     make([]mirror, len(spec.URLs)),
+		spec: spec, cfg: cfg.withDefaults(), root: root, notify: notify,
+		size: -1, finished: make(chan struct{}), ops: &osOps, clock: realClock,
 		conditional: spec.IfNoneMatch != "" || spec.IfModifiedSince != "",
 	}
+	d.running = d.running1[:0]
+	// A file of one URL, the common case, keeps its target and mirror
+	// state in the Download: no slices of their own.
+	if len(spec.URLs) <= 1 {
+		d.targets, d.mirrors = d.target1[:len(spec.URLs)], d.mirror1[:len(spec.URLs)]
+	} else {
+		d.targets, d.mirrors = make([]target, len(spec.URLs)), make([]mirror, len(spec.URLs))
+	}
+	parseTargets(d.targets, spec.URLs)
 	if p := d.cfg.Publisher; p != nil {
 		p.joined()
 		d.inPublisher = true
@@ -275,6 +291,18 @@ type Task struct {
 	idle     func()    // called once the task needs its connection no more; see OnIdle
 
 	consumed bool // the current response was read to its end
+
+	// cancel ends the task's current request or wait (see watchLocked);
+	// stopped is set once the download stopped the task. Both under d.mu.
+	cancel  context.CancelFunc
+	stopped bool
+
+	// Per request, kept here so that a request allocates none of them:
+	// the connection it went out on (trace's GotConn sets it), and its
+	// stall timer.
+	conn  net.Conn
+	trace httptrace.ClientTrace
+	stall stall
 }
 
 // OnIdle sets f to be called, at most once, when the task no longer needs
@@ -539,7 +567,5 @@ func (d *Download) abortLocked(err error) {
 	if d.err == nil {
 		d.err = err
 	}
-	for _, c := range d.cancels {
-		c()
-	}
+	d.stopTasksLocked()
 }

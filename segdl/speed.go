@@ -36,7 +36,7 @@ func (t *Task) speedLocked(now time.Time) float64 {
 func (d *Download) sourceSpeedLocked(i int, now time.Time) float64 {
 	var sum float64
 	n := 0
-	for t := range d.cancels {
+	for _, t := range d.running {
 		if t.src == i {
 			if v := t.speedLocked(now); v > 0 {
 				sum += v
@@ -104,7 +104,7 @@ func splittable(n, minSeg int64) bool { return n >= minSeg+64<<10 }
 func (d *Download) meanSpeedLocked(now time.Time) float64 {
 	var sum float64
 	n := 0
-	for t := range d.cancels {
+	for _, t := range d.running {
 		if v := t.speedLocked(now); v > 0 {
 			sum += v
 			n++

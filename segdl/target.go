@@ -24,16 +24,14 @@ type target struct {
 	header http.Header
 }
 
-// parseTargets parses each of urls once.
-func parseTargets(urls []string) []target {
-	ts := make([]target, len(urls))
+// parseTargets parses each of urls once, into ts (as long as urls).
+func parseTargets(ts []target, urls []string) {
 	for i, s := range urls {
 		ts[i].raw = s
 		if u, err := url.Parse(s); err == nil {
 			ts[i].u, ts[i].hostport = u, hostPort(u)
 		}
 	}
-	return ts
 }
 
 // baseHeaderLocked returns the headers of every request to URL i before
@@ -98,6 +96,9 @@ func (c *conditions) header(base http.Header) http.Header {
 
 // rangeHeader returns "bytes=pos-" or, with end >= 0, "bytes=pos-(end-1)".
 func rangeHeader(pos, end int64) string {
+	if pos == 0 && end < 0 {
+		return "bytes=0-" // every probe's: no string built for it
+	}
 	var b [48]byte
 	s := append(b[:0], "bytes="...)
 	s = strconv.AppendInt(s, pos, 10)
