@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -149,6 +150,7 @@ type runner struct {
 	// conditional holds the records of files fetched with If-None-Match
 	// or If-Modified-Since; written by plan before the run starts.
 	conditional map[int]state.Record
+	specs       specBuilder
 
 	mu     sync.Mutex
 	tot    totals // of res.Files, for the display
@@ -392,12 +394,44 @@ func toHeader(m map[string]string, keep ...func(string) bool) http.Header {
 
 // spec returns the segdl.Spec of file f.
 func spec(f *manifest.File) segdl.Spec {
-	spec := segdl.Spec{
-		URLs: append([]string{f.URL}, f.Mirrors...), Path: f.Path, Size: f.Size,
-		Header: toHeader(f.Headers), Hash: sha256.New,
+	var b specBuilder
+	return b.spec(f)
+}
+
+// specBuilder makes the segdl.Specs of a run's files without an
+// allocation per file for what files share: the URL list of a file of one
+// URL is cut from a chunk, and each checksum algorithm's hash constructor
+// is made once. Safe for concurrent use; the zero value is ready.
+type specBuilder struct {
+	mu     sync.Mutex
+	urls   []string                    // what is left of the current chunk
+	hashes map[string]func() hash.Hash // per algorithm
+}
+
+// spec returns the segdl.Spec of file f.
+func (b *specBuilder) spec(f *manifest.File) segdl.Spec {
+	spec := segdl.Spec{Path: f.Path, Size: f.Size, Header: toHeader(f.Headers), Hash: sha256.New}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(f.Mirrors) > 0 {
+		spec.URLs = append([]string{f.URL}, f.Mirrors...)
+	} else {
+		if len(b.urls) == 0 {
+			b.urls = make([]string, 256)
+		}
+		b.urls[0] = f.URL
+		spec.URLs, b.urls = b.urls[:1:1], b.urls[1:] // capped: an append copies
 	}
 	if !f.Checksum.IsZero() {
-		spec.Hash, spec.Sum = f.Checksum.New, f.Checksum.Sum
+		newHash, ok := b.hashes[f.Checksum.Algo]
+		if !ok {
+			if b.hashes == nil {
+				b.hashes = map[string]func() hash.Hash{}
+			}
+			newHash = manifest.Checksum{Algo: f.Checksum.Algo}.New
+			b.hashes[f.Checksum.Algo] = newHash
+		}
+		spec.Hash, spec.Sum = newHash, f.Checksum.Sum
 	}
 	return spec
 }
@@ -405,7 +439,7 @@ func spec(f *manifest.File) segdl.Spec {
 // spec returns the segdl.Spec of file i, conditional on its validator if
 // plan decided so.
 func (r *runner) spec(i int) segdl.Spec {
-	spec := spec(&r.m.Files[i])
+	spec := r.specs.spec(&r.m.Files[i])
 	if rec, ok := r.conditional[i]; ok {
 		spec.IfNoneMatch, spec.IfModifiedSince = rec.ETag, rec.LastModified
 	}

@@ -114,6 +114,10 @@ type file struct {
 	d      *segdl.Download
 	active int
 	ended  bool
+	// slot0 is the slot of the file's first task: a small file's one
+	// task needs no slot of its own.
+	slot0 slot
+	used0 bool
 }
 
 // slot is one running task's charge: the host its current request goes
@@ -126,6 +130,35 @@ type slot struct {
 }
 
 var _ segdl.Slot = (*slot)(nil)
+
+// newSlot returns a slot for a new task of f charged to h: f's own for its
+// first task, else a new one.
+func (f *file) newSlot(s *Scheduler, h *host) *slot {
+	if !f.used0 {
+		f.used0 = true
+		f.slot0 = slot{s: s, h: h}
+		return &f.slot0
+	}
+	return &slot{s: s, h: h}
+}
+
+// Idle frees the task's connection: only disk work is left (verifying,
+// publishing), so its slot is free for another file. segdl calls it once.
+func (sl *slot) Idle() {
+	s := sl.s
+	s.mu.Lock()
+	if !sl.idle {
+		sl.idle = true
+		s.inFlight--
+		if sl.h != nil {
+			s.releaseLocked(sl.h)
+			sl.h = nil
+		}
+		s.idle++
+	}
+	s.mu.Unlock()
+	s.poke()
+}
 
 // Send charges the task's next request to hostport, waiting for room there
 // if it is another host than the one charged now. A request refused
@@ -409,24 +442,8 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 			s.inFlight++
 			h.inFlight++
 			f.active++
-			sl := &slot{s: s, h: h}
-			t.SetSlot(sl)
-			t.OnIdle(func() {
-				// Only disk work is left (verifying, publishing): the
-				// connection's slot is free for another file.
-				s.mu.Lock()
-				if !sl.idle {
-					sl.idle = true
-					s.inFlight--
-					if sl.h != nil {
-						s.releaseLocked(sl.h)
-						sl.h = nil
-					}
-					s.idle++
-				}
-				s.mu.Unlock()
-				s.poke()
-			})
+			sl := f.newSlot(s, h)
+			t.SetSlot(sl) // its Idle frees the connection for disk work
 			w.start(job{t, f, sl})
 		}
 		idle := s.inFlight == 0 && len(s.running) == 0 && s.ready.Len() == 0

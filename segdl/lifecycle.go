@@ -528,9 +528,7 @@ func (d *Download) taskEnded(t *Task, err error, ctx context.Context) {
 	case d.state == stateRunning && len(d.segs) == 0:
 		d.mu.Unlock()
 		after = func() {
-			if t.idle != nil {
-				t.idle() // verifying needs no connection
-			}
+			t.goIdle() // verifying needs no connection
 			d.finish(ctx)
 		}
 	default:

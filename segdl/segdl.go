@@ -31,7 +31,9 @@ type Limiter interface {
 // caps. A Task given one (Task.SetSlot) tells it about each request it
 // sends, redirect hops and retries included, so that every request is
 // charged to the host it is sent to, and about each answer, so that the
-// scheduler learns what a host accepts.
+// scheduler learns what a host accepts. A Slot with a method Idle() is
+// told when its task needs its connection no more, as OnIdle's function
+// would be (when none is set).
 type Slot interface {
 	// Send is called before each request and redirect hop with the
 	// host:port it goes to. It returns once that host has room for one
@@ -40,6 +42,13 @@ type Slot interface {
 	// Answered is called with the status code of each response, redirects
 	// included, as soon as its headers arrive.
 	Answered(code int)
+}
+
+// idler is a Slot that has an Idle method: it is called as OnIdle's
+// function is, when no function was set, so that a scheduler need not
+// make a closure per task for it.
+type idler interface {
+	Idle()
 }
 
 // Config governs downloads. The zero value of each field means the
@@ -311,6 +320,16 @@ type Task struct {
 // connection slot in f, so that hashing a large file holds no slot. Call
 // it before Run.
 func (t *Task) OnIdle(f func()) { t.idle = f }
+
+// goIdle tells the task's scheduler that its connection is free: OnIdle's
+// function, else its slot's Idle method, if any.
+func (t *Task) goIdle() {
+	if t.idle != nil {
+		t.idle()
+	} else if i, ok := t.slot.(idler); ok {
+		i.Idle()
+	}
+}
 
 // Claim returns work for one more connection, or nil if the download has
 // none to give now: it is probing, finished, or has no range left that is
