@@ -100,7 +100,11 @@ func (d *Download) mirrorHostLocked(i int) string {
 func (d *Download) firstHopLocked(i int) (target, bool) {
 	src, resolved := d.srcURLLocked(i)
 	if !resolved {
-		d.baseHeaderLocked(i)
+		if tg := &d.targets[i]; tg.asked {
+			d.baseHeaderLocked(i) // worth keeping from the second request on
+		} else {
+			tg.asked = true
+		}
 		return d.targets[i], false
 	}
 	tg := target{raw: src}

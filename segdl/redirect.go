@@ -58,10 +58,13 @@ func (d *Download) do(ctx context.Context, t *Task, tg target, c *conditions) (*
 	var chain []string       // for messages; built at the first redirect,
 	var seen map[string]bool // so that a plain request pays for neither
 	for hop := 0; ; hop++ {
-		if base == nil {
-			base = d.requestHeader(u, hostport)
+		var h http.Header
+		if base != nil {
+			h = c.header(base)
+		} else {
+			h = d.requestHeader(u, hostport, c)
 		}
-		req := newRequest(ctx, u, c.header(base))
+		req := newRequest(ctx, u, h)
 		if slot != nil {
 			if err := slot.Send(ctx, hostport); err != nil {
 				return nil, "", err
@@ -131,8 +134,7 @@ const maxRedirects = 10
 // listed origins. It is computed for every hop's URL (once per download
 // for the Spec's URLs), so no header survives a redirect to an origin that
 // may not see it.
-func (d *Download) headersFor(u *url.URL, hp string) http.Header {
-	h := http.Header{}
+func (d *Download) headersFor(u *url.URL, hp string, extra int) http.Header {
 	listed := false
 	// By index, reading only fields fixed at New: headersFor runs without
 	// d.mu (for every redirect hop) while a first request may be filling
@@ -143,6 +145,12 @@ func (d *Download) headersFor(u *url.URL, hp string) http.Header {
 			break
 		}
 	}
+	var host http.Header
+	if d.cfg.HostHeader != nil {
+		host = d.cfg.HostHeader(hp)
+	}
+	// Sized for all it may hold and extra more: one allocation.
+	h := make(http.Header, len(d.cfg.Header)+len(d.cfg.Credentials)+len(host)+len(d.spec.Header)+1+extra)
 	for k, v := range d.cfg.Header {
 		if CredentialHeader(k) && !listed {
 			continue
@@ -154,10 +162,8 @@ func (d *Download) headersFor(u *url.URL, hp string) http.Header {
 			h[k] = v
 		}
 	}
-	if d.cfg.HostHeader != nil {
-		for k, v := range d.cfg.HostHeader(hp) {
-			h[k] = v
-		}
+	for k, v := range host {
+		h[k] = v
 	}
 	if listed {
 		for k, v := range d.spec.Header {

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // target is one of a Spec's URLs, parsed once when the download is
@@ -18,10 +19,12 @@ type target struct {
 	u        *url.URL // nil if raw does not parse
 	hostport string
 	// header is headersFor(u) with the headers every request carries
-	// (Accept-Encoding, User-Agent), built on the first request under
-	// d.mu; nil until then. Never modified once built: each request
-	// copies it.
+	// (Accept-Encoding, User-Agent), built under d.mu for the second
+	// request to the target; nil until then. Never modified once built:
+	// each request copies it. The first request builds its headers
+	// directly: a small file makes no other.
 	header http.Header
+	asked  bool // a request went to the target; under d.mu
 }
 
 // parseTargets parses each of urls once, into ts (as long as urls).
@@ -39,20 +42,21 @@ func parseTargets(ts []target, urls []string) {
 func (d *Download) baseHeaderLocked(i int) http.Header {
 	tg := &d.targets[i]
 	if tg.header == nil && tg.u != nil {
-		tg.header = d.requestHeader(tg.u, tg.hostport)
+		tg.header = d.requestHeader(tg.u, tg.hostport, nil)
 	}
 	return tg.header
 }
 
-// requestHeader returns the headers a request to u (at host:port hp)
-// carries whatever its range: what headersFor allows, Accept-Encoding and
-// User-Agent.
-func (d *Download) requestHeader(u *url.URL, hp string) http.Header {
-	h := d.headersFor(u, hp)
+// requestHeader returns the headers of a request to u (at host:port hp)
+// with the conditions c (nil for none), in one new map: what headersFor
+// allows, Accept-Encoding and User-Agent, then c's.
+func (d *Download) requestHeader(u *url.URL, hp string, c *conditions) http.Header {
+	h := d.headersFor(u, hp, 2+c.count())
 	h["Accept-Encoding"] = identity
 	if d.cfg.UserAgent != "" {
-		h["User-Agent"] = []string{d.cfg.UserAgent}
+		h["User-Agent"] = userAgent(d.cfg.UserAgent)
 	}
+	c.addTo(h)
 	return h
 }
 
@@ -60,30 +64,67 @@ func (d *Download) requestHeader(u *url.URL, hp string) http.Header {
 // the file's bytes. Shared by every request, never modified.
 var identity = []string{"identity"}
 
+// probeRange is the Range of a probe, "bytes=0-", shared like identity.
+var probeRange = []string{"bytes=0-"}
+
+// lastUserAgent holds the User-Agent value of the requests made last: the
+// same for every request of a run, shared like identity, so that a
+// request does not allocate a slice for it.
+var lastUserAgent atomic.Pointer[[]string]
+
+// userAgent returns ua as a header value, never to be modified.
+func userAgent(ua string) []string {
+	if p := lastUserAgent.Load(); p != nil && (*p)[0] == ua {
+		return *p
+	}
+	v := []string{ua}
+	lastUserAgent.Store(&v)
+	return v
+}
+
 // conditions are the headers of one request beyond its target's: the
 // range it asks for and the validators it is conditional on; "" for none.
 type conditions struct {
 	rng, ifRange, ifNoneMatch, ifModifiedSince string
 }
 
-// header returns base with c added, in a new map: one allocation for the
-// map and one for the values.
+// header returns base with c added, in a new map.
 func (c *conditions) header(base http.Header) http.Header {
-	h := make(http.Header, len(base)+4)
+	h := make(http.Header, len(base)+c.count())
 	for k, v := range base {
 		h[k] = v
 	}
-	vals := [...]string{c.rng, c.ifRange, c.ifNoneMatch, c.ifModifiedSince}
-	names := [...]string{"Range", "If-Range", "If-None-Match", "If-Modified-Since"}
+	c.addTo(h)
+	return h
+}
+
+// count returns how many headers c has; 0 for a nil c.
+func (c *conditions) count() int {
+	if c == nil {
+		return 0
+	}
 	n := 0
-	for _, v := range vals {
+	for _, v := range [...]string{c.rng, c.ifRange, c.ifNoneMatch, c.ifModifiedSince} {
 		if v != "" {
 			n++
 		}
 	}
+	return n
+}
+
+// addTo sets c's headers in h: one allocation for their values, none for
+// a probe's plain "bytes=0-".
+func (c *conditions) addTo(h http.Header) {
+	n := c.count()
 	if n == 0 {
-		return h
+		return
 	}
+	if n == 1 && c.rng == probeRange[0] {
+		h["Range"] = probeRange
+		return
+	}
+	vals := [...]string{c.rng, c.ifRange, c.ifNoneMatch, c.ifModifiedSince}
+	names := [...]string{"Range", "If-Range", "If-None-Match", "If-Modified-Since"}
 	store := make([]string, 0, n)
 	for k, v := range vals {
 		if v != "" {
@@ -91,7 +132,6 @@ func (c *conditions) header(base http.Header) http.Header {
 			h[names[k]] = store[len(store)-1 : len(store) : len(store)]
 		}
 	}
-	return h
 }
 
 // rangeHeader returns "bytes=pos-" or, with end >= 0, "bytes=pos-(end-1)".

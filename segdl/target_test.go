@@ -49,6 +49,8 @@ func TestConditionsHeader(t *testing.T) {
 		want http.Header
 	}{
 		{"a plain request", conditions{}, http.Header{"Accept-Encoding": {"identity"}, "X-Token": {"t"}}},
+		{"a probe", conditions{rng: rangeHeader(0, -1)},
+			http.Header{"Accept-Encoding": {"identity"}, "X-Token": {"t"}, "Range": {"bytes=0-"}}},
 		{"a range to the end", conditions{rng: rangeHeader(5, -1)},
 			http.Header{"Accept-Encoding": {"identity"}, "X-Token": {"t"}, "Range": {"bytes=5-"}}},
 		{"a range with its validator", conditions{rng: rangeHeader(0, 4096), ifRange: `"v1"`},
@@ -66,6 +68,9 @@ func TestConditionsHeader(t *testing.T) {
 			got.Add("Range", "bytes=9-") // a Doer may change its request's headers
 			if len(base) != 2 || len(base["X-Token"]) != 1 {
 				t.Errorf("the URL's headers changed to %v", base)
+			}
+			if len(probeRange) != 1 || probeRange[0] != "bytes=0-" {
+				t.Errorf("the probes' shared Range changed to %v", probeRange)
 			}
 		})
 	}
@@ -104,7 +109,36 @@ func TestHeadersForNeedsNoLock(t *testing.T) {
 	hop, _ := url.Parse("http://c.example/f")
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); d.headersFor(hop, hostPort(hop)) }() // a redirect hop, as do() runs it
+	go func() { defer wg.Done(); d.headersFor(hop, hostPort(hop), 0) }() // a redirect hop, as do() runs it
 	go func() { defer wg.Done(); d.mu.Lock(); d.baseHeaderLocked(1); d.mu.Unlock() }()
 	wg.Wait()
+}
+
+// A target's first request builds its headers in one map; later ones copy
+// the target's cached headers and add their conditions. Both ways give
+// the same headers, whatever the configuration.
+func TestFirstRequestHeadersAreTheCachedOnes(t *testing.T) {
+	cfg := &Config{
+		UserAgent:     "ua/1",
+		Header:        http.Header{"X-Global": {"g"}, "X-Api-Key": {"k"}},
+		Credentials:   http.Header{"X-From-Env": {"e"}},
+		HostHeader:    func(hp string) http.Header { return http.Header{"X-Host": {hp}} },
+		Authorization: func(string) string { return "Basic bmV0cmM=" },
+	}
+	d := New(nil, Spec{URLs: []string{"http://a.example/f", "http://b.example:81/f"}, Path: "f", Size: -1,
+		Header: http.Header{"X-File": {"f"}}}, cfg, nil)
+	hop, _ := url.Parse("http://other.example/f") // not listed: no credentials
+	for _, u := range []*url.URL{d.targets[0].u, d.targets[1].u, hop} {
+		for _, c := range []conditions{{}, {rng: rangeHeader(0, -1)}, {rng: rangeHeader(9, 100), ifRange: `"v"`},
+			{rng: rangeHeader(0, -1), ifNoneMatch: `"v0"`, ifModifiedSince: "Mon, 02 Jan 2006 15:04:05 GMT"}} {
+			first := d.requestHeader(u, hostPort(u), &c)
+			later := c.header(d.requestHeader(u, hostPort(u), nil))
+			if !reflect.DeepEqual(first, later) {
+				t.Errorf("%s %+v: first request's headers %v; later ones' %v", u, c, first, later)
+			}
+			if first.Get("User-Agent") != "ua/1" || first.Get("Accept-Encoding") != "identity" {
+				t.Errorf("%s: headers %v lack the User-Agent or Accept-Encoding", u, first)
+			}
+		}
+	}
 }
