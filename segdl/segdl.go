@@ -211,8 +211,9 @@ type Download struct {
 	running1    [2]*Task
 	target1     [1]target // targets and mirrors of a file of one URL
 	mirror1     [1]mirror
-	restart     error // why the download restarts once no task runs, or nil
-	noRange     bool  // a server ignored a range: fetch as one stream
+	done1       [1][2]int64 // done's first range: a file fetched in one piece needs no more
+	restart     error       // why the download restarts once no task runs, or nil
+	noRange     bool        // a server ignored a range: fetch as one stream
 	changes     int
 	breaks      int // restarts from zero that lost bytes (a broken stream not continued)
 	fdWaits     int // waits for a free file descriptor
@@ -265,7 +266,7 @@ func New(root *os.Root, spec Spec, cfg *Config, notify func()) *Download {
 		size: -1, finished: make(chan struct{}), ops: &osOps, clock: realClock,
 		conditional: spec.IfNoneMatch != "" || spec.IfModifiedSince != "",
 	}
-	d.running = d.running1[:0]
+	d.running, d.done = d.running1[:0], d.done1[:0]
 	// A file of one URL, the common case, keeps its target and mirror
 	// state in the Download: no slices of their own.
 	if len(spec.URLs) <= 1 {
