@@ -231,6 +231,7 @@ type Download struct {
 	sized       bool        // file has its full size (preallocated)
 	stat        fs.FileInfo // of the verified file
 	clock       *clock
+	stalls      *stallWatch // times the stall timeouts of its requests
 	unsynced    int64
 	lastSync    time.Time
 	syncing     bool
@@ -263,7 +264,7 @@ func New(root *os.Root, spec Spec, cfg *Config, notify func()) *Download {
 	}
 	d := &Download{
 		spec: spec, cfg: cfg.withDefaults(), root: root, notify: notify,
-		size: -1, finished: make(chan struct{}), ops: &osOps, clock: realClock,
+		size: -1, finished: make(chan struct{}), ops: &osOps, clock: realClock, stalls: realStalls,
 		conditional: spec.IfNoneMatch != "" || spec.IfModifiedSince != "",
 	}
 	d.running, d.done = d.running1[:0], d.done1[:0]

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -146,49 +145,8 @@ func fmtBytes(n int64) string {
 	return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
 }
 
-// stall cancels a request when no byte arrives for a while. A Task keeps
-// one for its requests (startStall).
-type stall struct {
-	d time.Duration
-	t *time.Timer
-	// req counts the task's requests; fired is the number of the request
-	// whose timer fired, so that a timer that fires as its request ends
-	// does not mark the task's next request as stalled.
-	req   uint64
-	fired atomic.Uint64
-}
-
-// startStall arms the task's stall timer for a new request, which cancel
-// ends, and returns it.
-func (t *Task) startStall(d time.Duration, cancel context.CancelFunc) *stall {
-	s := &t.stall
-	s.d, s.t = d, nil
-	s.req++
-	if d > 0 {
-		req := s.req
-		s.t = time.AfterFunc(d, func() { s.fired.Store(req); cancel() })
-	}
-	return s
-}
-
-func (s *stall) progress() {
-	if s.t != nil {
-		s.t.Reset(s.d)
-	}
-}
-
-func (s *stall) pause() {
-	if s.t != nil {
-		s.t.Stop()
-	}
-}
-
-func (s *stall) resume() { s.progress() }
-
-func (s *stall) stop() { s.pause() }
-
-// explain turns the error of a request the stall timer cancelled into one
-// that says so.
+// explain turns the error of a request the stall watch cut into one that
+// says so.
 func (s *stall) explain(err error, when string) error {
 	if s.fired.Load() == s.req {
 		return fmt.Errorf("no data for %v %s", s.d, when)
