@@ -145,9 +145,6 @@ func (t *Task) run(ctx context.Context) error {
 			return &fatalError{err}
 		}
 	}
-	bp := getBuf(d.cfg.ChunkSize)
-	defer bufPool.Put(bp)
-	t.buf = *bp
 	attempts := t.seg.attempts
 	for {
 		progress, err := t.once(ctx)

@@ -289,9 +289,8 @@ type Task struct {
 	seg   *segment
 	gen   int
 	probe bool
-	buf   []byte // one per running task, from a pool
-	slot  Slot   // nil: no scheduler charges requests
-	src   int    // index into Spec.URLs of the URL it fetches from
+	slot  Slot // nil: no scheduler charges requests
+	src   int  // index into Spec.URLs of the URL it fetches from
 	// mirror: src is not the download's source but a mirror, whose
 	// failures drop the mirror, not the download.
 	mirror bool

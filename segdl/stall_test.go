@@ -33,7 +33,9 @@ func (m *manualTimer) Stop() bool {
 	return stopped
 }
 
-func newManualClock() *manualClock { return &manualClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
+func newManualClock() *manualClock {
+	return &manualClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
 
 func (c *manualClock) clock() *clock {
 	return &clock{

@@ -23,6 +23,53 @@ func getBuf(size int) *[]byte {
 	return bp
 }
 
+// smallBufs pool the buffers of responses shorter than a chunk, by size:
+// 4 KiB, 8 KiB, ... 128 KiB. A 4 KiB file is read through a 4 KiB buffer,
+// not a 256 KiB one: sixteen connections of small files then hold 64 KiB,
+// not 4 MiB that every GC, which empties the pools, has the heap grow for
+// again.
+var smallBufs [6]sync.Pool
+
+// smallClass returns the index in smallBufs of the smallest buffer that
+// holds want bytes and is shorter than chunk, or -1 for none.
+func smallClass(want int64, chunk int) int {
+	if want < 0 {
+		return -1
+	}
+	for c, size := 0, 4<<10; c < len(smallBufs) && size < chunk; c, size = c+1, size*2 {
+		if want <= int64(size) {
+			return c
+		}
+	}
+	return -1
+}
+
+// streamBuf returns a buffer for a response of want body bytes (-1 if
+// unknown): a chunk, or the smallest class that holds a short response.
+// putStreamBuf gives it back.
+func streamBuf(want int64, chunk int) *[]byte {
+	c := smallClass(want, chunk)
+	if c < 0 {
+		return getBuf(chunk)
+	}
+	bp, _ := smallBufs[c].Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 4<<10<<c)
+		bp = &b
+	}
+	return bp
+}
+
+func putStreamBuf(bp *[]byte, chunk int) {
+	if n := len(*bp); n < chunk {
+		if c := smallClass(int64(n), chunk); c >= 0 && 4<<10<<c == n {
+			smallBufs[c].Put(bp)
+		}
+		return
+	}
+	bufPool.Put(bp)
+}
+
 // stream writes a response body that starts at file offset pos. limit is
 // the offset past the last byte the response carries (-1 if unknown) and
 // want the number of body bytes expected (-1 if unknown). It returns the
@@ -33,7 +80,9 @@ func (t *Task) stream(ctx context.Context, body io.Reader, pos, limit, want int6
 	if d.cfg.Limiter != nil {
 		lim = d.cfg.Limiter(hostport)
 	}
-	b := t.buf
+	bp := streamBuf(want, d.cfg.ChunkSize)
+	defer putStreamBuf(bp, d.cfg.ChunkSize)
+	b := *bp
 	start, got := pos, int64(0)
 	d.mu.Lock()
 	t.startedLocked(time.Now())
