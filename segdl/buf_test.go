@@ -32,3 +32,19 @@ func TestStreamBufSize(t *testing.T) {
 		}
 	}
 }
+
+// A buffer given back goes to the pool of its own size: every pool gives
+// out only buffers of its class.
+func TestStreamBufPools(t *testing.T) {
+	for c := range smallBufs {
+		b := make([]byte, 4<<10<<c)
+		putStreamBuf(&b, 256<<10)
+	}
+	for c := range smallBufs {
+		for range len(smallBufs) + 1 { // all it holds
+			if bp, _ := smallBufs[c].Get().(*[]byte); bp != nil && len(*bp) != 4<<10<<c {
+				t.Errorf("pool %d (of %d-byte buffers) gave a %d-byte buffer", c, 4<<10<<c, len(*bp))
+			}
+		}
+	}
+}
