@@ -97,9 +97,9 @@ func (d *Download) verify(ctx context.Context, f *os.File, size int64) (sum []by
 	h, from := d.hashed(size)
 	// A pooled buffer: io.Copy would allocate 32 KiB per file, 3 GB of
 	// garbage for 100,000 files.
-	bp := getBuf(d.cfg.ChunkSize)
+	bp := streamBuf(size-from, d.cfg.ChunkSize) // a small file's size, not a chunk
 	_, err = io.CopyBuffer(h, ctxReader{ctx, io.NewSectionReader(f, from, size-from)}, *bp)
-	bufPool.Put(bp)
+	putStreamBuf(bp, d.cfg.ChunkSize)
 	if err != nil {
 		return nil, fmt.Errorf("reading back: %w", err)
 	}
