@@ -1,6 +1,13 @@
 package main
 
-import "testing"
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
 
 // The collector's setting by a run's size: a small run may grow its heap
 // within a soft limit; a run that could hold a quarter of that limit live
@@ -31,5 +38,36 @@ func TestGCSetting(t *testing.T) {
 				t.Errorf("gcSetting(%d files, %d connections) = %d, %d, %v; want %d, %d, %v", c.files, c.connections, pct, limit, ok, c.pct, c.limit, c.ok)
 			}
 		})
+	}
+}
+
+// A manifest of a few files leaves little garbage: the run starts without
+// a forced collection (debug.FreeOSMemory), which would delay its first
+// request and make it fault back in every page it gave away. A large
+// manifest gives its garbage back first.
+func TestSmallRunForcesNoCollection(t *testing.T) {
+	_, dir, data := origin(t, 3, 1000, "")
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	code, _, stderr := bulkdl("run", "-q", filepath.Join(dir, "m.toml"))
+	runtime.ReadMemStats(&after)
+	if code != 0 {
+		t.Fatalf("run = %d: %s", code, stderr)
+	}
+	for i, d := range data {
+		if got, err := os.ReadFile(filepath.Join(dir, "out", fmt.Sprintf("f%d.bin", i))); err != nil || !bytes.Equal(got, d) {
+			t.Fatalf("f%d.bin: %v, %d bytes; want %d", i, err, len(got), len(d))
+		}
+	}
+	if n := after.NumForcedGC - before.NumForcedGC; n != 0 {
+		t.Errorf("a run of 3 files forced %d collection(s); want none", n)
+	}
+	for _, c := range []struct {
+		files int
+		want  bool
+	}{{1, false}, {5000, false}, {smallRun, false}, {smallRun + 1, true}, {100000, true}} {
+		if got := freeBeforeRun(c.files); got != c.want {
+			t.Errorf("freeBeforeRun(%d) = %v; want %v", c.files, got, c.want)
+		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -200,9 +199,6 @@ func (c *cli) runManifest(ctx context.Context, m *manifest.Manifest, rf *runFlag
 	disp.quiet = rf.quiet
 	disp.budget = budgetText(m, rf.perHostFollows)
 	disp.m = m
-	// Decoding a large manifest leaves garbage several times its size;
-	// give it back before the run instead of carrying it as peak RSS.
-	debug.FreeOSMemory()
 	defer gcForRun(len(m.Files), m.Settings.Connections)()
 	res, err := job.Run(ctx, m, job.Options{
 		Shard: rf.shard.Shard, Verify: rf.verify, Prune: rf.prune, Verbose: rf.verbose,
