@@ -60,6 +60,7 @@ fuzz:
 	$(GO) test ./cmd/bulkdl -run=^$$ -fuzz=FuzzURLList -fuzztime=$(FUZZTIME)
 	$(GO) test ./job -run=^$$ -fuzz=FuzzParseNetrc -fuzztime=$(FUZZTIME)
 	$(GO) test ./job -run=^$$ -fuzz=FuzzParseShard -fuzztime=$(FUZZTIME)
+	$(GO) test ./job -run=^$$ -fuzz=FuzzAuthorityDecidesHost -fuzztime=$(FUZZTIME)
 
 # bulkdl on a local origin with ~300 MB of generated data; offline, ~20 s.
 demo:

@@ -168,19 +168,11 @@ type runner struct {
 
 func newRunner(m *manifest.Manifest, command string, opts Options) *runner {
 	r := &runner{m: m, opts: opts, active: map[int]*segdl.Download{}, index: map[*segdl.Download]int{}, conditional: map[int]state.Record{},
-		hosts: make([]string, len(m.Files)), downHosts: map[string]bool{},
+		hosts: FileHosts(m.Files), downHosts: map[string]bool{},
 		res: &Result{Manifest: m, Command: command, Shard: opts.Shard, Started: time.Now(), Files: make([]FileResult, len(m.Files))}}
 	r.addSecrets(m.Secrets())
 	r.addSecrets(proxySecrets())
-	hosts := map[string]string{} // one string per host, not per file
 	for i := range m.Files {
-		h := segdl.HostPort(m.Files[i].URL)
-		if s, ok := hosts[h]; ok {
-			h = s
-		} else {
-			hosts[h] = h
-		}
-		r.hosts[i] = h
 		r.res.Files[i].Size = m.Files[i].Size
 		if !opts.Shard.Has(m.Files[i].Path) {
 			r.res.Files[i].Outcome = OtherShard

@@ -3,8 +3,8 @@ package main
 import (
 	"fmt"
 
+	"github.com/bulkdl/bulkdl/job"
 	"github.com/bulkdl/bulkdl/manifest"
-	"github.com/bulkdl/bulkdl/segdl"
 )
 
 // usableConnections is how many requests m's budget lets run at once: each
@@ -12,8 +12,7 @@ import (
 func usableConnections(m *manifest.Manifest) (usable, hosts int) {
 	s := m.Settings
 	seen := map[string]bool{}
-	for i := range m.Files {
-		hp := segdl.HostPort(m.Files[i].URL)
+	for _, hp := range job.FileHosts(m.Files) {
 		if seen[hp] {
 			continue
 		}
