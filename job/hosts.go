@@ -56,9 +56,10 @@ func authority(rawURL string) (key string, ok bool) {
 	if i <= 0 {
 		return "", false
 	}
-	rest := rawURL[i+3:]
-	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
-		return rawURL[:i+3+j], true
+	for j := i + 3; j < len(rawURL); j++ {
+		if c := rawURL[j]; c == '/' || c == '?' || c == '#' {
+			return rawURL[:j], true
+		}
 	}
 	return rawURL, true
 }
