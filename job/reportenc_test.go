@@ -2,10 +2,16 @@ package job
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/bulkdl/bulkdl/manifest"
+	"github.com/bulkdl/bulkdl/scheduler"
 )
 
 // maxWriter records the largest single write.
@@ -53,7 +59,7 @@ func TestReportEncodesAsMarshalIndentInPieces(t *testing.T) {
 			}
 			want = append(want, '\n')
 			var w maxWriter
-			if err := rep.encode(&w); err != nil {
+			if err := rep.encodeAll(&w); err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(w.Bytes(), want) {
@@ -63,5 +69,60 @@ func TestReportEncodesAsMarshalIndentInPieces(t *testing.T) {
 				t.Errorf("encode wrote %d bytes in one piece of %d; want pieces of at most 128 KiB", len(want), w.max)
 			}
 		})
+	}
+}
+
+// WriteReport writes the same bytes as NewReport(...).Write, entries made
+// one at a time from the result: a run's files in their manifest order,
+// other shards' left out, digests, errors and totals as NewReport says.
+func TestWriteReportIsNewReportWritten(t *testing.T) {
+	m := &manifest.Manifest{Name: "m.toml", Dest: "out"}
+	outcomes := []Outcome{Downloaded, OtherShard, Failed, Skipped, Pending, Downloaded, OtherShard}
+	res := &Result{Manifest: m, Command: "run", Started: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Duration: 2 * time.Second,
+		Hosts: []HostResult{{HostStatus: scheduler.HostStatus{Host: "h:443", Cap: 4, ConfigCap: 8, MinCap: 2}}}}
+	for i, o := range outcomes {
+		sum := sha256.Sum256([]byte{byte(i)})
+		m.Files = append(m.Files, manifest.File{URL: fmt.Sprintf("https://user:pw@h/%d?token=x", i), Path: fmt.Sprintf("d/%d", i)})
+		fr := FileResult{Outcome: o, Size: int64(100 * i), Attempts: int64(i), Fetched: int64(10 * i), Duration: time.Duration(i) * time.Millisecond}
+		if o == Downloaded || o == Skipped {
+			fr.Sum = sum[:]
+		}
+		if o == Failed {
+			fr.Err = "segdl: 404 Not Found"
+		}
+		if o != OtherShard {
+			res.InShard++
+		}
+		res.Files = append(res.Files, fr)
+	}
+	for _, r := range []*Result{res, {Manifest: &manifest.Manifest{Name: "empty.toml"}, Command: "verify"}} {
+		dir := t.TempDir()
+		a, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
+		if err := NewReport(r, 1).Write(a); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteReport(b, r, 1); err != nil {
+			t.Fatal(err)
+		}
+		want, _ := os.ReadFile(a)
+		got, _ := os.ReadFile(b)
+		if !bytes.Equal(got, want) {
+			t.Errorf("WriteReport wrote\n%s\nwant (NewReport().Write)\n%s", got, want)
+		}
+	}
+	// One entry at a time: each overwrites the last, none is kept.
+	var first *ReportFile
+	n := 0
+	for rf := range reportFiles(res) {
+		if first == nil {
+			first = rf
+		}
+		if rf != first {
+			t.Fatalf("entry %d is a new ReportFile; want the one entry reused", n)
+		}
+		n++
+	}
+	if n != res.InShard {
+		t.Errorf("reportFiles yielded %d entries; want %d", n, res.InShard)
 	}
 }

@@ -133,7 +133,7 @@ func (c *cli) run(args []string) int {
 		code = sig
 	}
 	if rf.report != "" {
-		if err := job.NewReport(res, code).Write(rf.report); err != nil {
+		if err := job.WriteReport(rf.report, res, code); err != nil {
 			fmt.Fprintf(c.stderr, "bulkdl: writing the report: %v\n", err)
 			return max(code, exitSetup)
 		}

@@ -82,7 +82,7 @@ func (c *cli) verifyManifest(ctx context.Context, m *manifest.Manifest, shard jo
 	if err != nil {
 		fmt.Fprintf(c.stderr, "bulkdl verify: %v\n", err)
 		if report != "" {
-			if err := job.NewReport(res, exitFailed).Write(report); err != nil {
+			if err := job.WriteReport(report, res, exitFailed); err != nil {
 				fmt.Fprintf(c.stderr, "bulkdl verify: %v\n", err)
 			}
 		}
@@ -106,7 +106,7 @@ func (c *cli) verifyManifest(ctx context.Context, m *manifest.Manifest, shard jo
 		code = sig
 	}
 	if report != "" {
-		if err := job.NewReport(res, code).Write(report); err != nil {
+		if err := job.WriteReport(report, res, code); err != nil {
 			fmt.Fprintf(c.stderr, "bulkdl verify: %v\n", err)
 			return exitSetup
 		}
