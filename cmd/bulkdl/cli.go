@@ -26,6 +26,9 @@ const (
 type cli struct {
 	stdin          io.Reader // a manifest ("-") or URL list ("-i -")
 	stdout, stderr io.Writer
+	// beforeReport, if set, is called just before run writes its report
+	// (a test's seam).
+	beforeReport func()
 }
 
 func newCLI(stdout, stderr io.Writer) *cli {

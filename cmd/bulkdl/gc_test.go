@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"testing"
 )
 
@@ -69,5 +70,32 @@ func TestSmallRunForcesNoCollection(t *testing.T) {
 		if got := freeBeforeRun(c.files); got != c.want {
 			t.Errorf("freeBeforeRun(%d) = %v; want %v", c.files, got, c.want)
 		}
+	}
+}
+
+// A run's report is written under the run's collector setting, not the
+// default one: at 100,000 files the default let the heap grow by 45 MB
+// while the report was written, past the 150 MiB RSS budget.
+func TestReportIsWrittenUnderTheRunsGCSetting(t *testing.T) {
+	t.Setenv("GOGC", "") // gcSetting decides
+	_, dir, _ := origin(t, 3, 1000, "")
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	want, _, _ := gcSetting(3, 4, func(string) string { return "" })
+	got := -1
+	var o, e bytes.Buffer
+	c := newCLI(&o, &e)
+	c.beforeReport = func() {
+		got = debug.SetGCPercent(-1)
+		debug.SetGCPercent(got)
+	}
+	if code := c.main([]string{"run", "-q", "-report", filepath.Join(dir, "r.json"), filepath.Join(dir, "m.toml")}); code != 0 {
+		t.Fatalf("run = %d: %s", code, e.String())
+	}
+	if got != want {
+		t.Errorf("GOGC while the report was written = %d; want the run's %d", got, want)
+	}
+	if now := debug.SetGCPercent(100); now != 100 {
+		t.Errorf("GOGC after the run = %d; want it restored to 100", now)
 	}
 }

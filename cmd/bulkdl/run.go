@@ -128,11 +128,18 @@ func (c *cli) run(args []string) int {
 
 	ctx, signalled, stop := signalContext()
 	defer stop()
+	// The run's collector setting holds until its report is written: the
+	// report is written with the run's heap still in place, and under the
+	// default GOGC a 100,000-file run's heap grew by 45 MB writing it.
+	defer gcForRun(len(m.Files), m.Settings.Connections)()
 	code, res := c.runManifest(ctx, m, &rf)
 	if sig := signalled(); sig != 0 {
 		code = sig
 	}
 	if rf.report != "" {
+		if c.beforeReport != nil {
+			c.beforeReport()
+		}
 		if err := job.WriteReport(rf.report, res, code); err != nil {
 			fmt.Fprintf(c.stderr, "bulkdl: writing the report: %v\n", err)
 			return max(code, exitSetup)
@@ -199,7 +206,6 @@ func (c *cli) runManifest(ctx context.Context, m *manifest.Manifest, rf *runFlag
 	disp.quiet = rf.quiet
 	disp.budget = budgetText(m, rf.perHostFollows)
 	disp.m = m
-	defer gcForRun(len(m.Files), m.Settings.Connections)()
 	res, err := job.Run(ctx, m, job.Options{
 		Shard: rf.shard.Shard, Verify: rf.verify, Prune: rf.prune, Verbose: rf.verbose,
 		UserAgent: "bulkdl/" + moduleVersion(), Observer: disp,
