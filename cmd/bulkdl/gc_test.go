@@ -13,7 +13,9 @@ import (
 // The collector's setting by a run's size: a small run may grow its heap
 // within a soft limit; a run that could hold a quarter of that limit live
 // (many connections, many files) must not get the limit, or the collector
-// runs back to back; the environment's GOGC and GOMEMLIMIT win.
+// runs back to back: a large manifest collects at twice its live heap, many
+// connections' buffers at 1.5 times; the environment's GOGC and GOMEMLIMIT
+// win.
 func TestGCSetting(t *testing.T) {
 	for _, c := range []struct {
 		name               string
@@ -25,8 +27,8 @@ func TestGCSetting(t *testing.T) {
 	}{
 		{"5000 small files, budget 16", 5000, 16, nil, 400, gcLimit, true},
 		{"one file", 1, 8, nil, 400, gcLimit, true},
-		{"100k files", 100000, 32, nil, 50, -1, true},
-		{"just over smallRun", smallRun + 1, 16, nil, 50, -1, true},
+		{"100k files", 100000, 32, nil, 100, -1, true},
+		{"just over smallRun", smallRun + 1, 16, nil, 100, -1, true},
 		{"512 connections", 20000, 512, nil, 50, -1, true},
 		{"96 connections and 20k files", 20000, 96, nil, 50, -1, true},
 		{"64 connections, few files", 100, 64, nil, 400, gcLimit, true},
