@@ -10,9 +10,9 @@ import (
 // (GOGC=100) keeps a 100,000-file run of 1 KiB files at about 100 MB RSS,
 // -report included, within its 150 MiB budget; GOGC=50 (75 MB) took twice
 // the collector's CPU (0.50 s against 0.25 s, gctrace). A run whose
-// connections' buffers make most of its heap (many connections, few
-// files) collects at 1.5x (GOGC=50). A run of few files keeps little and allocates a little
-// per request: at GOGC=50 it collected some 40 times in 5000 files of
+// connections' buffers make most of its heap (over a quarter of gcLimit,
+// whatever its files) collects at 1.5x (GOGC=50). A run of few files
+// keeps little and allocates a little per request: at GOGC=50 it collected some 40 times in 5000 files of
 // 4 KiB, a tenth of its user CPU. Such a run's heap may grow to five times
 // what is live, within gcLimit.
 //
@@ -42,6 +42,12 @@ func gcSetting(files, connections int, getenv func(string) string) (pct int, lim
 	}
 	live := int64(connections)*liveConn + int64(files)*liveFile
 	if files > smallRun {
+		if int64(connections)*liveConn > gcLimit/4 {
+			// Many connections: their buffers, not the manifest, are
+			// most of what is live, and 2x of them would not fit the
+			// budget.
+			return 50, -1, true
+		}
 		return 100, -1, true
 	}
 	if live > gcLimit/4 {
