@@ -39,7 +39,9 @@ func hostsOf(files []manifest.File, hostPort func(rawURL string) string) []strin
 		} else {
 			hosts[h] = h
 		}
-		if ok {
+		if ok && h != "" {
+			// A URL that does not parse says nothing of the next one
+			// with its authority.
 			byAuth[key] = h
 			lastKey, lastHost = key, h
 		}

@@ -93,3 +93,13 @@ func BenchmarkHostsOf(b *testing.B) {
 		hostsOf(files, segdl.HostPort)
 	}
 }
+
+// A URL that does not parse gives no host, and leaves none behind for a
+// later URL of the same scheme://authority that does.
+func TestHostsOfRemembersNoFailedParse(t *testing.T) {
+	files := []manifest.File{{URL: "http://h/%zz"}, {URL: "http://h/a"}}
+	got := hostsOf(files, segdl.HostPort)
+	if got[0] != "" || got[1] != "h:80" {
+		t.Errorf("hosts = %q; want [\"\" \"h:80\"]", got)
+	}
+}

@@ -241,8 +241,9 @@ func (rep *Report) writeFile(name string, encode func(io.Writer) error) error {
 		encErr = encode(w)
 		return encErr
 	})
-	if encErr != nil {
-		return encErr
+	var pe *fs.PathError
+	if encErr != nil && !errors.As(encErr, &pe) {
+		return encErr // the report could not be encoded
 	}
 	if err != nil {
 		return reportPathError(name, err)
@@ -296,7 +297,9 @@ func (rep *Report) encode(w io.Writer, files iter.Seq[*ReportFile]) error {
 		}
 		n++
 		bw.WriteString("\n    ")
-		bw.Write(e)
+		if _, err := bw.Write(e); err != nil {
+			return err // the file refused a write: stop here
+		}
 	}
 	if n == 0 {
 		bw.WriteString("]\n}\n")

@@ -5,8 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -124,5 +128,25 @@ func TestWriteReportIsNewReportWritten(t *testing.T) {
 	}
 	if n != res.InShard {
 		t.Errorf("reportFiles yielded %d entries; want %d", n, res.InShard)
+	}
+}
+
+// A report the disk refuses (full, over a size limit) names the report's
+// path, not the temporary file it was being written to, and leaves the
+// previous report in place.
+func TestReportWriteErrorNamesTheReport(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "r.json")
+	if err := os.WriteFile(name, []byte("previous\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var rep Report
+	err := rep.writeFile(name, func(w io.Writer) error {
+		return &fs.PathError{Op: "write", Path: name + ".tmp", Err: syscall.ENOSPC}
+	})
+	if err == nil || !strings.HasPrefix(err.Error(), name+": ") || strings.Contains(err.Error(), ".tmp") {
+		t.Errorf("error = %v; want it to begin with %q and not name the temporary file", err, name+": ")
+	}
+	if b, _ := os.ReadFile(name); string(b) != "previous\n" {
+		t.Errorf("report now holds %q; want the previous one", b)
 	}
 }
