@@ -66,5 +66,7 @@ func TempStem(p string) string {
 // and nothing of a password or signed query it may carry.
 func URLDigest(rawurl string) string {
 	sum := sha256.Sum256([]byte(rawurl))
-	return hex.EncodeToString(sum[:])
+	var b [2 * sha256.Size]byte // the text, built on the stack: one allocation
+	hex.Encode(b[:], sum[:])
+	return string(b[:])
 }
