@@ -83,10 +83,17 @@ func (t *Task) once(ctx context.Context) (int64, error) {
 	stall := t.startStall(d.cfg.StallTimeout, cancel)
 	defer stall.stop()
 	t.conn = nil
-	if t.trace.GotConn == nil {
-		t.trace.GotConn = func(info httptrace.GotConnInfo) { t.conn = info.Conn }
+	if httptrace.ContextClientTrace(reqCtx) != nil {
+		// The caller traces too: WithClientTrace merges its hooks into
+		// the trace it is given, so the Task's own would gain them
+		// again on every request. A trace of this request's own.
+		reqCtx = httptrace.WithClientTrace(reqCtx, &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) { t.conn = info.Conn }})
+	} else {
+		if t.trace.GotConn == nil {
+			t.trace.GotConn = func(info httptrace.GotConnInfo) { t.conn = info.Conn }
+		}
+		reqCtx = httptrace.WithClientTrace(reqCtx, &t.trace)
 	}
-	reqCtx = httptrace.WithClientTrace(reqCtx, &t.trace)
 	resp, hostport, err := d.do(reqCtx, t, tg, &c)
 	if err != nil {
 		if certError(err) {
