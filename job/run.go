@@ -384,12 +384,6 @@ func toHeader(m map[string]string, keep ...func(string) bool) http.Header {
 	return h
 }
 
-// spec returns the segdl.Spec of file f.
-func spec(f *manifest.File) segdl.Spec {
-	var b specBuilder
-	return b.spec(f)
-}
-
 // specBuilder makes the segdl.Specs of a run's files without an
 // allocation per file for what files share: the URL list of a file of one
 // URL is cut from a chunk, and each checksum algorithm's hash constructor

@@ -62,7 +62,7 @@ func (r *runner) verifyOne(ctx context.Context, i int) {
 		res.Outcome = Unverified
 		return
 	}
-	ok, err := segdl.Complete(ctx, r.root, spec(f))
+	ok, err := segdl.Complete(ctx, r.root, r.specs.spec(f))
 	switch {
 	case ctx.Err() != nil:
 		// Not checked: stays pending.
