@@ -167,8 +167,10 @@ func stringEnd(data []byte, i int) int {
 		if b == c {
 			// A multi-line string may end in up to two more quotes
 			// ("""a"""""): the delimiter is the last three of the run.
+			// Counted up to 5 only: counting a long run to its end
+			// at every string would take time quadratic in it.
 			r := 1
-			for j+r < len(data) && data[j+r] == c {
+			for r < 5 && j+r < len(data) && data[j+r] == c {
 				r++
 			}
 			if r >= 3 {
