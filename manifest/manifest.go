@@ -265,6 +265,9 @@ func (o Options) parse(name string, ix *lineIndex) (*Manifest, error) {
 	v := &validator{name: name, ix: ix, seen: map[string]bool{}, opts: o, plat: plat, usedHosts: map[string]bool{}}
 	var raw rawManifest
 	md, err := toml.Decode(rest, &raw)
+	if err == nil {
+		err = decodeHosts(&md, &raw)
+	}
 	if err != nil {
 		return nil, v.decodeError(err, 0)
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/BurntSushi/toml"
+
 	"github.com/bulkdl/bulkdl/redact"
 )
 
@@ -21,10 +23,15 @@ import (
 // own tables (map[string]any): decoding them into structs cost reflection
 // and a decoded-key record per key, per entry.
 type rawManifest struct {
-	Version  any                `toml:"version"`
-	Settings rawSettings        `toml:"settings"`
-	Hosts    map[string]rawHost `toml:"hosts"`
-	File     any                `toml:"file"`
+	Version  any         `toml:"version"`
+	Settings rawSettings `toml:"settings"`
+	// Hosts are decoded one by one, in document order, by decodeHosts:
+	// the decoder walks a map in Go's random order, so which of several
+	// bad [hosts] values it reported would change from run to run.
+	Hosts map[string]toml.Primitive `toml:"hosts"`
+	File  any                       `toml:"file"`
+
+	hosts map[string]rawHost // Hosts decoded
 }
 
 type rawSettings struct {
@@ -77,13 +84,13 @@ func (v *validator) manifest(raw *rawManifest) *Manifest {
 		}
 	}
 	v.settings(&raw.Settings)
-	hosts := make([]string, 0, len(raw.Hosts))
-	for h := range raw.Hosts {
+	hosts := make([]string, 0, len(raw.hosts))
+	for h := range raw.hosts {
 		hosts = append(hosts, h)
 	}
 	sort.Strings(hosts)
 	for _, h := range hosts {
-		v.host(h, raw.Hosts[h])
+		v.host(h, raw.hosts[h])
 	}
 	m.Files = make([]File, 0, len(v.ix.files))
 	v.files(raw.File, false) // file = [{…}] inline, or [[File]] in another case
@@ -345,6 +352,52 @@ func (v *validator) duration(hdr int, key string, val any) time.Duration {
 	}
 	v.at(hdr, key, "%s must be a string such as \"30s\", or \"0\" to disable", key)
 	return 0
+}
+
+// decodeHosts decodes raw.Hosts into raw.hosts in the order the document
+// gives them, so that of several that are not tables the first is the
+// one reported, on every run. Keys the document order does not name
+// (none are known) follow in sorted order.
+func decodeHosts(md *toml.MetaData, raw *rawManifest) error {
+	raw.hosts = make(map[string]rawHost, len(raw.Hosts))
+	decode := func(name string) error {
+		if _, done := raw.hosts[name]; done {
+			return nil
+		}
+		p, ok := raw.Hosts[name]
+		if !ok {
+			return nil
+		}
+		var r rawHost
+		if err := md.PrimitiveDecode(p, &r); err != nil {
+			return err
+		}
+		raw.hosts[name] = r
+		return nil
+	}
+	for _, k := range md.Keys() {
+		if len(k) == 2 && k[0] == "hosts" {
+			if err := decode(k[1]); err != nil {
+				return err
+			}
+		}
+	}
+	if len(raw.hosts) == len(raw.Hosts) {
+		return nil
+	}
+	rest := make([]string, 0, len(raw.Hosts)-len(raw.hosts))
+	for h := range raw.Hosts {
+		if _, done := raw.hosts[h]; !done {
+			rest = append(rest, h)
+		}
+	}
+	sort.Strings(rest)
+	for _, h := range rest {
+		if err := decode(h); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (v *validator) host(name string, r rawHost) {
