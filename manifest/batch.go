@@ -7,7 +7,7 @@ import (
 )
 
 // batchDecoder decodes the batches of a manifest ahead of their
-// validation, on up to GOMAXPROCS goroutines. Decoding is a pure function
+// validation, on up to maxDecoders goroutines (GOMAXPROCS if fewer). Decoding is a pure function
 // of a batch's text, and the batches are handed out in document order, so
 // errors, and which one comes first, are as if every batch were decoded
 // just before it is validated. At most aheadPerWorker batches per
@@ -31,6 +31,13 @@ type decodedBatch struct {
 
 const aheadPerWorker = 2
 
+// maxDecoders bounds the goroutines decoding ahead, and so the batches
+// held decoded (maxDecoders*aheadPerWorker, a few MB each at batchSize).
+// Validation takes the batches on one goroutine; a few decoders keep up
+// with it, and more would hold more memory on a machine with many cores
+// without going faster.
+const maxDecoders = 4
+
 // decodeAhead starts decoding batches. The caller asks for every batch in
 // order with get, or for fewer, and must call close, which returns once
 // every goroutine has. reference decodes every batch with the TOML
@@ -38,7 +45,7 @@ const aheadPerWorker = 2
 // which tests compare with.
 func decodeAhead(batches []fileBatch, reference bool) *batchDecoder {
 	d := &batchDecoder{batches: batches, reference: reference}
-	workers := min(runtime.GOMAXPROCS(0), len(batches))
+	workers := min(runtime.GOMAXPROCS(0), maxDecoders, len(batches))
 	if workers <= 1 || reference {
 		return d
 	}

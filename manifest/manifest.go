@@ -7,7 +7,7 @@
 // of the key at fault. The package knows nothing of HTTP.
 //
 // Speed: the [[file]] tables are decoded in batches, ahead of validation
-// and in parallel (GOMAXPROCS goroutines), then validated in document
+// and in parallel (up to four goroutines), then validated in document
 // order, so that errors are the same as decoding one batch after another.
 // A batch of the usual shape (url = "…", checksum = "…" and the like) is
 // read by a small scanner of that subset of TOML, about ten times faster
