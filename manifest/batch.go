@@ -25,8 +25,9 @@ type batchDecoder struct {
 
 // decodedBatch is what decoding one batch gave.
 type decodedBatch struct {
-	top map[string]any
-	err error
+	top      map[string]any
+	err      error
+	panicked any // what decoding panicked with, for get to panic with again
 }
 
 const aheadPerWorker = 2
@@ -37,6 +38,9 @@ const aheadPerWorker = 2
 // with it, and more would hold more memory on a machine with many cores
 // without going faster.
 const maxDecoders = 4
+
+// decodeBatchFn is decodeBatch; tests replace it to make decoding panic.
+var decodeBatchFn = decodeBatch
 
 // decodeAhead starts decoding batches. The caller asks for every batch in
 // order with get, or for fewer, and must call close, which returns once
@@ -80,19 +84,35 @@ func (d *batchDecoder) work() {
 		if i >= len(d.batches) {
 			return
 		}
-		top, err := decodeBatch(d.batches[i].text, false)
-		d.results[i] <- decodedBatch{top, err}
+		d.results[i] <- decodeCarrying(d.batches[i].text)
 	}
 }
 
-// get returns the decoding of the i-th batch; i counts up from 0.
+// decodeCarrying decodes a batch on a worker, where a panic would end
+// the process whatever the caller recovers: it is carried to get instead.
+func decodeCarrying(text []byte) (r decodedBatch) {
+	defer func() {
+		if p := recover(); p != nil {
+			r = decodedBatch{panicked: p}
+		}
+	}()
+	r.top, r.err = decodeBatchFn(text, false)
+	return r
+}
+
+// get returns the decoding of the i-th batch; i counts up from 0. If
+// decoding it panicked, get panics with the same value, on the caller's
+// goroutine.
 func (d *batchDecoder) get(i int) (map[string]any, error) {
 	if d.results == nil {
-		return decodeBatch(d.batches[i].text, d.reference)
+		return decodeBatchFn(d.batches[i].text, d.reference)
 	}
 	r := <-d.results[i]
 	d.results[i] = nil
 	<-d.ahead
+	if r.panicked != nil {
+		panic(r.panicked)
+	}
 	return r.top, r.err
 }
 
@@ -101,5 +121,25 @@ func (d *batchDecoder) close() {
 	if d.stop != nil {
 		close(d.stop)
 		d.wg.Wait()
+	}
+}
+
+// goJoin runs f on a goroutine of its own and returns the wait for it,
+// which panics, on the caller's goroutine, with what f panicked with: a
+// panic on a goroutine of ours ends the process, whatever the caller of
+// Parse recovers.
+func goJoin(f func()) (wait func()) {
+	done := make(chan struct{})
+	var panicked any
+	go func() {
+		defer close(done)
+		defer func() { panicked = recover() }()
+		f()
+	}()
+	return func() {
+		<-done
+		if panicked != nil {
+			panic(panicked)
+		}
 	}
 }

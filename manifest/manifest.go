@@ -227,21 +227,20 @@ func scan(name string, data []byte, reference bool) (*lineIndex, *Error) {
 		if e := checkDepth(name, data); e != nil {
 			return nil, e
 		}
-		return newLineIndex(data), nil
+		return newLineIndexFn(data), nil
 	}
 	var ix *lineIndex
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ix = newLineIndex(data)
-	}()
+	wait := goJoin(func() { ix = newLineIndexFn(data) })
 	e := checkDepth(name, data)
-	<-done
+	wait()
 	if e != nil {
 		return nil, e
 	}
 	return ix, nil
 }
+
+// newLineIndexFn is newLineIndex; tests replace it to make indexing panic.
+var newLineIndexFn = newLineIndex
 
 // parse is Parse once the manifest's lines are indexed. Tests hand it an
 // index made wrong on purpose: a wrong index must give an error, never a

@@ -121,3 +121,47 @@ func TestParseLeavesNoGoroutines(t *testing.T) {
 		})
 	}
 }
+
+// A panic on one of Parse's own goroutines reaches the caller, who can
+// recover it, instead of ending the process.
+func TestPanicsReachTheCaller(t *testing.T) {
+	setProcs(t, 4)
+	type boom struct{ where string }
+	small := filesText(50, 0, "")
+	large := filesText(5000, 0, "")
+	tests := []struct {
+		name   string
+		data   string
+		inject func() (restore func())
+	}{
+		{"decoding a batch", small, func() func() {
+			old := decodeBatchFn
+			decodeBatchFn = func([]byte, bool) (map[string]any, error) { panic(boom{"decode"}) }
+			return func() { decodeBatchFn = old }
+		}},
+		{"checking names", small, func() func() {
+			old := checkNamesFn
+			checkNamesFn = func(*validator) { panic(boom{"names"}) }
+			return func() { checkNamesFn = old }
+		}},
+		{"indexing lines", large, func() func() {
+			old := newLineIndexFn
+			newLineIndexFn = func([]byte) *lineIndex { panic(boom{"index"}) }
+			return func() { newLineIndexFn = old }
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			restore := tt.inject()
+			defer restore()
+			got := func() (p any) {
+				defer func() { p = recover() }()
+				Options{batch: 1}.Parse("m.toml", []byte(tt.data))
+				return nil
+			}()
+			if _, ok := got.(boom); !ok {
+				t.Fatalf("the caller recovered %#v; want the panic's own value", got)
+			}
+		})
+	}
+}

@@ -576,24 +576,23 @@ func parseURL(s string) (*url.URL, error) {
 	return u, nil
 }
 
+// checkNamesFn is checkNames; tests replace it to make it panic.
+var checkNamesFn = (*validator).checkNames
+
 // crossChecks runs crossFiles and checkNames, at once where there are
 // cores for both: they only read the files, and each records its own
 // problems, appended in the order they would be one after the other.
 func (v *validator) crossChecks() {
 	if v.opts.reference || runtime.GOMAXPROCS(0) < 2 {
 		v.crossFiles()
-		v.checkNames()
+		checkNamesFn(v)
 		return
 	}
 	names := *v // the same manifest and index, its own problems
 	names.errs, names.warns = nil, nil
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		names.checkNames()
-	}()
+	wait := goJoin(func() { checkNamesFn(&names) })
 	v.crossFiles()
-	<-done
+	wait()
 	v.errs = append(v.errs, names.errs...)
 	v.warns = append(v.warns, names.warns...)
 }
