@@ -525,3 +525,36 @@ func TestRefusalSetsTheCapToWhatTheHostAccepted(t *testing.T) {
 		t.Errorf("in flight = %d; want 4, the cap", hs[0].InFlight)
 	}
 }
+
+// TestWaitingForARedirectTargetIsNoStall: a file's URL redirects to a host
+// whose one connection another file holds for over a second. The hop
+// waits for that room longer than the stall timeout, which must not count
+// it as a stall: the request has not been sent. (It was cut, and with no
+// retries the file failed.)
+func TestWaitingForARedirectTargetIsNoStall(t *testing.T) {
+	origin, target := segdltest.NewServer(), segdltest.NewServer()
+	defer origin.Close()
+	defer target.Close()
+	target.RatePerConn.Store(2 << 20)
+	big := serve(target, "big", 1, 3<<20) // 1.5 s on the target's one connection
+	small := serve(target, "small", 1, 4<<10)
+	origin.Fault = func(r *http.Request, _ int64) segdltest.Fault {
+		return segdltest.Fault{Kind: segdltest.Redirect, Location: target.URLOf(r.URL.Path)}
+	}
+	u, _ := url.Parse(small[0].url)
+	small[0].url = origin.URLOf(u.Path)
+	targetHost := target.Listener.Addr().String()
+	cfg := Config{Connections: 2, PerHost: 2, HostCap: func(h string) int {
+		if h == targetHost {
+			return 1
+		}
+		return 0
+	}}
+	run(t, cfg, append(big, small...), func(c *segdl.Config) {
+		c.StallTimeout = 200 * time.Millisecond
+		c.Retries = 0
+	})
+	if st := target.Stats(); st.PeakInFlight != 1 {
+		t.Errorf("target peak in flight %d; want its cap, 1", st.PeakInFlight)
+	}
+}

@@ -66,7 +66,13 @@ func (d *Download) do(ctx context.Context, t *Task, tg target, c *conditions) (*
 		}
 		req := newRequest(ctx, u, h)
 		if slot != nil {
-			if err := slot.Send(ctx, hostport); err != nil {
+			// Waiting for room at the host is no stall: nothing has been
+			// sent yet. A redirect to a busy host (a CDN the run's other
+			// files fill) may wait longer than the stall timeout.
+			t.stall.pause()
+			err := slot.Send(ctx, hostport)
+			t.stall.resume()
+			if err != nil {
 				return nil, "", err
 			}
 		}

@@ -47,8 +47,8 @@ func (t *Task) startStall(d time.Duration, cancel context.CancelFunc) *stall {
 // progress says bytes arrived.
 func (s *stall) progress() { s.moved.Add(1) }
 
-// pause stops the timeout while the task waits for its limiter; resume
-// starts it again from the full timeout.
+// pause stops the timeout while the task waits for its limiter or for
+// room at a host; resume starts it again from the full timeout.
 func (s *stall) pause() { s.paused.Store(true) }
 
 func (s *stall) resume() {
