@@ -86,6 +86,9 @@ func newLineIndex(data []byte) *lineIndex {
 	return ix
 }
 
+// utf8BOM is UTF-8's byte order mark, which a manifest may start with.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
 // lexSyntax marks the bytes newLineIndex acts on.
 var lexSyntax = [256]bool{'\n': true, '#': true, '"': true, '\'': true, '[': true, '{': true, ']': true, '}': true}
 
@@ -95,6 +98,9 @@ var lexSyntax = [256]bool{'\n': true, '#': true, '"': true, '\'': true, '[': tru
 func (ix *lineIndex) lineStart(off, depth int) uint8 {
 	if depth > 0 {
 		return contLine
+	}
+	if off == 0 && bytes.HasPrefix(ix.data, utf8BOM) {
+		off = len(utf8BOM) // a byte order mark, which the decoder skips too
 	}
 	for off < len(ix.data) && (ix.data[off] == ' ' || ix.data[off] == '\t') {
 		off++
