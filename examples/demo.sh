@@ -4,7 +4,8 @@
 #  1. build bulkdl and bulkdl-origin (dependencies are vendored: no network)
 #  2. start an origin on 127.0.0.1 serving ~300 MB of deterministic files
 #     (4 x 64 MiB + 300 x 128 KiB), each connection capped at 4 MB/s with
-#     10 ms latency, so that splitting large files visibly matters
+#     10 ms latency, so that splitting large files visibly matters; it
+#     refuses (503) any request beyond the budget of 12 in flight
 #  3. bulkdl run: everything, with the live display and checksums
 #  4. bulkdl run again: everything is verified and skipped, no request sent
 #  5. delete the large files, start a run, interrupt it part-way (SIGINT),
@@ -17,7 +18,7 @@ mkdir -p "$work" bin
 go build -o bin/bulkdl ./cmd/bulkdl
 go build -o bin/bulkdl-origin ./cmd/bulkdl-origin
 
-bin/bulkdl-origin -files 4x64MiB,300x128KiB -rate-per-conn 4MB/s -latency 10ms \
+bin/bulkdl-origin -files 4x64MiB,300x128KiB -rate-per-conn 4MB/s -latency 10ms -max-in-flight 12 \
 	-connections 12 -per-host 12 -dest downloads \
 	-addr-file "$work/origin.addr" -manifest "$work/demo.toml" -stats "$work/origin-stats.json" \
 	2>"$work/origin.log" &
@@ -52,5 +53,5 @@ bin/bulkdl run "$work/demo.toml"
 kill -INT $origin
 wait $origin || true
 trap - EXIT
-say "what the origin saw: $(cat "$work/origin-stats.json")"
+say "what the origin saw (it refuses a request beyond 12 in flight): $(cat "$work/origin-stats.json")"
 echo "files are in $work/downloads; the JSON report of the first run is $work/report.json"

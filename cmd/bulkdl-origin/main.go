@@ -39,7 +39,7 @@ type options struct {
 	latency                                                    time.Duration
 	truncate, unavailable                                      float64
 	noRange                                                    bool
-	connections, perHost                                       int
+	connections, perHost, maxInFlight                          int
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -53,6 +53,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&o.truncate, "truncate", 0, "fraction of responses cut short part-way (0 to 1)")
 	fs.Float64Var(&o.unavailable, "unavailable", 0, "fraction of responses answered 503 with Retry-After: 0 (0 to 1)")
 	fs.BoolVar(&o.noRange, "no-range", false, "ignore Range headers")
+	fs.IntVar(&o.maxInFlight, "max-in-flight", 0, "answer 503 (Retry-After: 1) to a request beyond this many in flight, after waiting 20ms for room (the moment a server takes to notice a closed connection); 0 for no limit")
 	fs.StringVar(&o.addrFile, "addr-file", "", "write the base URL here once listening")
 	fs.StringVar(&o.manifestOut, "manifest", "", "write a bulkdl manifest of the served files here")
 	fs.StringVar(&o.dest, "dest", "downloads", "the manifest's dest")
@@ -77,6 +78,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	srv.RatePerConn.Store(int64(rate))
 	srv.Latency = o.latency
 	srv.Fault = faults(o.truncate, o.unavailable)
+	if o.maxInFlight > 0 {
+		srv.MaxInFlight, srv.RefuseRetryAfter, srv.RefuseGrace = int64(o.maxInFlight), "1", 20*time.Millisecond
+	}
 	handler := srv.Config.Handler
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/_stats" {
