@@ -1,7 +1,6 @@
 package job
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -129,12 +128,10 @@ func (r *runner) finished(i int, d *segdl.Download) {
 
 // sumText is "algo:hex" of sum, a digest of f: by the manifest's algorithm
 // if it gives a checksum, else sha256, which a download computes then.
-// It is manifest.Checksum.String's text, built in one allocation.
 func sumText(f *manifest.File, sum []byte) string {
-	algo := "sha256"
+	c := manifest.Checksum{Algo: "sha256", Sum: sum}
 	if !f.Checksum.IsZero() {
-		algo = f.Checksum.Algo
+		c.Algo = f.Checksum.Algo
 	}
-	var b [160]byte // "sha512:" and 128 hex digits fit
-	return string(hex.AppendEncode(append(append(b[:0], algo...), ':'), sum))
+	return c.String()
 }

@@ -66,5 +66,7 @@ func (c Checksum) String() string {
 	if c.IsZero() {
 		return ""
 	}
-	return c.Algo + ":" + hex.EncodeToString(c.Sum)
+	// Built in one allocation: a run writes one per published file.
+	var b [160]byte // "sha512:" and 128 hex digits fit
+	return string(hex.AppendEncode(append(append(b[:0], c.Algo...), ':'), c.Sum))
 }

@@ -64,8 +64,12 @@ func openTmpfile(dfd int, perm fs.FileMode) (int, error) {
 	if noatimeOff.Load() {
 		flags &^= unix.O_NOATIME
 	}
-	open := func() (int, error) {
-		return ignoringEINTRFd(func() (int, error) { return sysOpenat(dfd, ".", flags, uint32(perm)) })
+	open := func() (fd int, err error) {
+		err = ignoringEINTR(func() error {
+			fd, err = sysOpenat(dfd, ".", flags, uint32(perm))
+			return err
+		})
+		return fd, err
 	}
 	fd, err := open()
 	if err == unix.EPERM && flags&unix.O_NOATIME != 0 {
@@ -149,15 +153,6 @@ func linkat(fd, dirfd int, name string) error {
 		linkMode.Store(2)
 	}
 	return err
-}
-
-func ignoringEINTRFd(fn func() (int, error)) (int, error) {
-	for {
-		fd, err := fn()
-		if err != unix.EINTR {
-			return fd, err
-		}
-	}
 }
 
 func ignoringEINTR(fn func() error) error {

@@ -114,11 +114,12 @@ func (w *stallWatch) remove(s *stall) {
 
 func (w *stallWatch) removeLocked(i int) {
 	last := len(w.watched) - 1
-	w.watched[i].at = -1
+	gone := w.watched[i]
 	w.watched[i] = w.watched[last]
 	w.watched[i].at = i
 	w.watched[last] = nil
 	w.watched = w.watched[:last]
+	gone.at = -1 // after the move: it may have been the last
 }
 
 // check cuts the watched requests that have received nothing for their

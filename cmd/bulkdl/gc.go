@@ -12,9 +12,9 @@ import (
 // the collector's CPU (0.50 s against 0.25 s, gctrace). A run whose
 // connections' buffers make most of its heap (over a quarter of gcLimit,
 // whatever its files) collects at 1.5x (GOGC=50). A run of few files
-// keeps little and allocates a little per request: at GOGC=50 it collected some 40 times in 5000 files of
-// 4 KiB, a tenth of its user CPU. Such a run's heap may grow to five times
-// what is live, within gcLimit.
+// keeps little and allocates a little per request: at GOGC=50 it collected
+// some 40 times in 5000 files of 4 KiB, a tenth of its user CPU. Such a
+// run's heap may grow to five times what is live, within gcLimit.
 //
 // gcLimit is a soft limit: were the live heap near it, the collector would
 // run back to back (a run of 512 connections, whose read and transport
