@@ -68,8 +68,11 @@ demo:
 
 # bulkdl against aria2c, curl, wget2 and axel on loopback scenarios; ~8 min.
 # Writes bench/results.md. Peers: apt-get install aria2 wget2 axel curl time
+# BENCH_FLAGS: e.g. -dir /mnt/scratch (the file system measured; see
+# README), -only many-small, -tools curl (bulkdl always runs), -reps 5.
+BENCH_FLAGS ?=
 bench: build
-	$(GO) run ./bench
+	$(GO) run ./bench $(BENCH_FLAGS)
 
 # One small repetition, to check that the benchmark still runs (CI).
 bench-quick: build

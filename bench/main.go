@@ -86,8 +86,10 @@ var (
 	quick   = flag.Bool("quick", false, "small sizes, one repetition: checks that the benchmark runs")
 	reps    = flag.Int("reps", 3, "repetitions of each tool on each scenario")
 	only    = flag.String("only", "", "run only scenarios whose name contains this")
+	tools   = flag.String("tools", "", "run bulkdl and only the peers whose name contains one of these (comma-separated), e.g. curl,wget2")
 	bulkdl  = flag.String("bulkdl", "bin/bulkdl", "the bulkdl binary")
 	outFile = flag.String("out", "bench/results.md", "write the table here too")
+	workDir = flag.String("dir", "", "make each run's directory in this one (default: $TMPDIR): the file system measured")
 )
 
 func main() {
@@ -109,6 +111,11 @@ func main() {
 	var out bytes.Buffer
 	w := io.MultiWriter(os.Stdout, &out)
 	fmt.Fprintf(w, "# bulkdl benchmarks\n\n%s, %d cores, %s; %s; %d repetition(s), median shown (one run for a tool whose first took over 6 s; correct counts runs).\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.GOOS+"/"+runtime.GOARCH, versions(), *reps)
+	wd := *workDir
+	if wd == "" {
+		wd = os.TempDir()
+	}
+	fmt.Fprintf(w, "\nFiles written under %s%s.\n", wd, fsOf(wd))
 	if len(missing) > 0 {
 		fmt.Fprintf(w, "\nMissing peers, skipped: %s (install: `apt-get install aria2 wget2 axel curl`).\n", strings.Join(missing, ", "))
 	}
@@ -423,6 +430,61 @@ func tCurlResume() tool {
 	}}
 }
 
+// fsOf describes the file system that holds dir, from /proc/self/mountinfo
+// (Linux): " (ext4 on /dev/vda, rw,relatime)", or "" where that is unknown.
+// Creating thousands of files costs what the file system makes it cost,
+// so the table says which one it measured.
+func fsOf(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = r
+	}
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return ""
+	}
+	return mountOf(string(b), abs)
+}
+
+// mountOf returns fsOf's description of the mount in mountinfo that holds
+// the absolute path abs: the one with the longest mount point that is abs
+// or a parent of it, the last listed of those (a later mount hides an
+// earlier one at the same point).
+func mountOf(mountinfo, abs string) string {
+	best, desc := -1, ""
+	for _, line := range strings.Split(mountinfo, "\n") {
+		// id parent major:minor root mountpoint options [optional...] - fstype source superoptions
+		pre, post, ok := strings.Cut(line, " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(f) < 6 || len(g) < 3 {
+			continue
+		}
+		mp := strings.ReplaceAll(f[4], "\\040", " ")
+		if abs != mp && !strings.HasPrefix(abs, strings.TrimSuffix(mp, "/")+"/") || len(mp) < best {
+			continue
+		}
+		best, desc = len(mp), fmt.Sprintf(" (%s on %s, %s)", g[0], g[1], g[2])
+	}
+	return desc
+}
+
+// wanted reports whether -tools selects the tool named name. bulkdl always
+// runs: the ratios are to it.
+func wanted(name string) bool {
+	if *tools == "" || strings.HasPrefix(name, "bulkdl") {
+		return true
+	}
+	for _, t := range strings.Split(*tools, ",") {
+		if t != "" && strings.Contains(name, t) {
+			return true
+		}
+	}
+	return false
+}
+
 // slow is the wall time above which a tool is not repeated.
 const slow = 6 * time.Second
 
@@ -436,6 +498,9 @@ func runScenario(w io.Writer, s *scenario) {
 	var order []string
 	for rep := 0; rep < *reps; rep++ {
 		for _, t := range s.tools {
+			if !wanted(t.name) {
+				continue
+			}
 			if t.bin != "" {
 				if _, err := exec.LookPath(t.bin); err != nil {
 					continue
@@ -579,7 +644,7 @@ func runOnce(s *scenario, t tool) result {
 			m.MaxInFlight, m.RefuseRetryAfter = int64(s.perHost), "1"
 		}
 	}
-	dir, err := os.MkdirTemp("", "bulkdl-bench-")
+	dir, err := os.MkdirTemp(*workDir, "bulkdl-bench-")
 	if err != nil {
 		fail("%v", err)
 	}
