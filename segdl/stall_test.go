@@ -112,6 +112,20 @@ func newStallRig(d time.Duration) *stallRig {
 
 func (r *stallRig) cut() bool { return r.ctx.Err() != nil }
 
+// cutOnTime checks that, counted from now (since says from what), the
+// request is not cut just before its timeout d and is cut a quarter past it.
+func (r *stallRig) cutOnTime(t *testing.T, d time.Duration, since string) {
+	t.Helper()
+	r.clk.advance(d - time.Millisecond)
+	if r.cut() {
+		t.Fatal("cut before the timeout" + since)
+	}
+	r.clk.advance(d/4 + time.Millisecond)
+	if !r.cut() {
+		t.Fatal("not cut a quarter past the timeout" + since)
+	}
+}
+
 // A request's stall timeout, timed by the shared watch on injected time:
 // cut once nothing has arrived for the timeout (within a quarter more),
 // never while bytes arrive or while the task waits for its limiter, never
@@ -120,14 +134,7 @@ func TestStallWatch(t *testing.T) {
 	const d = 8 * time.Second
 	t.Run("a request that receives nothing is cut after the timeout", func(t *testing.T) {
 		r := newStallRig(d)
-		r.clk.advance(d - time.Millisecond)
-		if r.cut() {
-			t.Fatal("cut before the timeout")
-		}
-		r.clk.advance(d/4 + time.Millisecond)
-		if !r.cut() {
-			t.Fatal("not cut a quarter past the timeout")
-		}
+		r.cutOnTime(t, d, "")
 		if err := r.s.explain(context.Canceled, "waiting for the response"); err == nil || err.Error() != "no data for 8s waiting for the response" {
 			t.Errorf("explain = %v; want no data for 8s waiting for the response", err)
 		}
@@ -141,14 +148,7 @@ func TestStallWatch(t *testing.T) {
 		if r.cut() {
 			t.Fatal("cut while bytes arrived every second")
 		}
-		r.clk.advance(d - time.Millisecond)
-		if r.cut() {
-			t.Fatal("cut before the timeout after the last byte")
-		}
-		r.clk.advance(d/4 + time.Millisecond)
-		if !r.cut() {
-			t.Fatal("not cut a quarter past the timeout after the last byte")
-		}
+		r.cutOnTime(t, d, " after the last byte")
 	})
 	t.Run("waiting for the limiter is no stall", func(t *testing.T) {
 		r := newStallRig(d)
@@ -158,14 +158,7 @@ func TestStallWatch(t *testing.T) {
 			t.Fatal("cut while waiting for the limiter")
 		}
 		r.s.resume()
-		r.clk.advance(d - time.Millisecond)
-		if r.cut() {
-			t.Fatal("cut before the timeout after the wait")
-		}
-		r.clk.advance(d/4 + time.Millisecond)
-		if !r.cut() {
-			t.Fatal("not cut a quarter past the timeout after the wait")
-		}
+		r.cutOnTime(t, d, " after the wait")
 	})
 	t.Run("a request that ended is never cut, and the watch stops", func(t *testing.T) {
 		r := newStallRig(d)
