@@ -93,6 +93,9 @@ var (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "floor" {
+		os.Exit(floorMain(os.Args[2:]))
+	}
 	flag.Parse()
 	if *quick {
 		*reps = 1
@@ -183,12 +186,12 @@ func scenarios() []scenario {
 		{
 			name: "many-small", desc: fmt.Sprintf("%d files of 4 KiB, unthrottled, budget 16", scale(5000, 300)),
 			files: gen("tiny", scale(5000, 300), 4<<10, 3),
-			tools: []tool{tBulkdl(16, ""), tAria("aria2c -j16", 16, 1, ""), tCurlPar(16, ""), tWget2(16, "")},
+			tools: withFloor(16, tBulkdl(16, ""), tAria("aria2c -j16", 16, 1, ""), tCurlPar(16, ""), tWget2(16, "")),
 		},
 		{
 			name: "100k-files", desc: fmt.Sprintf("%d files of 1 KiB, one host, budget 32", scale(100000, 2000)),
 			files: gen("k", scale(100000, 2000), 1<<10, 9),
-			tools: []tool{tBulkdl(32, ""), tCurlPar(32, ""), tWget2(32, "")},
+			tools: withFloor(32, tBulkdl(32, ""), tCurlPar(32, ""), tWget2(32, "")),
 		},
 		{
 			name: "one-large", desc: fmt.Sprintf("one %d MiB file, unthrottled, sha256 verified", scale(1024, 32)),
@@ -349,6 +352,25 @@ func tAria(name string, j, x int, mode string) tool {
 		}
 		return [][]string{args}
 	}}
+}
+
+// withFloor returns tools, and the floor with n connections where it
+// runs (see floor.go).
+func withFloor(n int, tools ...tool) []tool {
+	if !floorOK {
+		return tools
+	}
+	return append(tools, tool{name: fmt.Sprintf("floor -c %d (reference, bench/floor.go)", n), cmd: func(w *workspace) [][]string {
+		var b strings.Builder
+		for _, f := range w.s.files {
+			fmt.Fprintf(&b, "%x %s/%s %s\n", f.sum, w.base, f.name, f.name)
+		}
+		self, err := os.Executable()
+		if err != nil {
+			fail("the floor runs this binary: %v", err)
+		}
+		return [][]string{{self, "floor", "-c", fmt.Sprint(n), "-list", w.writeFile("floor.txt", b.String()), "-out", w.out}}
+	}})
 }
 
 func tCurlPar(n int, mode string) tool {
