@@ -133,3 +133,47 @@ func TestAFailedFileStopsAWaitToRetry(t *testing.T) {
 		t.Fatal("no task waited to retry: the test did not test the wait")
 	}
 }
+
+// A stop that lands between two requests of a task (after one failed,
+// before its wait to retry) stops the wait too: the task is stopped, not
+// only the request it had then. Here the file fails while the task is in
+// OnRetry, and its wait is on a clock that never fires.
+func TestAStopBetweenRequestsStopsTheNextWait(t *testing.T) {
+	other := make(chan struct{})
+	srv := stopServer(t, func(w http.ResponseWriter, r *http.Request) {
+		panic(http.ErrAbortHandler) // cut: the task retries after a backoff
+	}, other)
+	var d *Download
+	waited := false
+	cfg := testConfig()
+	cfg.StallTimeout = 0
+	cfg.BackoffBase, cfg.BackoffMax = 500*time.Millisecond, 500*time.Millisecond // below ParkAfter: the task waits
+	cfg.OnRetry = func(string, int, int, time.Duration, error) {
+		// Let the other range's 404 fail the file, and return once it
+		// has: the task's wait begins after its stop.
+		close(other)
+		for range 1000 {
+			d.mu.Lock()
+			failed := d.err != nil
+			d.mu.Unlock()
+			if failed {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Error("the file did not fail within 5s of the other range's 404")
+	}
+	err := endsAlone(t, Spec{URLs: []string{srv.URL + "/f"}}, cfg, 2, func(dd *Download) {
+		d = dd
+		d.clock = &clock{now: time.Now, afterFunc: func(time.Duration, func()) timer {
+			waited = true
+			return heldTimer{}
+		}}
+	})
+	if err == nil || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("download error = %v; want the other range's 404", err)
+	}
+	if waited {
+		t.Error("the stopped task began its wait to retry")
+	}
+}
