@@ -577,9 +577,7 @@ func (d *Download) restartLocked() (after func()) {
 			d.forgetLocked()
 			return d.closeLocked(false)
 		}
-		wait := d.backoff(d.breaks)
-		d.notBefore = d.clock.now().Add(wait)
-		d.clock.afterFunc(wait, d.notify)
+		d.parkLocked(d.backoff(d.breaks), unwrapKinds(re.reason))
 	}
 	if re.single {
 		d.noRange = true

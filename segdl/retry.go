@@ -56,11 +56,18 @@ var errParked = errors.New("segdl: waiting to retry")
 func (d *Download) park(t *Task, wait time.Duration, attempts int, why error) {
 	d.mu.Lock()
 	t.seg.attempts = attempts
-	if until := d.clock.now().Add(wait); until.After(d.notBefore) {
-		d.notBefore = until
-		d.waitWhy = why
-	}
+	d.parkLocked(wait, why)
 	d.mu.Unlock()
+}
+
+// parkLocked keeps the download's work from being claimed for wait, or
+// longer if it waits longer already (why is what Progress says it waits
+// out), and has notify wake the scheduler when it may be claimed again.
+// d.mu is held.
+func (d *Download) parkLocked(wait time.Duration, why error) {
+	if until := d.clock.now().Add(wait); until.After(d.notBefore) {
+		d.notBefore, d.waitWhy = until, why
+	}
 	d.clock.afterFunc(wait, d.notify)
 }
 
@@ -235,13 +242,9 @@ func (d *Download) waitForFD(t *Task, err error) error {
 	if n > fdWaitLimit {
 		return &fatalError{fmt.Errorf("%w: %w", errNoFD, err)}
 	}
-	wait := max(d.backoff(n), d.cfg.BackoffBase)
 	d.mu.Lock()
-	if until := d.clock.now().Add(wait); until.After(d.notBefore) {
-		d.notBefore = until
-	}
+	d.parkLocked(max(d.backoff(n), d.cfg.BackoffBase), err)
 	d.mu.Unlock()
-	d.clock.afterFunc(wait, d.notify)
 	return errParked
 }
 

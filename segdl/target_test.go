@@ -2,10 +2,13 @@ package segdl
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
+	"os"
 	"reflect"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -97,6 +100,38 @@ func TestProgressOfAParkedDownload(t *testing.T) {
 		if c.parked && (!p.WaitUntil.Equal(until) || p.WaitFor != error(why)) || !c.parked && !p.WaitUntil.IsZero() {
 			t.Errorf("%s: WaitUntil %v, WaitFor %v; want %v", c.name, p.WaitUntil, p.WaitFor, c.parked)
 		}
+	}
+}
+
+// Every wait says what it waits out: a retry's refusal, a restart's
+// failure, and descriptors run out, each on a fresh download.
+func TestProgressSaysWhatEachWaitIsFor(t *testing.T) {
+	refused := &StatusError{Code: 503, URL: "http://example.com/f"}
+	cut := errors.New("connection reset")
+	noFD := &os.SyscallError{Syscall: "socket", Err: syscall.EMFILE}
+	for _, c := range []struct {
+		name string
+		wait func(*Download)
+		why  error
+	}{
+		{"retry", func(d *Download) { d.park(&Task{d: d, seg: &segment{}}, time.Hour, 1, refused) }, refused},
+		{"restart", func(d *Download) {
+			d.mu.Lock()
+			d.restart = &restartError{reason: &fatalError{cut}, broken: true}
+			d.restartLocked()
+			d.mu.Unlock()
+		}, cut},
+		{"descriptors", func(d *Download) { d.waitForFD(&Task{d: d}, noFD) }, noFD},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := New(nil, Spec{URLs: []string{"http://example.com/f"}, Path: "f", Size: -1}, &Config{Retries: 3}, nil)
+			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			d.clock = &clock{now: func() time.Time { return now }, afterFunc: func(time.Duration, func()) timer { return heldTimer{} }}
+			c.wait(d)
+			if p := d.Progress(); !p.WaitUntil.After(now) || p.WaitFor != c.why {
+				t.Errorf("WaitUntil %v, WaitFor %v; want after %v, for %v", p.WaitUntil, p.WaitFor, now, c.why)
+			}
+		})
 	}
 }
 
