@@ -3,6 +3,8 @@
 // times, and prints a table of median wall time, CPU, peak RSS, the peak
 // of requests in flight the origin saw, and whether every file's sha256
 // was right, with ratios to bulkdl. It writes the table to bench/results.md.
+// The many-file scenarios also run the floor (floor.go): the least a Go
+// client must do per file to keep bulkdl's promises.
 //
 //	go run ./bench            # full run (make bench)
 //	go run ./bench -quick     # small sizes, one repetition (make bench-quick, CI)
