@@ -144,6 +144,7 @@ func TestAStopBetweenRequestsStopsTheNextWait(t *testing.T) {
 		panic(http.ErrAbortHandler) // cut: the task retries after a backoff
 	}, other)
 	var d *Download
+	var failOther sync.Once
 	waited := false
 	cfg := testConfig()
 	cfg.StallTimeout = 0
@@ -151,7 +152,7 @@ func TestAStopBetweenRequestsStopsTheNextWait(t *testing.T) {
 	cfg.OnRetry = func(string, int, int, time.Duration, error) {
 		// Let the other range's 404 fail the file, and return once it
 		// has: the task's wait begins after its stop.
-		close(other)
+		failOther.Do(func() { close(other) })
 		for range 1000 {
 			d.mu.Lock()
 			failed := d.err != nil
