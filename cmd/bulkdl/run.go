@@ -15,6 +15,7 @@ import (
 	"github.com/bulkdl/bulkdl/job"
 	"github.com/bulkdl/bulkdl/manifest"
 	"github.com/bulkdl/bulkdl/redact"
+	"github.com/bulkdl/bulkdl/segdl"
 	"github.com/bulkdl/bulkdl/state"
 )
 
@@ -104,6 +105,8 @@ func (c *cli) run(args []string) int {
 			return exitSetup
 		}
 	}
+	reserved := reserveDescriptors(rf.input, fs.Arg(0))
+	defer func() { <-reserved }()
 	m, ok := c.load(fs, &rf.settingsFlags, fs.Arg(0))
 	if !ok {
 		if rf.report != "" {
@@ -228,6 +231,37 @@ func (c *cli) runManifest(ctx context.Context, m *manifest.Manifest, rf *runFlag
 	}
 	return exitOK, res
 }
+
+// A run of many files holds more descriptors open (its files waiting to
+// be published, its connections) than the 64 a process starts with:
+// reserveDescriptors grows the table while the manifest loads, so that the
+// run does not stall on its growth (see segdl.ReserveDescriptors). It
+// starts only for a manifest or URL list of manyFilesBytes or more, the
+// size of some 60 entries, and the returned channel is closed once it is
+// done.
+func reserveDescriptors(paths ...string) <-chan struct{} {
+	done := make(chan struct{})
+	for _, p := range paths {
+		if p == "" || p == "-" {
+			continue
+		}
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Size() >= manyFilesBytes {
+			go func() {
+				defer close(done)
+				segdl.ReserveDescriptors(reservedDescriptors)
+			}()
+			return done
+		}
+		break
+	}
+	close(done)
+	return done
+}
+
+const (
+	manyFilesBytes      = 8 << 10
+	reservedDescriptors = 1024
+)
 
 // dryRun says what a run would do with each file, and with -prune what it
 // would delete, from dest and its state log, without network traffic and
