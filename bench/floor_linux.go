@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/bulkdl/bulkdl/segdl"
 )
 
 // floorOK: the floor runs here (it creates files without a name, as
@@ -31,6 +33,9 @@ func runFloor(files []floorFile, dir string, conns int, logf func(string, ...any
 		return 0, &os.PathError{Op: "open", Path: dir, Err: err}
 	}
 	defer unix.Close(dfd)
+	// As bulkdl run does for a large manifest: no stall on the growth
+	// of the descriptor table mid-run.
+	segdl.ReserveDescriptors(1024)
 	var nfailed atomic.Int64
 	fail := func(f floorFile, err error) {
 		nfailed.Add(1)
