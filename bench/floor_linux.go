@@ -119,7 +119,7 @@ func floorFetch(client *http.Client, dfd int, f floorFile, buf []byte) (fd int, 
 			}
 			off += int64(n)
 		}
-		if rerr == io.EOF {
+		if errors.Is(rerr, io.EOF) {
 			break
 		}
 		if rerr != nil {
