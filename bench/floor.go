@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 )
 
 // The floor is a reference row of the many-file scenarios: a minimal Go
@@ -128,44 +127,3 @@ func floorClient(conns int) *http.Client {
 		WriteBufferSize:        16 << 10,
 	}}
 }
-
-// floorPublisher names verified files in batches: one batch at a time,
-// the next gathering while one is made durable.
-type floorPublisher[F any] struct {
-	mu      sync.Mutex
-	queue   []F
-	publish func([]F) // makes a batch durable and names it
-	running bool
-	wg      sync.WaitGroup
-}
-
-// add queues f, and starts a batch if none is running.
-func (p *floorPublisher[F]) add(f F) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.queue = append(p.queue, f)
-	if !p.running {
-		p.running = true
-		p.wg.Add(1)
-		go p.loop()
-	}
-}
-
-func (p *floorPublisher[F]) loop() {
-	defer p.wg.Done()
-	for {
-		p.mu.Lock()
-		batch := p.queue
-		p.queue = nil
-		if len(batch) == 0 {
-			p.running = false
-			p.mu.Unlock()
-			return
-		}
-		p.mu.Unlock()
-		p.publish(batch)
-	}
-}
-
-// wait returns once every queued file was published.
-func (p *floorPublisher[F]) wait() { p.wg.Wait() }

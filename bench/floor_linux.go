@@ -41,11 +41,7 @@ func runFloor(files []floorFile, dir string, conns int, logf func(string, ...any
 		nfailed.Add(1)
 		logf("%s: %v", f.name, err)
 	}
-	type verified struct {
-		fd int
-		f  floorFile
-	}
-	pub := &floorPublisher[verified]{publish: func(batch []verified) {
+	pub := &floorPublisher{publish: func(batch []floorVerified) {
 		// Their bytes and inodes durable, then their names, then the
 		// directory's entries.
 		syncErr := unix.Syncfs(dfd)
@@ -77,7 +73,7 @@ func runFloor(files []floorFile, dir string, conns int, logf func(string, ...any
 					fail(f, err)
 					continue
 				}
-				pub.add(verified{fd, f})
+				pub.add(floorVerified{fd, f})
 			}
 		})
 	}
@@ -89,6 +85,54 @@ func runFloor(files []floorFile, dir string, conns int, logf func(string, ...any
 	pub.wait()
 	return int(nfailed.Load()), nil
 }
+
+// floorVerified is a file whose bytes were checked, open and without a
+// name until its batch is published.
+type floorVerified struct {
+	fd int
+	f  floorFile
+}
+
+// floorPublisher names verified files in batches: one batch at a time,
+// the next gathering while one is made durable.
+type floorPublisher struct {
+	mu      sync.Mutex
+	queue   []floorVerified
+	publish func([]floorVerified) // makes a batch durable and names it
+	running bool
+	wg      sync.WaitGroup
+}
+
+// add queues f, and starts a batch if none is running.
+func (p *floorPublisher) add(f floorVerified) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.queue = append(p.queue, f)
+	if !p.running {
+		p.running = true
+		p.wg.Add(1)
+		go p.loop()
+	}
+}
+
+func (p *floorPublisher) loop() {
+	defer p.wg.Done()
+	for {
+		p.mu.Lock()
+		batch := p.queue
+		p.queue = nil
+		if len(batch) == 0 {
+			p.running = false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		p.publish(batch)
+	}
+}
+
+// wait returns once every queued file was published.
+func (p *floorPublisher) wait() { p.wg.Wait() }
 
 // floorFetch downloads f into a new file without a name in dfd and checks
 // its bytes on disk; it returns the file's descriptor.

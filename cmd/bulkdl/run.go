@@ -105,7 +105,11 @@ func (c *cli) run(args []string) int {
 			return exitSetup
 		}
 	}
-	reserved := reserveDescriptors(rf.input, fs.Arg(0))
+	list := rf.input // a URL list, else the manifest
+	if list == "" {
+		list = fs.Arg(0)
+	}
+	reserved := reserveDescriptors(list)
 	defer func() { <-reserved }()
 	m, ok := c.load(fs, &rf.settingsFlags, fs.Arg(0))
 	if !ok {
@@ -236,27 +240,24 @@ func (c *cli) runManifest(ctx context.Context, m *manifest.Manifest, rf *runFlag
 // be published, its connections) than the 64 a process starts with:
 // reserveDescriptors grows the table while the manifest loads, so that the
 // run does not stall on its growth (see segdl.ReserveDescriptors). It
-// starts only for a manifest or URL list of manyFilesBytes or more, the
-// size of some 60 entries, and the returned channel is closed once it is
-// done.
-func reserveDescriptors(paths ...string) <-chan struct{} {
+// starts only for a manifest or URL list file of manyFilesBytes or more,
+// the size of some 60 entries, and the returned channel is closed once it
+// is done.
+func reserveDescriptors(path string) <-chan struct{} {
 	done := make(chan struct{})
-	for _, p := range paths {
-		if p == "" || p == "-" {
-			continue
-		}
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Size() >= manyFilesBytes {
-			go func() {
-				defer close(done)
-				segdl.ReserveDescriptors(reservedDescriptors)
-			}()
-			return done
-		}
-		break
+	if st, err := os.Stat(path); path == "-" || err != nil || !st.Mode().IsRegular() || st.Size() < manyFilesBytes {
+		close(done)
+		return done
 	}
-	close(done)
+	go func() {
+		defer close(done)
+		reserve(reservedDescriptors)
+	}()
 	return done
 }
+
+// reserve is segdl.ReserveDescriptors; tests replace it.
+var reserve = segdl.ReserveDescriptors
 
 const (
 	manyFilesBytes      = 8 << 10
