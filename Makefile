@@ -56,6 +56,7 @@ fuzz:
 	$(GO) test ./segdl -run=^$$ -fuzz=FuzzParseContentRange -fuzztime=$(FUZZTIME)
 	$(GO) test ./manifest -run=^$$ -fuzz=FuzzHostKey -fuzztime=$(FUZZTIME)
 	$(GO) test ./bench -run=^$$ -fuzz=FuzzParseFloorLine -fuzztime=$(FUZZTIME)
+	$(GO) test ./cmd/bulkdl-origin -run=^$$ -fuzz=FuzzParseFiles -fuzztime=$(FUZZTIME)
 	$(GO) test ./redact -run=^$$ -fuzz=FuzzURL -fuzztime=$(FUZZTIME)
 	$(GO) test ./redact -run=^$$ -fuzz=FuzzLine -fuzztime=$(FUZZTIME)
 	$(GO) test ./cmd/bulkdl -run=^$$ -fuzz=FuzzURLList -fuzztime=$(FUZZTIME)

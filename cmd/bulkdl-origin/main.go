@@ -12,6 +12,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"flag"
@@ -31,7 +32,10 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 type options struct {
@@ -42,7 +46,9 @@ type options struct {
 	connections, perHost, maxInFlight                          int
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// run serves until ctx is done (main: SIGINT or SIGTERM), then writes the
+// stats.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bulkdl-origin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
@@ -75,6 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	srv := segdltest.NewUnstartedServer()
+	srv.NoLog = true // it serves until stopped: memory flat in the requests served
 	srv.RatePerConn.Store(int64(rate))
 	srv.Latency = o.latency
 	srv.Fault = faults(o.truncate, o.unavailable)
@@ -127,9 +134,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "bulkdl-origin: serving %d file(s) at %s\n", len(entries), srv.URL)
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	<-sigs
+	<-ctx.Done()
 	out := stdout
 	if o.statsOut != "" {
 		f, err := os.Create(o.statsOut)

@@ -5,7 +5,7 @@
 // (Range, If-Range, strong ETag, Last-Modified), and can be told to cap each
 // response's bytes per second, wait before the first byte, and inject faults
 // chosen per request. It counts requests in flight (and the peak) and logs
-// every request, so tests can assert what the server saw.
+// every request (unless NoLog), so tests can assert what the server saw.
 //
 // Faults change bytes, not only headers, so a downloader that trusts a
 // lying header writes wrong bytes a test can see: a shifted Content-Range
@@ -154,6 +154,11 @@ type Server struct {
 	// before it is refused: the moment the server takes to learn that a
 	// client closed a connection, which a real server also needs.
 	RefuseGrace time.Duration
+	// NoLog, if set, keeps no request log (Requests returns nil): for a
+	// server that outlives a test, such as bulkdl-origin or make bench's,
+	// whose log would otherwise keep some 2 KiB per request it ever
+	// served, and its collector scanning all of it.
+	NoLog bool
 
 	mu    sync.Mutex
 	files map[string]*File
@@ -307,11 +312,21 @@ func (s *Server) leave() func() {
 	})
 }
 
-// Requests returns a copy of the request log.
+// Requests returns a copy of the request log; nil if NoLog is set.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.log...)
+}
+
+// record logs r, answered with fault k, unless s keeps no log.
+func (s *Server) record(r *http.Request, k FaultKind) {
+	if s.NoLog {
+		return
+	}
+	s.mu.Lock()
+	s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Host: r.Host, Proto: r.Proto, Header: r.Header.Clone(), Fault: k})
+	s.mu.Unlock()
 }
 
 // Stats returns the counters.
@@ -331,9 +346,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := s.n.Add(1)
 	if s.MaxInFlight > 0 && !s.admit(r) {
 		s.refused.Add(1)
-		s.mu.Lock()
-		s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Host: r.Host, Proto: r.Proto, Header: r.Header.Clone(), Fault: Status})
-		s.mu.Unlock()
+		s.record(r, Status)
 		if s.RefuseRetryAfter != "" {
 			w.Header().Set("Retry-After", s.RefuseRetryAfter)
 		}
@@ -350,8 +363,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.Fault != nil {
 		fault = s.Fault(r, n)
 	}
+	s.record(r, fault.Kind)
 	s.mu.Lock()
-	s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Host: r.Host, Proto: r.Proto, Header: r.Header.Clone(), Fault: fault.Kind})
 	kept := s.later[:0]
 	for _, sw := range s.later {
 		if n >= sw.n {
