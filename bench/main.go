@@ -3,8 +3,10 @@
 // times, and prints a table of median wall time, CPU, peak RSS, the peak
 // of requests in flight the origin saw, and whether every file's sha256
 // was right, with ratios to bulkdl. It writes the table to bench/results.md.
-// The many-file scenarios also run the floor (floor.go): the least a Go
-// client must do per file to keep bulkdl's promises.
+// The many-file scenarios also run two reference rows (Linux): curl
+// followed by sync -f, the time until curl's files are durable; and the
+// floor (floor.go), the least a Go client must do per file to keep
+// bulkdl's promises.
 //
 //	go run ./bench            # full run (make bench)
 //	go run ./bench -quick     # small sizes, one repetition (make bench-quick, CI)
@@ -188,12 +190,12 @@ func scenarios() []scenario {
 		{
 			name: "many-small", desc: fmt.Sprintf("%d files of 4 KiB, unthrottled, budget 16", scale(5000, 300)),
 			files: gen("tiny", scale(5000, 300), 4<<10, 3),
-			tools: withFloor(16, tBulkdl(16, ""), tAria("aria2c -j16", 16, 1, ""), tCurlPar(16, ""), tWget2(16, "")),
+			tools: withReferences(16, tBulkdl(16, ""), tAria("aria2c -j16", 16, 1, ""), tCurlPar(16, ""), tWget2(16, "")),
 		},
 		{
 			name: "100k-files", desc: fmt.Sprintf("%d files of 1 KiB, one host, budget 32", scale(100000, 2000)),
 			files: gen("k", scale(100000, 2000), 1<<10, 9),
-			tools: withFloor(32, tBulkdl(32, ""), tCurlPar(32, ""), tWget2(32, "")),
+			tools: withReferences(32, tBulkdl(32, ""), tCurlPar(32, ""), tWget2(32, "")),
 		},
 		{
 			name: "one-large", desc: fmt.Sprintf("one %d MiB file, unthrottled, sha256 verified", scale(1024, 32)),
@@ -356,9 +358,21 @@ func tAria(name string, j, x int, mode string) tool {
 	}}
 }
 
-// withFloor returns tools, and the floor with n connections where it
-// runs (see floor.go).
-func withFloor(n int, tools ...tool) []tool {
+// withReferences returns tools and two reference rows, where they run
+// (Linux): curl with n transfers followed by sync -f (syncfs) of the
+// output, the time until curl's files are durable; and the floor with n
+// connections (see floor.go). Together they split bulkdl's distance from
+// curl into what making files durable costs, what publishing only
+// complete, verified files costs on top, and bulkdl's own work.
+func withReferences(n int, tools ...tool) []tool {
+	if runtime.GOOS != "linux" {
+		return tools
+	}
+	synced := tCurlPar(n, "")
+	synced.name += ", then sync -f (reference)"
+	inner := synced.cmd
+	synced.cmd = func(w *workspace) [][]string { return append(inner(w), []string{"sync", "-f", w.out}) }
+	tools = append(tools, synced)
 	if !floorOK {
 		return tools
 	}
