@@ -151,9 +151,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 type fileSpec struct{ count, size int }
 
+// maxServed bounds the bytes of all files served: they are held in memory.
+const maxServed = 64 << 30
+
 // parseFiles parses "2x64MiB,100x256KiB".
 func parseFiles(s string) ([]fileSpec, error) {
 	var out []fileSpec
+	var total int64
 	for _, item := range strings.Split(s, ",") {
 		c, sz, ok := strings.Cut(strings.TrimSpace(item), "x")
 		if !ok {
@@ -167,6 +171,10 @@ func parseFiles(s string) ([]fileSpec, error) {
 		if err != nil || size > 1<<34 {
 			return nil, fmt.Errorf("-files item %q: bad size", item)
 		}
+		if n := int64(size); n > 0 && int64(count) > (maxServed-total)/n {
+			return nil, fmt.Errorf("-files %q: more than 64 GiB in all; bulkdl-origin holds its files in memory", s)
+		}
+		total += int64(count) * int64(size)
 		out = append(out, fileSpec{count, int(size)})
 	}
 	return out, nil

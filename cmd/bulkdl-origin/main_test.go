@@ -123,6 +123,9 @@ func TestParseFiles(t *testing.T) {
 		{in: "1x1ZiB", err: "bad size"},
 		{in: "1x17GiB", err: "bad size"},
 		{in: "1x1KiB,", err: `-files item "": want COUNTxSIZE`},
+		{in: "4x16GiB", want: []fileSpec{{4, 16 << 30}}},
+		{in: "4x16GiB,1x1", err: "more than 64 GiB in all"},
+		{in: "9223372036x16GiB", err: "more than 64 GiB in all"},
 	} {
 		got, err := parseFiles(c.in)
 		if c.err != "" {
@@ -149,10 +152,15 @@ func FuzzParseFiles(f *testing.F) {
 		if len(specs) == 0 {
 			t.Fatalf("parseFiles(%q) accepted no files", s)
 		}
+		var total int64
 		for _, sp := range specs {
 			if sp.count < 1 || sp.size < 0 || sp.size > 1<<34 {
 				t.Fatalf("parseFiles(%q) = %v: out of range", s, specs)
 			}
+			total += int64(sp.count) * int64(sp.size)
+		}
+		if total > maxServed {
+			t.Fatalf("parseFiles(%q) = %v: %d bytes in all, over %d", s, specs, total, int64(maxServed))
 		}
 	})
 }
