@@ -655,7 +655,7 @@ func summarize(rs []result) summary {
 
 func runOnce(s *scenario, t tool) result {
 	srv := segdltest.NewUnstartedServer()
-	srv.NoLog = true // Stats is all a run reads; a log would be the origin's garbage
+	srv.NoLog = true // Stats is all a run reads; a log would grow on the cores the tools share
 	srv.Start()
 	defer srv.Close()
 	srv.RatePerConn.Store(s.rate)

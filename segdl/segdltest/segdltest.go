@@ -156,8 +156,8 @@ type Server struct {
 	RefuseGrace time.Duration
 	// NoLog, if set, keeps no request log (Requests returns nil): for a
 	// server that outlives a test, such as bulkdl-origin or make bench's,
-	// whose log would otherwise keep some 2 KiB per request it ever
-	// served, and its collector scanning all of it.
+	// whose log would otherwise keep 0.5-2 KiB per request it ever served
+	// (a copy of its headers), and its collector scanning all of it.
 	NoLog bool
 
 	mu    sync.Mutex
