@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/bulkdl/bulkdl/segdl/segdltest"
@@ -40,15 +41,10 @@ func startOrigin(t *testing.T, args ...string) (base string, stop func() int) {
 		t.Fatalf("bulkdl-origin did not say where it serves (exit %d)", <-code)
 	}
 	go io.Copy(io.Discard, pr) // the rest of its stderr
-	stopped := false
-	stop = func() int {
-		if stopped {
-			return 0
-		}
-		stopped = true
+	stop = sync.OnceValue(func() int {
 		cancel()
 		return <-code
-	}
+	})
 	t.Cleanup(func() { stop() })
 	return base, stop
 }
