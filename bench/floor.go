@@ -19,11 +19,12 @@ import (
 // then, for each batch of verified files (one batch at a time, the next
 // gathering meanwhile), one flush of the file system, their names, and
 // one fsync of the directory. Like bulkdl it grows its descriptor table
-// before it starts (segdl.ReserveDescriptors). It has no manifest to check, no budget per
-// host, no retries, stall timeouts, resume, state log, report or display.
-// bulkdl's time over the floor's is what its own work per file costs; the
-// floor's over curl's is what the promises cost (curl writes at the final
-// path and makes nothing durable).
+// before it starts (segdl.ReserveDescriptors). It has no manifest to
+// check, no budget per host, no retries, stall timeouts, resume, state
+// log, report or display. bulkdl's time over the floor's is what its own
+// work per file costs; the floor's over that of curl followed by sync -f
+// (the other reference row) is what publishing only complete, verified
+// files adds to making them durable.
 //
 // The bench binary runs it when its first argument is "floor":
 //
