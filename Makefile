@@ -54,6 +54,7 @@ fuzz:
 	$(GO) test ./manifest -run=^$$ -fuzz=FuzzFastFilesMatchesDecoder -fuzztime=$(FUZZTIME)
 	$(GO) test ./manifest -run=^$$ -fuzz=FuzzParseMatchesReference -fuzztime=$(FUZZTIME)
 	$(GO) test ./segdl -run=^$$ -fuzz=FuzzParseContentRange -fuzztime=$(FUZZTIME)
+	$(GO) test ./segdl -run=^$$ -fuzz=FuzzKernelAtLeast -fuzztime=$(FUZZTIME)
 	$(GO) test ./manifest -run=^$$ -fuzz=FuzzHostKey -fuzztime=$(FUZZTIME)
 	$(GO) test ./bench -run=^$$ -fuzz=FuzzParseFloorLine -fuzztime=$(FUZZTIME)
 	$(GO) test ./cmd/bulkdl-origin -run=^$$ -fuzz=FuzzParseFiles -fuzztime=$(FUZZTIME)

@@ -31,8 +31,10 @@
 //	publish: make the data durable, rename PATH.bulkdl.part -> PATH (or
 //	         link the file without a name to PATH), fsync the directory,
 //	         then Done; with a Publisher, for a batch of files at once (on
-//	         Linux one syncfs per file system for 8 files or more, else an
-//	         fsync per file, issued together; one fsync per directory)
+//	         Linux 5.8 or later one syncfs per file system for 8 files or
+//	         more, through the file opened first, so that it reports any
+//	         failed write-back of the batch; else an fsync per file, issued
+//	         together; one fsync per directory)
 //
 // A request that fails is retried from its last written byte, with full
 // jitter exponential backoff or the server's Retry-After (a value too

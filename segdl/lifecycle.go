@@ -38,7 +38,7 @@ func (d *Download) prepare(t *Task) error {
 			return err
 		}
 		d.mu.Lock()
-		d.file = f
+		d.file, d.opened = f, openOrder.Add(1) // before the first write
 		d.anon, d.dir = dir != nil, dir
 		d.resumedFile = resumed
 		if j != nil {

@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	dest "github.com/bulkdl/bulkdl/state"
@@ -295,9 +296,10 @@ func (p *Publisher) Close() {
 // publishOps are the file operations whose order publishing keeps; a test
 // replaces them to watch that order.
 type publishOps interface {
-	// syncFiles makes files durable; stats are their fstat results. One
-	// error per file, nil when durable.
-	syncFiles(files []*os.File, stats []fs.FileInfo) []error
+	// syncFiles makes files durable; stats are their fstat results and
+	// opened their places in openOrder. One error per file, nil when
+	// durable.
+	syncFiles(files []*os.File, stats []fs.FileInfo, opened []uint64) []error
 	rename(root *os.Root, from, to string) error
 	// link names f, a file without a name, name in the open directory
 	// dir; an error matching fs.ErrExist if the name is taken.
@@ -307,12 +309,17 @@ type publishOps interface {
 	syncDir(root *os.Root, dir string, h *os.File) error
 }
 
+// openOrder numbers temporary files in the order they were opened, across
+// downloads, counted once open and before their first write: syncFiles
+// flushes a batch through the one opened first (publish_linux.go).
+var openOrder atomic.Uint64
+
 // osPublishOps publish with a download's file operations (fileOps): the
 // same sync and rename (retried on Windows) as a file published alone.
 type osPublishOps struct{ f *fileOps }
 
-func (o osPublishOps) syncFiles(files []*os.File, stats []fs.FileInfo) []error {
-	return syncFiles(files, stats, o.f.sync)
+func (o osPublishOps) syncFiles(files []*os.File, stats []fs.FileInfo, opened []uint64) []error {
+	return syncFiles(files, stats, opened, o.f.sync)
 }
 func (o osPublishOps) rename(root *os.Root, from, to string) error {
 	return o.f.rename(root, from, to)
@@ -354,10 +361,11 @@ func (p *Publisher) publish(batch []*Download) {
 	root, ops, published := p.root, p.ops, p.published
 	files := make([]*os.File, len(batch))
 	stats := make([]fs.FileInfo, len(batch))
+	opened := make([]uint64, len(batch))
 	errs := make([]error, len(batch))
 	for i, d := range batch {
 		d.mu.Lock()
-		files[i], stats[i] = d.file, d.stat
+		files[i], stats[i], opened[i] = d.file, d.stat, d.opened
 		resumed := d.resumedFile
 		d.mu.Unlock()
 		if resumed {
@@ -365,7 +373,7 @@ func (p *Publisher) publish(batch []*Download) {
 			errs[i] = files[i].Chmod(0o644 &^ umask())
 		}
 	}
-	for i, err := range ops.syncFiles(files, stats) {
+	for i, err := range ops.syncFiles(files, stats, opened) {
 		if errs[i] == nil {
 			errs[i] = err
 		}

@@ -9,6 +9,6 @@ import (
 
 // syncFiles makes the data and inodes of files durable: one fsync each,
 // issued together. (Only Linux has syncfs.)
-func syncFiles(files []*os.File, _ []fs.FileInfo, sync func(*os.File) error) []error {
+func syncFiles(files []*os.File, _ []fs.FileInfo, _ []uint64, sync func(*os.File) error) []error {
 	return syncEach(files, sync)
 }

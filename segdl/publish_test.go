@@ -41,10 +41,18 @@ func (l *opLog) log(format string, args ...any) {
 	l.events = append(l.events, fmt.Sprintf(format, args...))
 }
 
-func (l *opLog) syncFiles(files []*os.File, stats []fs.FileInfo) []error {
-	errs := l.real.syncFiles(files, stats)
+func (l *opLog) syncFiles(files []*os.File, stats []fs.FileInfo, opened []uint64) []error {
+	errs := l.real.syncFiles(files, stats, opened)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	seen := map[uint64]bool{}
+	for i, o := range opened {
+		if o == 0 || seen[o] {
+			// syncfs goes through the file opened first (publish_linux.go).
+			l.t.Errorf("%s: place %d in the order files were opened; want one of its own", files[i].Name(), o)
+		}
+		seen[o] = true
+	}
 	n := 0
 	for i, f := range files {
 		if errs[i] == nil {

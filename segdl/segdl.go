@@ -223,6 +223,7 @@ type Download struct {
 	mirrors     []mirror // per URL of spec.URLs; see mirrors.go
 	noMirrors   bool     // fetch from the source only (after a checksum failure)
 	file        *os.File
+	opened      uint64 // file's place in the order files were opened (openOrder)
 	ops         *fileOps
 	resumedFile bool        // file was created by an earlier run
 	anon        bool        // file has no name yet (openAnon)
