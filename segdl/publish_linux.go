@@ -29,15 +29,15 @@ import (
 // openOrder): an error writing back any file of the batch came after that
 // file's open, even if another descriptor's syncfs (an earlier batch's,
 // another process's) saw it first.
-func syncFiles(files []*os.File, stats []fs.FileInfo, opened []uint64, sync func(*os.File) error) []error {
-	return syncFilesWith(files, stats, opened, sync, syncfs, syncfsReports())
+func syncFiles(files []*os.File, stats []fs.FileInfo, opened []uint64, fsync func(*os.File) error) []error {
+	return syncFilesWith(files, stats, opened, fsync, syncfs, syncfsReports())
 }
 
-// syncFilesWith is syncFiles with its syncfs and what the kernel's
-// reports, for tests.
-func syncFilesWith(files []*os.File, stats []fs.FileInfo, opened []uint64, sync, syncfs func(*os.File) error, reports bool) []error {
+// syncFilesWith is syncFiles given its syncfs and whether the kernel's
+// syncfs reports write-back errors: for tests.
+func syncFilesWith(files []*os.File, stats []fs.FileInfo, opened []uint64, fsync, syncfs func(*os.File) error, reports bool) []error {
 	if len(files) < syncfsMin || !reports {
-		return syncEach(files, sync)
+		return syncEach(files, fsync)
 	}
 	errs := make([]error, len(files))
 	groups := map[uint64][]int{}
@@ -62,7 +62,7 @@ func syncFilesWith(files []*os.File, stats []fs.FileInfo, opened []uint64, sync,
 		for k, i := range idx {
 			sub[k] = files[i]
 		}
-		for k, err := range syncEach(sub, sync) {
+		for k, err := range syncEach(sub, fsync) {
 			errs[idx[k]] = err
 		}
 	}
