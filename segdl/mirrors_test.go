@@ -2,6 +2,8 @@ package segdl
 
 import (
 	"net/http"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,9 +97,13 @@ func TestMirrorsNeedAValidator(t *testing.T) {
 }
 
 // TestMirrorRefusalIsWaitedOut: a mirror that answers 503 is not dropped;
-// it is asked again after its Retry-After.
+// it is asked again once its Retry-After has passed. The wait is on a
+// clock that jumps (clock_test.go), so the mirror's turn after it does not
+// depend on when the slot it gave back is claimed again: with two
+// connections, the probe's and the mirror's, that slot is the only one.
 func TestMirrorRefusalIsWaitedOut(t *testing.T) {
-	data := segdltest.Content(45, 4<<20)
+	const retryAfter = 20 * time.Second
+	data := segdltest.Content(45, 2<<20)
 	src, mirror := segdltest.NewServer(), segdltest.NewServer()
 	defer src.Close()
 	defer mirror.Close()
@@ -105,20 +111,75 @@ func TestMirrorRefusalIsWaitedOut(t *testing.T) {
 		s.Put("/f", &segdltest.File{Data: data, ETag: `"v1"`})
 		s.RatePerConn.Store(1 << 20)
 	}
+	jc := newJumpClock()
+	clk := jc.clock()
+	var mu sync.Mutex
+	var asked []time.Time // the clock at each of the mirror's requests
 	mirror.Fault = func(_ *http.Request, n int64) segdltest.Fault {
+		mu.Lock()
+		asked = append(asked, clk.now())
+		mu.Unlock()
 		if n == 1 {
-			return segdltest.Fault{Kind: segdltest.Status, Code: 503, RetryAfter: "0"}
+			return segdltest.Fault{Kind: segdltest.Status, Code: 503, RetryAfter: strconv.Itoa(int(retryAfter / time.Second))}
 		}
 		return segdltest.Fault{}
 	}
-	r := fetch(t, "", withSum(Spec{URLs: []string{src.URLOf("/f"), mirror.URLOf("/f")}}, data), testConfig(), 4)
+	cfg := testConfig()
+	cfg.MaxRetryAfter = time.Minute
+	spec := withSum(Spec{URLs: []string{src.URLOf("/f"), mirror.URLOf("/f")}}, data)
+	r := fetchWith(t, "", spec, cfg, 2, func(d *Download) { d.clock = clk })
 	if r.err != nil || sha(r.data) != sha(data) {
 		t.Fatalf("err = %v; want the file", r.err)
 	}
 	if err := r.d.Mirrors()[1].Dropped; err != nil {
 		t.Errorf("mirror dropped after one 503: %v", err)
 	}
-	if n := mirror.Stats().Requests; n < 2 {
-		t.Errorf("mirror saw %d requests; want it asked again after its 503", n)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(asked) < 2 {
+		t.Fatalf("mirror saw %d requests; want it asked again after its 503", len(asked))
+	}
+	if waited := asked[1].Sub(asked[0]); waited < retryAfter {
+		t.Errorf("mirror asked again %v after its 503; want at least its Retry-After, %v", waited, retryAfter)
+	}
+}
+
+// TestMirrorNotAskedBeforeRetryAfter: a connection claimed while a
+// refusing mirror's Retry-After runs goes to the source; one claimed once
+// it has passed goes to the mirror, which has fewer connections.
+func TestMirrorNotAskedBeforeRetryAfter(t *testing.T) {
+	const wait = 20 * time.Second
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var woken []time.Duration // the waits of afterFunc
+	d := New(nil, Spec{URLs: []string{"http://a.test/f", "http://b.test/f"}, Path: "f"}, testConfig(), nil)
+	d.clock = &clock{now: func() time.Time { return now }, afterFunc: func(w time.Duration, _ func()) timer {
+		woken = append(woken, w)
+		return heldTimer{}
+	}}
+	d.state, d.size, d.etag, d.splittable = stateRunning, 1<<20, `"v1"`, true
+	d.mirrors[0].active = 1
+	refusal := &retryAfterError{err: &StatusError{Code: http.StatusServiceUnavailable}, wait: wait}
+	d.mirrorFailed(&Task{d: d, src: 1, mirror: true}, refusal)
+	if len(woken) != 1 || woken[0] != wait {
+		t.Errorf("waits asked of the clock: %v; want one of %v, to claim again when it ends", woken, wait)
+	}
+	for _, c := range []struct {
+		after time.Duration
+		want  int
+	}{
+		{0, 0},
+		{wait - time.Second, 0},
+		{wait, 1},
+	} {
+		now = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(c.after)
+		d.mu.Lock()
+		got := d.sourceLocked(nil)
+		d.mu.Unlock()
+		if got != c.want {
+			t.Errorf("%v after the refusal: a new connection goes to URL %d; want %d", c.after, got, c.want)
+		}
+	}
+	if err := d.Mirrors()[1].Dropped; err != nil {
+		t.Errorf("mirror dropped after its 503: %v", err)
 	}
 }
