@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -56,6 +57,11 @@ func ranged(f segdltest.Fault) func(*http.Request, int64) segdltest.Fault {
 		return segdltest.Fault{}
 	}
 }
+
+// noSum takes the checksum off a case's Spec: a fault whose splice the
+// checksum would catch and a retry would mend must be stopped before it
+// is written.
+func noSum(s *Spec, _ *segdltest.Server) { s.Hash, s.Sum = nil, nil }
 
 func always(f segdltest.Fault) func(*http.Request, int64) segdltest.Fault {
 	return func(*http.Request, int64) segdltest.Fault { return f }
@@ -121,14 +127,27 @@ func TestFaults(t *testing.T) {
 			fault: nth(segdltest.Fault{Kind: segdltest.WrongLength, Value: 1000}, 1)},
 		{name: "bytes beyond the declared length never reach the file", size: 200 << 10,
 			fault: nth(segdltest.Fault{Kind: segdltest.LongBody, Value: 5000}, 1)},
-		{name: "a Content-Range that starts early is rejected, not shifted", size: mib,
-			fault: ranged(segdltest.Fault{Kind: segdltest.WrongRange, Value: -4096})},
-		{name: "a Content-Range that starts late is rejected", size: mib,
-			fault: ranged(segdltest.Fault{Kind: segdltest.WrongRange, Value: 4096})},
-		{name: "a 200 to a range request restarts as one stream", size: mib,
-			fault: ranged(segdltest.Fault{Kind: segdltest.IgnoreRange})},
-		{name: "gzip on a range is never written as file bytes", size: mib,
-			fault: ranged(segdltest.Fault{Kind: segdltest.Gzip})},
+		{name: "a Content-Range that starts early is rejected, not shifted", size: mib, rate: 4 * mib,
+			fault: ranged(segdltest.Fault{Kind: segdltest.WrongRange, Value: -4096}), spec: noSum},
+		{name: "a Content-Range that starts late is rejected", size: mib, rate: 4 * mib,
+			fault: ranged(segdltest.Fault{Kind: segdltest.WrongRange, Value: 4096}), spec: noSum},
+		{name: "a 200 to a range request restarts as one stream", size: mib, rate: 4 * mib,
+			fault: ranged(segdltest.Fault{Kind: segdltest.IgnoreRange}), spec: noSum,
+			check: func(t *testing.T, srv *segdltest.Server, r result) {
+				if sha(r.data) != sha(srv.Files("/f").Data) {
+					t.Errorf("bytes on disk differ from the served file")
+				}
+				qs := srv.Requests()
+				i := slices.IndexFunc(qs, func(q segdltest.Request) bool { return q.Fault == segdltest.IgnoreRange })
+				if i < 0 || !slices.ContainsFunc(qs[i+1:], func(q segdltest.Request) bool {
+					rg := q.Header.Get("Range")
+					return rg == "" || rg == "bytes=0-"
+				}) {
+					t.Errorf("no request for the whole file after the 200 to a range; want the file fetched again as one stream")
+				}
+			}},
+		{name: "gzip on a range is never written as file bytes", size: mib, rate: 4 * mib,
+			fault: ranged(segdltest.Fault{Kind: segdltest.Gzip}), spec: noSum},
 		{name: "503 with Retry-After is retried", size: 100 << 10,
 			fault: nth(segdltest.Fault{Kind: segdltest.Status, Code: 503, RetryAfter: "0"}, 1, 2), check: wantRequests(3)},
 		{name: "429 is retried and reported as throttling", size: 100 << 10,
@@ -253,7 +272,17 @@ func TestFaults(t *testing.T) {
 			if c.file != nil {
 				c.file(f)
 			}
-			srv.Fault = c.fault
+			// Every fault must be injected, or the case tests nothing.
+			var injected atomic.Int64
+			if c.fault != nil {
+				srv.Fault = func(r *http.Request, n int64) segdltest.Fault {
+					f := c.fault(r, n)
+					if f.Kind != segdltest.None {
+						injected.Add(1)
+					}
+					return f
+				}
+			}
 			spec := withSum(Spec{URLs: []string{srv.URLOf("/f")}}, data)
 			if c.spec != nil {
 				c.spec(&spec, srv)
@@ -275,6 +304,9 @@ func TestFaults(t *testing.T) {
 				conns = 8
 			}
 			r := fetch(t, "", spec, cfg, conns)
+			if c.fault != nil && injected.Load() == 0 {
+				t.Errorf("the server injected no fault in %d requests; the case tests nothing", srv.Stats().Requests)
+			}
 			if c.wantErr == nil && c.errText == "" {
 				if r.err != nil {
 					t.Fatalf("download failed: %v", r.err)
