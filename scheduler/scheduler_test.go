@@ -370,6 +370,12 @@ func TestPushbackConverges(t *testing.T) {
 	defer srv.Close()
 	srv.MaxInFlight = 4
 	srv.RefuseRetryAfter = "1"
+	// As the other refusing origins here and bulkdl-origin: a request
+	// waits a moment for room, the time a server takes to notice that a
+	// client closed a connection, so that a response the client already
+	// abandoned is not counted against it (on a loaded machine it was,
+	// and the cap fell to 3).
+	srv.RefuseGrace = 20 * time.Millisecond
 	srv.RatePerConn.Store(2 << 20)
 	_, s, _ := run(t, Config{Connections: 12, PerHost: 12, PerFile: 12}, serve(srv, "f", 6, 1<<20), nil)
 	st := srv.Stats()
