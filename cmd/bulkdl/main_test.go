@@ -215,7 +215,7 @@ func TestSignalsStopAndKeepResumeState(t *testing.T) {
 	for _, c := range stopSignals {
 		t.Run(c.name, func(t *testing.T) {
 			srv, dir, _ := origin(t, 1, 4<<20, "")
-			srv.RatePerConn.Store(1 << 20)
+			srv.RatePerConn.Store(512 << 10) // 4 connections: 2 s for the file
 			report := filepath.Join(dir, "report.json")
 			cmd := exec.Command(os.Args[0], "run", "-report", report, filepath.Join(dir, "m.toml"))
 			cmd.Env = append(os.Environ(), "BULKDL_TEST_MAIN=1")
@@ -225,7 +225,17 @@ func TestSignalsStopAndKeepResumeState(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(700 * time.Millisecond)
+			// Signal once the origin has sent a quarter of the file, not
+			// after a fixed time: on a loaded machine a race-built child
+			// may not have fetched a byte by then, and on an idle one the
+			// file may be nearly done. The rest takes another 1.5 s.
+			for deadline := time.Now().Add(10 * time.Second); srv.Stats().BytesSent < 1<<20; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					cmd.Wait()
+					t.Fatalf("the origin sent %d bytes in 10 s of the run\n%s", srv.Stats().BytesSent, stderr.String())
+				}
+			}
 			if err := c.send(t, cmd.Process); err != nil {
 				t.Fatalf("sending %s: %v", c.name, err)
 			}
