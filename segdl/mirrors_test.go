@@ -149,7 +149,8 @@ func TestMirrorRefusalIsWaitedOut(t *testing.T) {
 // it has passed goes to the mirror, which has fewer connections.
 func TestMirrorNotAskedBeforeRetryAfter(t *testing.T) {
 	const wait = 20 * time.Second
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	refused := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := refused
 	var woken []time.Duration // the waits of afterFunc
 	d := New(nil, Spec{URLs: []string{"http://a.test/f", "http://b.test/f"}, Path: "f"}, testConfig(), nil)
 	d.clock = &clock{now: func() time.Time { return now }, afterFunc: func(w time.Duration, _ func()) timer {
@@ -171,7 +172,7 @@ func TestMirrorNotAskedBeforeRetryAfter(t *testing.T) {
 		{wait - time.Second, 0},
 		{wait, 1},
 	} {
-		now = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(c.after)
+		now = refused.Add(c.after)
 		d.mu.Lock()
 		got := d.sourceLocked(nil)
 		d.mu.Unlock()
