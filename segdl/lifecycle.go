@@ -486,9 +486,14 @@ func (d *Download) taskEnded(t *Task, err error, ctx context.Context) {
 		var fe *fatalError
 		if next := d.nextSourceLocked(); errors.As(err, &fe) && next >= 0 && !isLocal(fe.err) {
 			// Drop this source; the next mirror carries on from the same
-			// bytes if its validator agrees, else from scratch.
+			// bytes if its validator agrees, else from scratch. Bytes
+			// nothing vouches for (mayResumeLocked: no strong validator
+			// for the mirror's If-Range, no checksum) are not continued,
+			// nor any after a source sent more than the file's size: it
+			// served another version, whatever its validator said.
 			if d.restart == nil {
-				d.restart = &restartError{reason: err}
+				discard := d.done.total() > 0 && (!d.mayResumeLocked() || errors.Is(err, ErrSize))
+				d.restart = &restartError{reason: err, discard: discard}
 				d.mirrors[d.url].dropped = err
 				d.url = next
 				d.resolved = d.mirrors[next].resolved

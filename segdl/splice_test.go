@@ -3,6 +3,7 @@ package segdl
 import (
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -222,6 +223,68 @@ func TestNeverASplice(t *testing.T) {
 				t.Fatalf("published file is not the expected version whole: %s", describe(r.data, v1, v2))
 			}
 			assertNoLitter(t, r.dir)
+		})
+	}
+}
+
+// TestMirrorDoesNotContinueAnotherVersion fails a file's url part-way
+// with bytes written: it streams, without a length, more than the file's
+// size (from the spec, or max_size). The next mirror may carry on from
+// those bytes only if something vouches for them; here nothing does (no
+// validator, a weak one) or the source has just shown them to be of
+// another version (a strong ETag the mirror shares, but too many bytes).
+// So the mirror's file is published whole, never the url's first bytes
+// and the mirror's tail.
+func TestMirrorDoesNotContinueAnotherVersion(t *testing.T) {
+	const size = 1<<20 + 1000
+	v1 := segdltest.Content(1, size)
+	v2 := segdltest.Content(2, size+300<<10) // a newer, longer version
+	cases := []struct {
+		name    string
+		etag    string // of both servers
+		maxSize bool   // the limit is max_size, not the spec's size
+	}{
+		{name: "no validator"},
+		{name: "no validator, max_size", maxSize: true},
+		{name: "the same weak ETag", etag: `W/"same"`},
+		{name: "the same strong ETag", etag: `"same"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			url := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if c.etag != "" {
+					w.Header().Set("ETag", c.etag)
+				}
+				w.WriteHeader(http.StatusOK) // no Content-Length: streamed
+				for b := v2; len(b) > 0; {
+					n := min(len(b), 16<<10)
+					if _, err := w.Write(b[:n]); err != nil {
+						return
+					}
+					w.(http.Flusher).Flush()
+					b = b[n:]
+				}
+			}))
+			defer url.Close()
+			mirror := segdltest.NewServer()
+			defer mirror.Close()
+			mirror.Put("/f", &segdltest.File{Data: v1, ETag: c.etag})
+
+			cfg := testConfig()
+			spec := Spec{URLs: []string{url.URL + "/f", mirror.URLOf("/f")}, Size: size}
+			if c.maxSize {
+				spec.Size, cfg.MaxSize = -1, size
+			}
+			r := fetch(t, "", spec, cfg, 4)
+			if r.err != nil || r.data == nil {
+				t.Fatalf("err = %v, %d bytes published; want the mirror's file", r.err, len(r.data))
+			}
+			if sha(r.data) != sha(v1) {
+				t.Fatalf("published file is not the mirror's whole: %s", describe(r.data, v1, v2))
+			}
+			if n := mirror.Stats().Requests; n == 0 {
+				t.Fatalf("the mirror was not asked")
+			}
 		})
 	}
 }
