@@ -47,7 +47,12 @@ func (v *validator) decodeError(err error, first int) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		line := pe.Position.Line + first
-		return Errors{{File: v.name, Line: line, Col: pe.Position.Col, Msg: redact.Line(pe.Message, false), Text: v.text(line)}}
+		msg := redact.Line(pe.Message, false)
+		if v.secretLine(line) {
+			// The decoder quotes the text it stopped at: a header's value.
+			msg = maskQuoted(msg)
+		}
+		return Errors{{File: v.name, Line: line, Col: pe.Position.Col, Msg: msg, Text: v.text(line)}}
 	}
 	return Errors{{File: v.name, Msg: err.Error()}}
 }
@@ -81,6 +86,42 @@ func (v *validator) text(n int) string {
 	if v.ix.inString(n) {
 		return redact.Mask
 	}
-	t := v.ix.lineText(n)
-	return redact.Line(t, v.ix.inHeaders(n) || strings.Contains(strings.ToLower(t), "headers"))
+	return redact.Line(v.ix.lineText(n), v.secretLine(n))
+}
+
+// secretLine reports whether 1-based line n may hold a header's value:
+// it is in a headers table or a multi-line string, or names headers.
+func (v *validator) secretLine(n int) bool {
+	return v.ix.inString(n) || v.ix.inHeaders(n) || strings.Contains(strings.ToLower(v.ix.lineText(n)), "headers")
+}
+
+// maskQuoted replaces what each quoted part of msg holds ("…" with Go's
+// escapes, or '…') by redact.Mask; a single character ('x', '\u') is
+// kept.
+func maskQuoted(msg string) string {
+	var b strings.Builder
+	for i := 0; i < len(msg); i++ {
+		q := msg[i]
+		b.WriteByte(q)
+		if q != '"' && q != '\'' {
+			continue
+		}
+		k := i + 1
+		for k < len(msg) && msg[k] != q {
+			if msg[k] == '\\' {
+				k++
+			}
+			k++
+		}
+		if q == '\'' && k < len(msg) && k-i <= 3 {
+			b.WriteString(msg[i+1 : k+1]) // one character, as in 'x' or '\u'
+		} else {
+			b.WriteString(redact.Mask)
+			if k < len(msg) {
+				b.WriteByte(q)
+			}
+		}
+		i = k
+	}
+	return b.String()
 }

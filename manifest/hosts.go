@@ -88,8 +88,12 @@ func HostKey(s string) (string, error) {
 	return host, nil
 }
 
-// redactHost hides what looks like userinfo in a [hosts] key.
+// redactHost hides what looks like userinfo in a [hosts] key, and a
+// query or fragment in one that is a URL.
 func redactHost(name string) string {
+	if strings.Contains(name, "://") || strings.ContainsAny(name, "?#") {
+		return redact.URL(name)
+	}
 	if i := strings.LastIndexByte(name, '@'); i >= 0 {
 		return redact.Mask + redact.Escape(name[i:])
 	}

@@ -24,6 +24,16 @@ func TestErrorsNeverEchoSecrets(t *testing.T) {
 		{"a syntax error inside a multi-line header value", "[settings.headers]\nAuthorization = \"\"\"\nBearer lit-12\x01\"\"\"\n[[file]]\nurl = \"https://h/a\"\n", []string{"lit-12"}},
 		{"a syntax error inside a multi-line value of an inline table", "[[file]]\nurl = \"https://h/a\"\nheaders = { X-Key = \"\"\"\nlit-13\x01\"\"\" }\n", []string{"lit-13"}},
 		{"a host key with userinfo", "[hosts.\"tok-11@h\"]\nconnections = 1\n[[file]]\nurl = \"https://h/a\"\n", []string{"tok-11"}},
+		// A ',' or a space ends a URL outside a string, not inside one.
+		{"a password with a comma", "[[file]]\nurl = \"http://user:ab,cd-14@h/dir/\"\n", []string{"cd-14"}},
+		{"a query value with a comma", "[[file]]\nurl = \"http://h/dir/?a=1,2&token=q-15\"\n", []string{"q-15"}},
+		{"a password with a space", "[[file]]\nurl = \"http://user:p w-16@h/x?tok=q-17\"\n", []string{"w-16", "q-17"}},
+		{"a mirror's password with a quote", "[[file]]\nurl = \"https://h/a\"\nmirrors = [\"http://user:ab'cd-22@h/a\"] x\n", []string{"cd-22"}},
+		// The decoder's message quotes the value it stopped in.
+		{"a bad escape in a header value", "[settings]\nheaders = { Authorization = \"Bearer lit-18 \\u00zz\" }\n[[file]]\nurl = \"https://h/a\"\n", []string{"lit-18"}},
+		{"a header value without quotes", "[settings]\nheaders = { Authorization = Bearer lit-19 }\n[[file]]\nurl = \"https://h/a\"\n", []string{"lit-19"}},
+		{"a multi-line header value on one line", "[settings.headers]\nAuthorization = \"\"\"Bearer lit-20\"\"\" x\n[[file]]\nurl = \"https://h/a\"\n", []string{"lit-20"}},
+		{"a host key that is a URL with a token", "[hosts.\"https://example.net/x?token=hk-21\"]\nconnections = 1\n[[file]]\nurl = \"https://h/a\"\n", []string{"hk-21"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -82,31 +82,58 @@ func unparsable(s string) string {
 // Line returns a line of a manifest fit to print: every URL in it goes
 // through [URL], a quoted string that starts like "user@host" loses what
 // precedes its '@', and when credentials is true (the line sets headers)
-// every quoted value after an "=" is replaced by "***".
+// every value after an "=" is replaced by "***".
+//
+// A URL in a quoted string runs to the string's end: a ',', a quote of
+// the other kind or a space there is part of a password or a query
+// value. Elsewhere (a bare value, a message) it ends at the first of
+// those.
 func Line(s string, credentials bool) string {
 	var b strings.Builder
-	for {
-		i := strings.Index(s, "://")
-		if i < 0 {
-			b.WriteString(s)
-			break
+	done := 0      // s[:done] is in b
+	var quote byte // the quote of the string s[i] is in; 0 outside one
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case quote != 0 && c == quote:
+			quote = 0
+			continue
+		case quote == '"' && c == '\\':
+			i++ // an escaped character, maybe a quote
+			continue
+		case quote == 0 && (c == '"' || c == '\''):
+			quote = c
+			continue
+		}
+		if !strings.HasPrefix(s[i:], "://") {
+			continue
 		}
 		start := i
-		for start > 0 && isSchemeByte(s[start-1]) {
+		for start > done && isSchemeByte(s[start-1]) {
 			start--
 		}
+		if start == i {
+			continue // no scheme: not a URL
+		}
 		end := i + 3
-		for end < len(s) && !strings.ContainsRune("\"' \t,]}", rune(s[end])) {
-			end++
-		}
-		b.WriteString(s[:start])
-		if start < i {
-			b.WriteString(URL(s[start:end]))
+		if quote != 0 {
+			for end < len(s) && s[end] != quote {
+				if quote == '"' && s[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			end = min(end, len(s))
 		} else {
-			b.WriteString(s[start:end])
+			for end < len(s) && !strings.ContainsRune("\"' \t,]}", rune(s[end])) {
+				end++
+			}
 		}
-		s = s[end:]
+		b.WriteString(s[done:start])
+		b.WriteString(URL(s[start:end]))
+		done = end
+		i = end - 1 // the closing quote, if any, is seen next
 	}
+	b.WriteString(s[done:])
 	out := userinfo.ReplaceAllString(b.String(), "${1}"+Mask+"@")
 	if credentials {
 		out = maskValues(out)
@@ -121,7 +148,11 @@ func isSchemeByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'
 }
 
-// maskValues replaces each quoted string that follows an '=' by "***".
+// maskValues replaces each value that follows an '=' by "***": a quoted
+// string (a multi-line one to its end or the line's), or a bare value up
+// to the next ',', '}' or '#' (quotes forgotten, or the decoder's own
+// text). An array or inline table keeps its brackets; the values in it
+// that follow an '=' are masked in turn.
 func maskValues(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
@@ -134,24 +165,48 @@ func maskValues(s string) string {
 		for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
 			j++
 		}
-		if j >= len(s) || (s[j] != '"' && s[j] != '\'') {
+		b.WriteString(s[i+1 : j])
+		i = j - 1
+		if j >= len(s) || s[j] == '[' || s[j] == '{' {
 			continue
 		}
-		q := s[j]
-		k := j + 1
-		for k < len(s) && s[k] != q {
-			if q == '"' && s[k] == '\\' {
+		var k int // the value is s[j:k]
+		switch q := s[j]; {
+		case strings.HasPrefix(s[j:], `"""`) || strings.HasPrefix(s[j:], "'''"):
+			delim := s[j : j+3]
+			b.WriteString(delim + "***")
+			if e := strings.Index(s[j+3:], delim); e >= 0 {
+				b.WriteString(delim)
+				k = j + 3 + e + 3
+			} else {
+				k = len(s)
+			}
+		case q == '"' || q == '\'':
+			k = j + 1
+			for k < len(s) && s[k] != q {
+				if q == '"' && s[k] == '\\' {
+					k++
+				}
 				k++
 			}
-			k++
-		}
-		b.WriteString(s[i+1 : j])
-		b.WriteByte(q)
-		b.WriteString("***")
-		if k < len(s) {
 			b.WriteByte(q)
+			b.WriteString("***")
+			if k < len(s) {
+				b.WriteByte(q)
+				k++
+			}
+			k = min(k, len(s))
+		default:
+			k = j
+			for k < len(s) && !strings.ContainsRune(",}#", rune(s[k])) {
+				k++
+			}
+			for k > j && (s[k-1] == ' ' || s[k-1] == '\t') {
+				k-- // the spaces before a ',' or '}' are kept
+			}
+			b.WriteString("***")
 		}
-		i = k
+		i = k - 1
 	}
 	return b.String()
 }

@@ -45,6 +45,17 @@ func TestLine(t *testing.T) {
 		{`path = "a` + "\u202e" + `gnp.exe"`, false, `path = "a\u202egnp.exe"`},
 		{`headers = { A = "unterminated`, true, `headers = { A = "***`},
 		{`[hosts."tok@example.com"]`, false, `[hosts."xxxxx@example.com"]`},
+		// Inside a string a URL runs to its end.
+		{`url = "http://u:ab,cd@h/x" # a, b`, false, `url = "http://xxxxx@h/x" # a, b`},
+		{`url = 'http://h/x?a=1,2&t=s"q' x`, false, `url = 'http://h/x?a=xxxxx&t=xxxxx' x`},
+		{`mirrors = ["http://u:p w@h/x?t=s", "http://h/y?k=v"]`, false, `mirrors = ["http://xxxxx@h/x?xxxxx", "http://h/y?k=xxxxx"]`},
+		{`got "http://h/a?t=s" instead`, false, `got "http://h/a?t=xxxxx" instead`},
+		{`bare = http://h/a?t=s, x`, false, `bare = http://h/a?t=xxxxx, x`},
+		// Every form of a value is masked.
+		{`headers = { A = Bearer tok, B = 'k' }`, true, `headers = { A = ***, B = '***' }`},
+		{`A = """Bearer tok""" x`, true, `A = """***""" x`},
+		{`A = '''tok`, true, `A = '''***`},
+		{`headers = { A = "v" } # ok`, true, `headers = { A = "***" } # ok`},
 	}
 	for _, c := range cases {
 		if got := Line(c.in, c.creds); got != c.want {
