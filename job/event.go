@@ -26,7 +26,8 @@ const (
 	// EventHostDown: Host was found down after Failures connection
 	// failures in a row; its remaining files fail without more tries.
 	EventHostDown
-	// EventLog: Text is a verbose line (request, response, redirect, retry).
+	// EventLog: Text is a verbose line (request, response, redirect,
+	// retry), escaped (redact.Escape).
 	EventLog
 	// EventWarning: Text is something the user should know that does
 	// not fail a file (prune kept a changed file, a state write failed).

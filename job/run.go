@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bulkdl/bulkdl/manifest"
+	"github.com/bulkdl/bulkdl/redact"
 	"github.com/bulkdl/bulkdl/scheduler"
 	"github.com/bulkdl/bulkdl/segdl"
 	"github.com/bulkdl/bulkdl/state"
@@ -287,7 +288,9 @@ func (r *runner) fetch(ctx context.Context) error {
 	}
 	r.breaker = newBreaker(segdl.NewClient(rt), defaultTrip, r.hostDown)
 	var client segdl.Doer = r.breaker
-	logf := func(s string) { r.emit(Event{Kind: EventLog, Text: s}) }
+	// A verbose line quotes what servers sent (a status line, headers,
+	// errors): escaped, it cannot command a terminal.
+	logf := func(s string) { r.emit(Event{Kind: EventLog, Text: redact.Escape(s)}) }
 	if r.opts.Verbose {
 		client = &verboseDoer{next: client, log: logf, redact: r.redact.Replace}
 	}

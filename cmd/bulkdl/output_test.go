@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bulkdl/bulkdl/manifest"
+	"github.com/bulkdl/bulkdl/redact"
 	"github.com/bulkdl/bulkdl/segdl/segdltest"
 )
 
@@ -107,5 +110,45 @@ func TestVerboseShowsRequestsRedirectsRetries(t *testing.T) {
 	}
 	if strings.Contains(stderr, secret) {
 		t.Errorf("-v printed the signed query's secret:\n%s", stderr)
+	}
+}
+
+// TestVerboseEscapesWhatTheServerSent: -v prints a status line and
+// headers the server chose; a terminal must not take them as commands
+// (a title, colours) or reorder them (bidi controls).
+func TestVerboseEscapesWhatTheServerSent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				c.Read(buf) // one request per connection
+				io.WriteString(c, "HTTP/1.1 404 Not \x1b]0;pwned\x07\x1b[31mFound\r\n"+
+					"Content-Range: bytes 0-1/2\xe2\x80\xae\r\nRetry-After: 1\xe2\x80\xae0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+			}()
+		}
+	}()
+	dir := t.TempDir()
+	m := writeManifest(t, dir, "[settings]\ndest = \"out\"\nretries = 0\n[[file]]\nurl = \"http://"+ln.Addr().String()+"/f.bin\"\n")
+	code, _, stderr := bulkdl("run", "-v", "-timestamps=false", m)
+	if code == 0 {
+		t.Fatalf("run -v = 0; want a failure (404)")
+	}
+	if !strings.Contains(stderr, `response: http://`+ln.Addr().String()+`/f.bin: 404 Not \x1b]0;pwned\x07\x1b[31mFound (bytes 0-1/2\u202e), Retry-After 1\u202e0`) {
+		t.Errorf("-v does not show the response escaped:\n%s", stderr)
+	}
+	for _, r := range stderr {
+		if r != '\n' && r != '\t' && redact.Unsafe(r) {
+			t.Fatalf("-v printed %U as it is:\n%q", r, stderr)
+		}
 	}
 }
