@@ -60,8 +60,12 @@ func (v *validator) headers(hdr int, val any) (out map[string]string, env map[st
 			v.at(hdr, "headers", "header %q: %v", name, err)
 			continue
 		}
-		if strings.ContainsAny(exp, "\r\n\x00") {
-			v.at(hdr, "headers", "header %q: value contains a line break or NUL", name)
+		if what := badHeaderByte(exp); what != "" {
+			from := ""
+			if exp != val {
+				from = " (as expanded from the environment)"
+			}
+			v.at(hdr, "headers", "header %q: value%s contains %s; a header value may hold no control character but a tab", name, from, what)
 			continue
 		}
 		out[strings.Clone(name)] = strings.Clone(exp) // not the decoder's batch text
@@ -152,4 +156,21 @@ func validHeaderName(s string) bool {
 		}
 	}
 	return true
+}
+
+// badHeaderByte names the first byte of s that net/http refuses in a
+// header value (httpguts.ValidHeaderFieldValue: a control character other
+// than tab, or DEL), or returns "" if there is none. The value itself is
+// never named: it may be a secret.
+func badHeaderByte(s string) string {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\r' || c == '\n':
+			return "a line break"
+		case c == '\t':
+		case c < 0x20 || c == 0x7f:
+			return fmt.Sprintf("control character %U", rune(c))
+		}
+	}
+	return ""
 }

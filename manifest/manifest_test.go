@@ -3,6 +3,8 @@ package manifest
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -260,5 +262,38 @@ func TestProblemsComeInOneOrder(t *testing.T) {
 		} else if got != first {
 			t.Fatalf("load %d listed\n%s\nload 0 listed\n%s", i, got, first)
 		}
+	}
+}
+
+// TestHeaderValuesAreWhatNetHTTPSends: a header value that net/http would
+// refuse to send is an error at load time (a check, not six retries of
+// every file), at its line, naming the header but not the value. Every
+// byte is tried, through the environment, against a real request.
+func TestHeaderValuesAreWhatNetHTTPSends(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	for b := 1; b < 256; b++ {
+		val := "a" + string([]byte{byte(b)}) + "b"
+		t.Setenv("BULKDL_T_HEADER", val)
+		_, err := Parse("m.toml", []byte("[[file]]\nurl = \"http://h/x\"\nheaders = { X-Team = \"${BULKDL_T_HEADER}\" }\n"))
+		req, _ := http.NewRequest("GET", srv.URL, nil)
+		req.Header.Set("X-Team", val)
+		resp, sendErr := http.DefaultClient.Do(req)
+		if sendErr == nil {
+			resp.Body.Close()
+		}
+		if (err == nil) != (sendErr == nil) {
+			t.Errorf("byte %#x: Parse err = %v; net/http err = %v", b, err, sendErr)
+			continue
+		}
+		if err != nil && (!strings.HasPrefix(err.Error(), `m.toml:3:11: header "X-Team": value (as expanded from the environment) contains `) || strings.Contains(err.Error(), val)) {
+			t.Errorf("byte %#x: %v; want it at line 3, naming the header, not the value", b, err)
+		}
+	}
+	if _, err := Parse("m.toml", []byte("[[file]]\nurl = \"http://h/x\"\nheaders = { X-Team = \"a\\u007fb\" }\n")); err == nil || !strings.Contains(err.Error(), `header "X-Team": value contains control character U+007F`) {
+		t.Errorf("a literal DEL: Parse = %v", err)
+	}
+	if _, err := Parse("m.toml", []byte("[settings]\nuser_agent = \"a\\u0001b\"\n[[file]]\nurl = \"http://h/x\"\n")); err == nil || !strings.Contains(err.Error(), `m.toml:2:14: user_agent contains control character U+0001`) {
+		t.Errorf("user_agent with a control character: Parse = %v", err)
 	}
 }

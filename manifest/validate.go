@@ -174,8 +174,8 @@ func (v *validator) settings(r *rawSettings) {
 	}
 	if ua, ok := v.str(hdr, "user_agent", r.UserAgent); ok {
 		s.UserAgent = ua
-		if strings.ContainsAny(s.UserAgent, "\r\n\x00") {
-			v.at(hdr, "user_agent", "user_agent contains a line break or NUL")
+		if what := badHeaderByte(s.UserAgent); what != "" {
+			v.at(hdr, "user_agent", "user_agent contains %s; it may hold no control character but a tab", what)
 		}
 	}
 	s.Headers, s.FromEnv = v.headers(hdr, r.Headers)
