@@ -40,25 +40,24 @@ type Policy struct {
 // what the state log recorded of it (rec, if recorded). It is the whole
 // rerun policy, and reads nothing:
 //
-//   - not at its path: fetch;
+//   - not at its path, or of another size than the manifest's: fetch;
 //   - with a checksum, recorded with that checksum, and its size and mtime
 //     unchanged since: skip without reading it (unless Verify);
-//   - with a checksum and the manifest's size (or none given): hash it, and
-//     fetch if it differs;
+//   - with a checksum: hash it, and fetch if it differs;
 //   - without a checksum and with SkipExisting: trust it;
 //   - without a checksum, recorded unchanged with a validator (ETag or
 //     Last-Modified) that the same URL gave: fetch it conditionally;
 //   - otherwise fetch it again.
 func Decide(f *manifest.File, disk OnDisk, rec state.Record, recorded bool, p Policy) Action {
-	if !disk.Exists {
-		return Fetch
+	if !disk.Exists || f.Size >= 0 && disk.Size != f.Size {
+		return Fetch // nothing of another size is kept: not trusted, not skipped on a 304
 	}
 	unchanged := recorded && rec.Size == disk.Size && rec.ModTime == disk.ModTime
 	hasSum := !f.Checksum.IsZero()
 	switch {
 	case hasSum && unchanged && rec.Checksum == f.Checksum.String() && !p.Verify:
 		return Skip
-	case hasSum && (f.Size < 0 || disk.Size == f.Size):
+	case hasSum:
 		return Hash
 	case !hasSum && p.SkipExisting:
 		return Trust
