@@ -246,10 +246,12 @@ func (r *runner) fetch(ctx context.Context) error {
 	}()
 	r.store = store
 
+	// Small reads under a low cap keep the limiter's bursts small: the
+	// lowest cap, global or a host's, sets the read size and every
+	// limiter's burst.
 	chunk := 256 << 10
-	if s.Rate > 0 {
-		// Small reads under a low cap keep the limiter's bursts small.
-		chunk = int(min(int64(chunk), max(16<<10, int64(s.Rate)/20)))
+	if low := lowestRate(s.Rate, m); low > 0 {
+		chunk = int(min(int64(chunk), max(16<<10, low/20)))
 	}
 	r.sched = scheduler.New(scheduler.Config{
 		Connections: s.Connections, PerHost: s.PerHost, PerFile: s.PerFile,
@@ -349,6 +351,18 @@ func (r *runner) fetch(ctx context.Context) error {
 // hostRates returns each host's own bandwidth cap for the scheduler, or
 // nil when no [hosts] entry sets a rate: then the scheduler answers
 // Limiter, once per response, without taking its lock.
+// lowestRate returns the lowest of global and the hosts' rates, 0 if none
+// is set.
+func lowestRate(global manifest.Rate, m *manifest.Manifest) int64 {
+	low := int64(global)
+	for _, h := range m.Hosts {
+		if h.Rate > 0 && (low == 0 || int64(h.Rate) < low) {
+			low = int64(h.Rate)
+		}
+	}
+	return low
+}
+
 func hostRates(m *manifest.Manifest) func(hostport string) int64 {
 	for _, h := range m.Hosts {
 		if h.Rate > 0 {

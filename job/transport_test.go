@@ -1,14 +1,17 @@
 package job
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bulkdl/bulkdl/manifest"
 )
@@ -175,5 +178,34 @@ func TestHostRates(t *testing.T) {
 	}
 	if got, other := f("a.example:80"), f("b.example:80"); got != 1e6 || other != 0 {
 		t.Errorf("HostRate(a.example:80) = %d, (b.example:80) = %d; want 1000000 and 0", got, other)
+	}
+}
+
+// A host's rate holds from the first byte: the limiter's burst (the read
+// size) follows the lowest rate set, a host's included, or the first
+// quarter MiB of a 100 kB/s host would come at full speed.
+func TestHostRateHoldsFromTheStart(t *testing.T) {
+	const size, rate = 300_000, 100_000
+	body := strings.Repeat("x", size)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "a", time.Time{}, strings.NewReader(body))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	m, err := manifest.Parse(filepath.Join(dir, "m.toml"), []byte(fmt.Sprintf(
+		"[settings]\ndest = \"out\"\nconnections = 1\n[hosts.%q]\nrate = \"%dB/s\"\n[[file]]\nurl = \"%s/a\"\n",
+		strings.TrimPrefix(srv.URL, "http://"), rate, srv.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res, err := Run(context.Background(), m, Options{})
+	if err != nil || res.Bad() != 0 {
+		t.Fatalf("Run = %v, %d bad", err, res.Bad())
+	}
+	// At most one burst of 16 KiB (rate/20, floored) ahead of the rate;
+	// a slower machine only takes longer.
+	if el, least := time.Since(start), time.Duration(float64(size-16<<10)/rate*float64(time.Second)); el < least {
+		t.Errorf("%d bytes at a host rate of %d B/s took %v; want at least %v", size, rate, el, least)
 	}
 }
