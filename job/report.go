@@ -63,7 +63,8 @@ type ReportHost struct {
 	Host      string `json:"host"`
 	Cap       int    `json:"cap"`
 	MinCap    int    `json:"min_cap"`
-	Throttled bool   `json:"throttled"`
+	Refusals  int    `json:"refusals"` // 429 and 503 answers
+	Throttled bool   `json:"throttled"` // it refused: its cap fell, or (a cap of 1) its requests waited
 	Down      bool   `json:"down,omitempty"` // found down: its files were failed without more tries
 }
 
@@ -142,7 +143,7 @@ func reportHead(res *Result, exitCode int) *Report {
 		}
 	}
 	for _, h := range res.Hosts {
-		rep.Hosts = append(rep.Hosts, ReportHost{Host: redact.Escape(h.Host), Cap: h.ConfigCap, MinCap: h.MinCap, Throttled: h.MinCap < h.ConfigCap, Down: h.Down})
+		rep.Hosts = append(rep.Hosts, ReportHost{Host: redact.Escape(h.Host), Cap: h.ConfigCap, MinCap: h.MinCap, Refusals: h.Refusals, Throttled: h.MinCap < h.ConfigCap || h.Refusals > 0, Down: h.Down})
 	}
 	return rep
 }

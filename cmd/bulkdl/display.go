@@ -492,8 +492,11 @@ func (d *display) summary(res *job.Result) {
 	}
 	fmt.Fprintln(d.w)
 	for _, h := range res.Hosts {
-		if h.MinCap < h.ConfigCap {
-			fmt.Fprintf(d.w, "slowed: %s answered 429/503; its connections went down to %d of %d (now %d)\n", redact.Escape(h.Host), h.MinCap, h.ConfigCap, h.Cap)
+		switch {
+		case h.MinCap < h.ConfigCap:
+			fmt.Fprintf(d.w, "slowed: %s answered 429/503 %d time(s); its connections went down to %d of %d (now %d)\n", redact.Escape(h.Host), h.Refusals, h.MinCap, h.ConfigCap, h.Cap)
+		case h.Refusals > 0: // a cap of 1 cannot fall
+			fmt.Fprintf(d.w, "slowed: %s answered 429/503 %d time(s) at its cap of %d; refused requests waited before their retries\n", redact.Escape(h.Host), h.Refusals, h.ConfigCap)
 		}
 	}
 }

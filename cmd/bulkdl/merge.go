@@ -137,6 +137,7 @@ func mergeReports(names []string, reps []job.Report) (job.Report, error) {
 			if g := hosts[h.Host]; g != nil {
 				g.Cap, g.MinCap = max(g.Cap, h.Cap), min(g.MinCap, h.MinCap)
 				g.Throttled, g.Down = g.Throttled || h.Throttled, g.Down || h.Down
+				g.Refusals += h.Refusals
 			} else {
 				h := h
 				hosts[h.Host] = &h

@@ -2,15 +2,18 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/bulkdl/bulkdl/job"
 	"github.com/bulkdl/bulkdl/manifest"
 	"github.com/bulkdl/bulkdl/redact"
 	"github.com/bulkdl/bulkdl/segdl/segdltest"
@@ -150,5 +153,38 @@ func TestVerboseEscapesWhatTheServerSent(t *testing.T) {
 		if r != '\n' && r != '\t' && redact.Unsafe(r) {
 			t.Fatalf("-v printed %U as it is:\n%q", r, stderr)
 		}
+	}
+}
+
+// TestThrottlingAtACapOfOneIsReported: a host with one connection cannot
+// have its cap lowered, but its 429s slowed the run all the same; the
+// summary and the report say so.
+func TestThrottlingAtACapOfOneIsReported(t *testing.T) {
+	srv, dir, _ := origin(t, 2, 1000, "per_host = 1")
+	var n atomic.Int32
+	srv.Fault = func(*http.Request, int64) segdltest.Fault {
+		if n.Add(1) <= 2 {
+			return segdltest.Fault{Kind: segdltest.Status, Code: 429, RetryAfter: "0"}
+		}
+		return segdltest.Fault{}
+	}
+	report := filepath.Join(dir, "report.json")
+	code, _, stderr := bulkdl("run", "-timestamps=false", "-report", report, filepath.Join(dir, "m.toml"))
+	if code != 0 {
+		t.Fatalf("run = %d: %s", code, stderr)
+	}
+	if want := "slowed: " + hostOf(srv) + " answered 429/503 2 time(s) at its cap of 1"; !strings.Contains(stderr, want) {
+		t.Errorf("summary lacks %q:\n%s", want, stderr)
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep job.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Hosts) != 1 || !rep.Hosts[0].Throttled || rep.Hosts[0].Refusals != 2 || rep.Hosts[0].MinCap != 1 {
+		t.Errorf("report hosts = %+v; want one, throttled, 2 refusals, min_cap 1", rep.Hosts)
 	}
 }
