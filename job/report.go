@@ -63,8 +63,8 @@ type ReportHost struct {
 	Host      string `json:"host"`
 	Cap       int    `json:"cap"`
 	MinCap    int    `json:"min_cap"`
-	Refusals  int    `json:"refusals"` // 429 and 503 answers
-	Throttled bool   `json:"throttled"` // it refused: its cap fell, or (a cap of 1) its requests waited
+	Refusals  int    `json:"refusals"`       // 429 and 503 answers
+	Throttled bool   `json:"throttled"`      // it refused: its cap fell, or (a cap of 1) its requests waited
 	Down      bool   `json:"down,omitempty"` // found down: its files were failed without more tries
 }
 
