@@ -311,6 +311,7 @@ func (r *runner) fetch(ctx context.Context) error {
 		ChunkSize:     chunk,
 		MaxConns:      min(s.PerFile, s.PerHost),
 		OnSuccess:     r.sched.OnSuccess,
+		OnThrottle:    r.sched.OnThrottle,
 		// Verified files are made durable and renamed in batches: one
 		// flush and one fsync per directory for many small files. Their
 		// state records are written, one write a batch, once their

@@ -37,8 +37,8 @@ func (s *listSource) Finished(i int, d *segdl.Download) {
 	s.done = append(s.done, fmt.Sprintf("f%d %v", i, d.Err()))
 }
 
-// Four files under a budget of two connections: the scheduler's Limiter
-// and OnSuccess are wired into the segdl.Config the downloads
+// Four files under a budget of two connections: the scheduler's Limiter,
+// OnSuccess and OnThrottle are wired into the segdl.Config the downloads
 // share, and Run returns when every file has ended.
 func ExampleScheduler_Run() {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -53,7 +53,7 @@ func ExampleScheduler_Run() {
 	s := scheduler.New(scheduler.Config{Connections: 2, PerHost: 2})
 	src := &listSource{root: root, host: segdl.HostPort(srv.URL), cfg: &segdl.Config{
 		Client:  segdl.NewClient(http.DefaultTransport),
-		Limiter: s.Limiter, OnSuccess: s.OnSuccess,
+		Limiter: s.Limiter, OnSuccess: s.OnSuccess, OnThrottle: s.OnThrottle,
 	}}
 	for i := range 4 {
 		src.urls = append(src.urls, fmt.Sprintf("%s/file-%d", srv.URL, i))

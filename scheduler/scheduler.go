@@ -11,9 +11,10 @@
 //
 // A host that refuses a request (429 or 503) has its cap set to the
 // requests it still has in flight from us, which it did not refuse: what
-// it accepts. No new request goes to it until one of those ends. The cap
-// climbs back by one per streak of completed requests as long as the cap,
-// and more slowly towards the level that was refused.
+// it accepts. No new request goes to it until one of those ends, nor
+// before the Retry-After it gave (OnThrottle): that is the host's, not one
+// request's. The cap climbs back by one per streak of completed requests
+// as long as the cap, and more slowly towards the level that was refused.
 package scheduler
 
 import (
@@ -25,6 +26,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -89,6 +91,8 @@ type Scheduler struct {
 	// while at most Connections of them do, so that open files stay
 	// bounded when hashing is slower than the network.
 	idle int
+	// stopped: Run has returned, and no host's resume timer runs.
+	stopped bool
 }
 
 type host struct {
@@ -104,10 +108,16 @@ type host struct {
 	refusals  int
 	waiters   []*slot // requests waiting for room, in order
 	limiter   segdl.Limiter
+	// held: no new request until the Retry-After the host gave is over,
+	// when resume (generation holdGen) lets them go.
+	held    bool
+	until   time.Time
+	holdGen int
+	resume  *time.Timer
 }
 
 // full reports whether the host has no room for another request.
-func (h *host) full() bool { return h.inFlight >= h.cap || len(h.waiters) > 0 }
+func (h *host) full() bool { return h.inFlight >= h.cap || len(h.waiters) > 0 || h.held }
 
 type file struct {
 	i      int
@@ -235,6 +245,55 @@ func (sl *slot) Answered(code int) {
 	}
 	h.streak = 0
 	s.admitLocked(h)
+}
+
+// OnThrottle holds back every new request to hostport (a new file, a new
+// range, a redirect to it) until wait has passed: a host's Retry-After is
+// the host's. Requests charged to it already are not held: their tasks'
+// next requests are what the host accepted. For segdl.Config.OnThrottle,
+// which calls it before the refused request's room is given back.
+func (s *Scheduler) OnThrottle(hostport string, wait time.Duration) {
+	if wait <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return
+	}
+	h := s.hostLocked(hostport)
+	until := time.Now().Add(wait)
+	if h.held && !until.After(h.until) {
+		return
+	}
+	h.held, h.until = true, until
+	h.holdGen++
+	gen := h.holdGen
+	if h.resume != nil {
+		h.resume.Stop()
+	}
+	h.resume = time.AfterFunc(wait, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if h.holdGen != gen || s.stopped {
+			return // held longer since, or the run is over
+		}
+		h.held, h.resume = false, nil
+		s.admitLocked(h)
+	})
+}
+
+// stopTimers stops every host's resume timer, once Run is over.
+func (s *Scheduler) stopTimers() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
+	for _, h := range s.hosts {
+		if h.resume != nil {
+			h.resume.Stop()
+			h.resume = nil
+		}
+	}
 }
 
 // releaseLocked ends a request's charge to h.
@@ -408,6 +467,7 @@ func (s *Scheduler) poke() {
 // ctx.Err() if it was interrupted; a download that ends after that (its
 // batch still being published) is not reported.
 func (s *Scheduler) Run(ctx context.Context, src Source) error {
+	defer s.stopTimers()
 	s.mu.Lock()
 	for i := range src.Len() {
 		h := s.hostLocked(src.Host(i))
@@ -446,7 +506,9 @@ func (s *Scheduler) Run(ctx context.Context, src Source) error {
 			t.SetSlot(sl) // its Idle frees the connection for disk work
 			w.start(job{t, f, sl})
 		}
-		idle := s.inFlight == 0 && len(s.running) == 0 && s.ready.Len() == 0
+		// Files not started may wait for a held host (OnThrottle) with
+		// nothing running: its resume timer pokes.
+		idle := s.inFlight == 0 && len(s.running) == 0 && s.pending == 0
 		s.mu.Unlock()
 		s.report(src)
 		if idle {

@@ -23,6 +23,7 @@ type testFile struct {
 	url     string
 	mirrors []string
 	data    []byte
+	fails   bool // expected to fail
 }
 
 // testSource is a Source over test files downloading into dir.
@@ -73,7 +74,7 @@ func run(t *testing.T, cfg Config, files []testFile, tweak func(*segdl.Config)) 
 		Retries:     5,
 		ChunkSize:   32 << 10,
 		BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond, MaxRetryAfter: 10 * time.Millisecond,
-		Limiter: s.Limiter, OnSuccess: s.OnSuccess,
+		Limiter: s.Limiter, OnSuccess: s.OnSuccess, OnThrottle: s.OnThrottle,
 	}
 	if tweak != nil {
 		tweak(scfg)
@@ -88,6 +89,12 @@ func run(t *testing.T, cfg Config, files []testFile, tweak func(*segdl.Config)) 
 		t.Fatalf("%d files reported finished; want %d", len(src.order), len(files))
 	}
 	for i, f := range files {
+		if f.fails {
+			if src.errs[i] == nil {
+				t.Errorf("file %d did not fail", i)
+			}
+			continue
+		}
 		if err := src.errs[i]; err != nil {
 			t.Errorf("file %d failed: %v", i, err)
 			continue
@@ -564,5 +571,53 @@ func TestWaitingForARedirectTargetIsNoStall(t *testing.T) {
 	})
 	if st := target.Stats(); st.PeakInFlight != 1 {
 		t.Errorf("target peak in flight %d; want its cap, 1", st.PeakInFlight)
+	}
+}
+
+// TestRetryAfterHoldsTheHost: a host's Retry-After is the host's, not one
+// request's. Refused with nothing else in flight, the host gets no new
+// request (another file, as the floor of 1 would allow) until the wait
+// is over, then every file; another host is not held. When the refused
+// file fails at once (no retries), the run still waits for the host to
+// fetch the others: nothing is running meanwhile.
+func TestRetryAfterHoldsTheHost(t *testing.T) {
+	const wait = 600 * time.Millisecond
+	for _, retries := range []int{1, 0} {
+		t.Run(fmt.Sprintf("retries %d", retries), func(t *testing.T) {
+			srv, other := segdltest.NewServer(), segdltest.NewServer()
+			defer srv.Close()
+			defer other.Close()
+			var mu sync.Mutex
+			var at []time.Duration // when each request to srv came, from the refusal
+			var refused time.Time
+			srv.Fault = func(r *http.Request, n int64) segdltest.Fault {
+				mu.Lock()
+				defer mu.Unlock()
+				if n == 1 {
+					refused = time.Now()
+					return segdltest.Fault{Kind: segdltest.Status, Code: 429, RetryAfter: "5"} // capped to wait
+				}
+				at = append(at, time.Since(refused))
+				return segdltest.Fault{}
+			}
+			files := serve(srv, "t", 6, 4<<10)
+			files[0].fails = retries == 0
+			files = append(files, serve(other, "o", 2, 4<<10)...)
+			// One connection per host: nothing else is in flight at the refusal.
+			run(t, Config{Connections: 4, PerHost: 1}, files, func(c *segdl.Config) {
+				c.MaxRetryAfter, c.Retries = wait, retries
+			})
+			if want := 5 + retries; len(at) != want {
+				t.Fatalf("the host saw %d requests after the 429; want %d", len(at), want)
+			}
+			for _, d := range at {
+				if d < wait {
+					t.Errorf("a request came %v after the 429; want none before its Retry-After (%v)", d, wait)
+				}
+			}
+			if n := len(other.Requests()); n != 2 {
+				t.Errorf("the other host saw %d requests; want 2", n)
+			}
+		})
 	}
 }

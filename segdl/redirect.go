@@ -87,6 +87,11 @@ func (d *Download) do(ctx context.Context, t *Task, tg target, c *conditions) (*
 			}
 			return nil, "", err
 		}
+		if code := resp.StatusCode; (code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable) && d.cfg.OnThrottle != nil {
+			// Before Answered gives the refused room back: a scheduler
+			// that holds the host for Retry-After holds it from now.
+			d.cfg.OnThrottle(hostport, retryAfter(resp.Header.Get("Retry-After"), d.clock.now(), d.cfg.MaxRetryAfter))
+		}
 		if slot != nil {
 			slot.Answered(resp.StatusCode)
 		}

@@ -105,13 +105,10 @@ func (x *exchange) unsatisfiable() (int64, error) {
 }
 
 // retryLater takes a status worth retrying (429, 5xx): after Retry-After
-// if the server gave one, and telling the scheduler of a throttle.
+// if the server gave one (do told the scheduler of a throttle already).
 func (x *exchange) retryLater() (int64, error) {
 	d, code := x.t.d, x.resp.StatusCode
 	wait := retryAfter(x.resp.Header.Get("Retry-After"), d.clock.now(), d.cfg.MaxRetryAfter)
-	if (code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable) && d.cfg.OnThrottle != nil {
-		d.cfg.OnThrottle(x.hostport, wait)
-	}
 	return 0, &retryAfterError{err: &StatusError{Code: code, URL: x.redacted()}, wait: wait}
 }
 

@@ -107,7 +107,9 @@ type Config struct {
 	// written on; 0 = unlimited.
 	MaxSize int64
 
-	// OnThrottle, if set, is called when a host answers 429 or 503.
+	// OnThrottle, if set, is called when a host answers 429 or 503 (a
+	// redirect hop's host included), with its Retry-After (capped at
+	// MaxRetryAfter; 0 if none), before the Slot's Answered.
 	OnThrottle func(hostport string, wait time.Duration)
 	// OnSuccess, if set, is called when a request to a host completes.
 	OnSuccess func(hostport string)
