@@ -7,7 +7,10 @@
 // end together with the rest instead of alone. At no moment are more
 // requests in flight than Config.Connections, more to one host than its
 // cap, or more for one file than Config.PerFile. Every request is charged
-// to the host it is sent to, redirect hops included (segdl.Slot).
+// to the host it is sent to, redirect hops included (segdl.Slot); a host
+// whose requests redirect to a host at its cap starts no new file until
+// that one has room, so that waiting there takes no connection another
+// host could use.
 //
 // A host that refuses a request (429 or 503) has its cap set to the
 // requests it still has in flight from us, which it did not refuse: what
@@ -108,6 +111,14 @@ type host struct {
 	refusals  int
 	waiters   []*slot // requests waiting for room, in order
 	limiter   segdl.Limiter
+	// via is where the host's requests were last redirected (Send), until
+	// it answers one itself: its new files wait while via is full, so
+	// that they do not take the budget to wait there (see blocked). from
+	// lists the hosts that may name this one as via; viaSet is via != nil,
+	// read without s.mu on every response.
+	via    *host
+	from   []*host
+	viaSet atomic.Bool
 	// held: no new request until the Retry-After the host gave is over,
 	// when resume (generation holdGen) lets them go.
 	held    bool
@@ -118,6 +129,22 @@ type host struct {
 
 // full reports whether the host has no room for another request.
 func (h *host) full() bool { return h.inFlight >= h.cap || len(h.waiters) > 0 || h.held }
+
+// blocked reports whether a new file of the host must wait: the host is
+// full, or the host it redirects to is. A file started meanwhile would
+// hold a connection of the budget waiting there, which hosts with room
+// could use.
+func (h *host) blocked() bool { return h.full() || h.via != nil && h.via.full() }
+
+// answeredDirectly notes that h answered a request itself, not with a
+// redirect: its files are no longer held back by where it redirected.
+func (s *Scheduler) answeredDirectly(h *host) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h.via = nil
+	h.viaSet.Store(false)
+	s.admitLocked(h)
+}
 
 type file struct {
 	i      int
@@ -183,11 +210,19 @@ func (sl *slot) Send(ctx context.Context, hostport string) error {
 	}
 	s := sl.s
 	s.mu.Lock()
-	if sl.h != nil {
-		s.releaseLocked(sl.h)
+	h := s.hostLocked(hostport)
+	if prev := sl.h; prev != nil {
+		// A redirect hop: prev's next files will likely come here too.
+		if prev.via != h {
+			prev.via = h
+			prev.viaSet.Store(true)
+			if !slices.Contains(h.from, prev) {
+				h.from = append(h.from, prev)
+			}
+		}
+		s.releaseLocked(prev)
 		sl.h = nil
 	}
-	h := s.hostLocked(hostport)
 	if !h.full() {
 		h.inFlight++
 		sl.h = h
@@ -222,6 +257,9 @@ func (sl *slot) Send(ctx context.Context, hostport string) error {
 // still has in flight from us, which it accepted (floor 1). A burst of
 // refusals lowers it step by step to what the host took.
 func (sl *slot) Answered(code int) {
+	if h := sl.h; h != nil && h.viaSet.Load() && (code < 300 || code > 399) {
+		sl.s.answeredDirectly(h)
+	}
 	if code != http.StatusTooManyRequests && code != http.StatusServiceUnavailable {
 		return
 	}
@@ -312,9 +350,15 @@ func (s *Scheduler) admitLocked(h *host) {
 		w.h = h
 		close(w.wait)
 	}
-	if !h.full() && len(h.pending) > 0 && h.heapIdx < 0 {
+	if !h.blocked() && len(h.pending) > 0 && h.heapIdx < 0 {
 		heap.Push(&s.ready, h)
 		s.poke()
+	}
+	for _, a := range h.from {
+		if a.via == h && !a.blocked() && len(a.pending) > 0 && a.heapIdx < 0 {
+			heap.Push(&s.ready, a)
+			s.poke()
+		}
 	}
 }
 
@@ -599,8 +643,8 @@ func (s *Scheduler) nextLocked(src Source) (*segdl.Task, *file, *host) {
 	}
 	for s.ready.Len() > 0 && s.idle <= s.cfg.Connections {
 		h := s.ready[0]
-		if h.full() {
-			heap.Pop(&s.ready) // back when a request to it ends
+		if h.blocked() {
+			heap.Pop(&s.ready) // back when a request to it, or to its via, ends
 			continue
 		}
 		i := int(h.pending[0])

@@ -621,3 +621,40 @@ func TestRetryAfterHoldsTheHost(t *testing.T) {
 		})
 	}
 }
+
+// TestRedirectWaitersDoNotStarveOtherHosts: every file of origin A
+// redirects to B, one connection each; B is slow. Files of A that wait
+// for room at B must not take the whole budget from C, which has room:
+// once A is seen to redirect to a full B, its next files wait to start.
+// C, with half the work of B, ends before B.
+func TestRedirectWaitersDoNotStarveOtherHosts(t *testing.T) {
+	a, b, c := segdltest.NewServer(), segdltest.NewServer(), segdltest.NewServer()
+	defer a.Close()
+	defer b.Close()
+	defer c.Close()
+	b.RatePerConn.Store(200 << 10)
+	c.RatePerConn.Store(200 << 10)
+	a.Fault = func(r *http.Request, _ int64) segdltest.Fault {
+		return segdltest.Fault{Kind: segdltest.Redirect, Location: b.URLOf(r.URL.Path)}
+	}
+	viaA := serve(b, "b", 6, 64<<10)
+	for i := range viaA {
+		u, _ := url.Parse(viaA[i].url)
+		viaA[i].url = a.URLOf(u.Path)
+	}
+	var mu sync.Mutex
+	var last [2]time.Time // when B's and C's last requests came
+	stamp := func(k int) func(*http.Request, int64) segdltest.Fault {
+		return func(*http.Request, int64) segdltest.Fault {
+			mu.Lock()
+			defer mu.Unlock()
+			last[k] = time.Now()
+			return segdltest.Fault{}
+		}
+	}
+	b.Fault, c.Fault = stamp(0), stamp(1)
+	run(t, Config{Connections: 3, PerHost: 1}, append(viaA, serve(c, "c", 6, 32<<10)...), nil)
+	if !last[1].Before(last[0]) {
+		t.Errorf("C's last request came %v after B's; want C, never short of a connection, done first", last[1].Sub(last[0]))
+	}
+}
