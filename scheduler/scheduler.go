@@ -318,6 +318,10 @@ func (s *Scheduler) OnThrottle(hostport string, wait time.Duration) {
 		}
 		h.held, h.resume = false, nil
 		s.admitLocked(h)
+		// A running file parked on the host (its refused request) may
+		// claim it now: Run must look, even with no file of the host
+		// left to start and nothing else to wake it.
+		s.poke()
 	})
 }
 
