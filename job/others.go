@@ -52,7 +52,7 @@ func vouchFromOthers(root *os.Root, own Shard, m *manifest.Manifest, idx []int, 
 	if len(need) == 0 {
 		return nil
 	}
-	found := othersRecords(root, own, func(s Shard) bool { return mayHold(s, need) }, func(p string) bool { return need[p] })
+	found := othersRecords(root, own, func(s Shard) bool { return mayHold(s, need) }, func(p string) bool { return need[p] }, false)
 	out := map[int]vouch{}
 	for _, i := range idx {
 		f := &m.Files[i]
@@ -87,13 +87,14 @@ func mayHold(s Shard, paths map[string]bool) bool {
 // path prunes it, as the shard that wrote it would have. It reads every
 // log that can hold a path of this shard (see overlaps).
 func othersToPrune(root *os.Root, own Shard, listed map[string]bool) map[string][]state.Record {
-	return othersRecords(root, own, func(s Shard) bool { return overlaps(own, s.K, s.N) }, func(p string) bool { return !listed[p] && own.Has(p) })
+	return othersRecords(root, own, func(s Shard) bool { return overlaps(own, s.K, s.N) }, func(p string) bool { return !listed[p] && own.Has(p) }, true)
 }
 
 // othersRecords reads, without their locks, the logs of the other runs
 // into dest whose shard may accepts, and returns by path the records of
-// the paths keep accepts. A log that cannot be read is passed over.
-func othersRecords(root *os.Root, own Shard, may func(Shard) bool, keep func(p string) bool) map[string][]state.Record {
+// the paths keep accepts. A log that cannot be read is passed over. For
+// prune, records of files bulkdl found rather than wrote are left out.
+func othersRecords(root *os.Root, own Shard, may func(Shard) bool, keep func(p string) bool, prune bool) map[string][]state.Record {
 	logs, _ := state.Logs(root)
 	out := map[string][]state.Record{}
 	for _, name := range logs {
@@ -107,6 +108,9 @@ func othersRecords(root *os.Root, own Shard, may func(Shard) bool, keep func(p s
 		}
 		for _, p := range st.Paths() {
 			rec, _ := st.Get(p)
+			if rec.Found && prune {
+				continue // found there, not written: never pruned
+			}
 			out[p] = append(out[p], rec)
 		}
 	}

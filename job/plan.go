@@ -124,19 +124,23 @@ func (r *runner) planSummary(toFetch int) *Plan {
 }
 
 // record writes that file i, as disk found it before it was hashed, has
-// the manifest's checksum.
+// the manifest's checksum. Unless bulkdl recorded writing this very file
+// (same size and mtime), it is one bulkdl found there: Found.
 func (r *runner) record(i int, disk OnDisk) {
 	f := &r.m.Files[i]
-	rec := state.Record{Path: f.Path, Size: disk.Size, ModTime: disk.ModTime, Checksum: f.Checksum.String()}
+	prev, had := r.store.Get(f.Path)
+	wrote := had && !prev.Found && prev.Size == disk.Size && prev.ModTime == disk.ModTime
+	rec := state.Record{Path: f.Path, Size: disk.Size, ModTime: disk.ModTime, Checksum: f.Checksum.String(), Found: !wrote}
 	if err := r.store.Put(rec); err != nil {
 		r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("%s: not recorded in the state (the next run checks it again): %v", redact.Escape(f.Path), err)})
 	}
 }
 
 // prune deletes files bulkdl recorded that the manifest no longer lists.
-// It never touches a file bulkdl did not create, nor one changed since
-// bulkdl wrote it (its size or modification time differ from the record):
-// that is someone's own content now.
+// It never touches a file bulkdl did not create (one it found at its path
+// and only hashed: Found), nor one changed since bulkdl wrote it (its
+// size or modification time differ from the record): that is someone's
+// own content now.
 func (r *runner) prune() {
 	listed := make(map[string]bool, len(r.m.Files))
 	for i := range r.m.Files {
@@ -152,6 +156,10 @@ func (r *runner) prune() {
 			continue
 		}
 		rec, _ := r.store.Get(p)
+		if rec.Found {
+			forget(p) // not bulkdl's to delete; nothing to record of it any more
+			continue
+		}
 		size, mtime, err := state.Stat(r.root, p)
 		if err == nil && (size != rec.Size || mtime != rec.ModTime) {
 			r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("prune: kept %s: it changed since bulkdl wrote it", redact.Escape(p))})

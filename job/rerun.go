@@ -141,6 +141,9 @@ func DryRun(m *manifest.Manifest, opts Options) (*DryPlan, error) {
 				continue
 			}
 			rec, _ := store.Get(p)
+			if rec.Found {
+				continue // found there, not written: never pruned
+			}
 			if same, _ := unchanged(root, p, []state.Record{rec}); !same {
 				continue // already gone, or changed since: a run keeps it
 			}

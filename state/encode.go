@@ -34,6 +34,9 @@ func appendRecord(buf []byte, r Record) ([]byte, error) {
 	if r.Deleted {
 		buf = append(buf, `,"d":true`...)
 	}
+	if r.Found {
+		buf = append(buf, `,"f":true`...)
+	}
 	return append(buf, "}\n"...), nil
 }
 

@@ -16,6 +16,7 @@ func TestRecordLines(t *testing.T) {
 		{Path: "file-0001.bin", Size: 4096, ModTime: 1764000000123456789, Checksum: "sha256:" + fmt.Sprintf("%064x", 7)},
 		{Path: "a/b.bin", Size: 0, ModTime: -1, ETag: `"5-4096"`, LastModified: "Tue, 14 Nov 2023 22:13:20 GMT", URL: "sha256:ab"},
 		{Path: "gone", Deleted: true},
+		{Path: "theirs.bin", Size: 5, Checksum: "sha256:00", Found: true},
 		{Path: `back\slash "quoted"`, ETag: `W/"x\y"`},
 		{Path: "tab\there\nnew line", Size: 1},
 		{Path: "<b>&amp.bin", Size: 1},
@@ -39,10 +40,10 @@ func TestRecordLines(t *testing.T) {
 // FuzzRecordLine: for any record, the line written is byte for byte
 // json.Marshal's (which the log's reader decodes).
 func FuzzRecordLine(f *testing.F) {
-	f.Add("file.bin", int64(4096), int64(1), "sha256:00", `"e"`, "Mon", "u", false)
-	f.Add("a\\\"<>&\x00\x7f\u2029", int64(-5), int64(0), "", "", "", "", true)
-	f.Fuzz(func(t *testing.T, p string, size, mod int64, c, e, l, u string, del bool) {
-		r := Record{Path: p, Size: size, ModTime: mod, Checksum: c, ETag: e, LastModified: l, URL: u, Deleted: del}
+	f.Add("file.bin", int64(4096), int64(1), "sha256:00", `"e"`, "Mon", "u", false, true)
+	f.Add("a\\\"<>&\x00\x7f\u2029", int64(-5), int64(0), "", "", "", "", true, false)
+	f.Fuzz(func(t *testing.T, p string, size, mod int64, c, e, l, u string, del, found bool) {
+		r := Record{Path: p, Size: size, ModTime: mod, Checksum: c, ETag: e, LastModified: l, URL: u, Deleted: del, Found: found}
 		want, err := json.Marshal(r)
 		if err != nil {
 			t.Fatal(err)

@@ -45,6 +45,10 @@ type Record struct {
 	LastModified string `json:"l,omitempty"`
 	URL          string `json:"u,omitempty"` // URLDigest of the URL the validators came from
 	Deleted      bool   `json:"d,omitempty"` // the file was pruned
+	// Found: the file was at its path before bulkdl wrote it (hashed and
+	// matching its checksum); prune never deletes it. Records of older
+	// versions, without the field, are of files bulkdl wrote.
+	Found bool `json:"f,omitempty"`
 }
 
 // Store is an open state log. It is safe for concurrent use.

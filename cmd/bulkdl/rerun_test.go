@@ -214,3 +214,42 @@ func TestPruneDeletesOnlyWhatBulkdlCreated(t *testing.T) {
 		t.Error("-prune deleted a listed file")
 	}
 }
+
+// TestPruneKeepsFilesBulkdlFound: a file that was at its path before
+// bulkdl ran, with the manifest's checksum, is skipped and recorded, but
+// bulkdl did not create it: -prune keeps it. Files bulkdl wrote stay its
+// own after -verify hashes them again.
+func TestPruneKeepsFilesBulkdlFound(t *testing.T) {
+	srv, dir, data := origin(t, 4, 1000, "")
+	m := filepath.Join(dir, "m.toml")
+	os.MkdirAll(filepath.Join(dir, "out"), 0o755)
+	users := filepath.Join(dir, "out", "f0.bin")
+	if err := os.WriteFile(users, data[0], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, e := bulkdl("run", m); code != 0 || !strings.Contains(e, "1 skipped") {
+		t.Fatalf("run = %d: %s", code, e)
+	}
+	if code, _, e := bulkdl("run", "-verify", m); code != 0 {
+		t.Fatalf("run -verify = %d: %s", code, e)
+	}
+	text, _ := os.ReadFile(m)
+	head := string(text[:strings.Index(string(text), "[[file]]")])
+	rest := string(text[strings.Index(string(text), "[[file]]\nurl = \""+srv.URLOf("/f3.bin")):])
+	os.WriteFile(m, []byte(head+rest), 0o644)
+	_, out, _ := bulkdl("run", "-dry-run", "-prune", m)
+	if strings.Contains(out, "f0.bin") || !strings.Contains(out, "f1.bin") || !strings.Contains(out, "f2.bin") {
+		t.Errorf("run -dry-run -prune lists:\n%s\nwant f1.bin and f2.bin, never f0.bin", out)
+	}
+	if code, _, e := bulkdl("run", "-prune", m); code != 0 || !strings.Contains(e, "2 pruned") {
+		t.Fatalf("run -prune = %d: %s", code, e)
+	}
+	if got, err := os.ReadFile(users); err != nil || !bytes.Equal(got, data[0]) {
+		t.Errorf("-prune deleted or changed the file bulkdl found there: %v", err)
+	}
+	for _, p := range []string{"f1.bin", "f2.bin"} {
+		if _, err := os.Stat(filepath.Join(dir, "out", p)); err == nil {
+			t.Errorf("%s, which bulkdl wrote and the manifest no longer lists, was not pruned", p)
+		}
+	}
+}
