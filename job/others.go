@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"sort"
 
 	"github.com/bulkdl/bulkdl/manifest"
@@ -163,7 +162,7 @@ func (r *runner) pruneOthers(listed map[string]bool) {
 			r.emit(Event{Kind: EventWarning, Text: fmt.Sprintf("prune %s: %v", redact.Escape(p), err)})
 		}
 		r.res.Pruned++
-		r.dirs.add(path.Dir(p))
+		r.prunedFrom(p)
 	}
 }
 

@@ -176,9 +176,23 @@ func (r *runner) prune() {
 		}
 		forget(p)
 		r.res.Pruned++
-		r.dirs.add(path.Dir(p))
+		r.prunedFrom(p)
 	}
 	r.pruneOthers(listed)
+}
+
+// prunedFrom removes the directories that pruning p left empty, up to
+// dest (one the manifest now names as a file's path would otherwise stop
+// that file for good), and syncs the first one left.
+func (r *runner) prunedFrom(p string) {
+	dir := path.Dir(p)
+	for dir != "." && dir != "/" {
+		if r.root.Remove(dir) != nil {
+			break // not empty: it stays
+		}
+		dir = path.Dir(dir)
+	}
+	r.dirs.add(dir)
 }
 
 // dirSet collects the directories that published files went to, so that

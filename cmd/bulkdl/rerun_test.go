@@ -253,3 +253,28 @@ func TestPruneKeepsFilesBulkdlFound(t *testing.T) {
 		}
 	}
 }
+
+// TestPruneRemovesTheDirectoriesItEmptied: a manifest whose file moves
+// from data/sub/f1 to data itself. -prune deletes data/sub/f1 and the
+// directories it leaves empty; the file is then published at data (at
+// the latest by the next run: an unattended job recovers on its own).
+func TestPruneRemovesTheDirectoriesItEmptied(t *testing.T) {
+	srv, dir, data := origin(t, 1, 1000, "")
+	m := filepath.Join(dir, "m.toml")
+	text, _ := os.ReadFile(m)
+	url := fmt.Sprintf("url = %q\n", srv.URLOf("/f0.bin"))
+	os.WriteFile(m, []byte(strings.Replace(string(text), url, url+"path = \"data/sub/f1\"\n", 1)), 0o644)
+	if code, _, e := bulkdl("run", m); code != 0 {
+		t.Fatalf("run = %d: %s", code, e)
+	}
+	os.WriteFile(m, []byte(strings.Replace(string(text), url, url+"path = \"data\"\n", 1)), 0o644)
+	if _, _, e := bulkdl("run", "-prune", m); !strings.Contains(e, "1 pruned") {
+		t.Fatalf("run -prune did not prune data/sub/f1: %s", e)
+	}
+	if code, _, e := bulkdl("run", "-prune", m); code != 0 {
+		t.Fatalf("the next run = %d: %s", code, e)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "out", "data")); err != nil || !bytes.Equal(got, data[0]) {
+		t.Errorf("data is not the file: %v", err)
+	}
+}
