@@ -59,7 +59,7 @@ func ShardOf(name string) (k, n int, ok bool) {
 // not parse and is skipped.
 func ReadPaths(root *os.Root, name string, keep func(p string) bool) (*Store, error) {
 	s := &Store{root: root, records: map[string]Record{}, logName: logFile(name), readOnly: true, keep: keep}
-	if _, err := s.load(); err != nil {
+	if _, _, err := s.load(); err != nil {
 		return nil, err
 	}
 	return s, nil

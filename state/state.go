@@ -93,12 +93,12 @@ func Open(root *os.Root, name string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{root: root, locks: locks, records: map[string]Record{}, logName: logName}
-	lines, err := s.load()
+	lines, overlong, err := s.load()
 	if err != nil {
 		locks.release()
 		return nil, err
 	}
-	if lines > 1000 && lines > 2*len(s.records) {
+	if lines > 1000 && lines > 2*len(s.records) || overlong {
 		if err := s.compact(); err != nil {
 			locks.release()
 			return nil, err
@@ -112,20 +112,35 @@ func Open(root *os.Root, name string) (*Store, error) {
 	return s, nil
 }
 
-// load reads the log; unparsable lines (a torn last write) are skipped.
-func (s *Store) load() (lines int, err error) {
+// load reads the log; unparsable lines (a torn last write) are skipped,
+// and so is a line longer than maxLine (garbage: no record is near it),
+// without holding it in memory; overlong reports one, which Open
+// compacts away.
+func (s *Store) load() (lines int, overlong bool, err error) {
 	f, err := OpenRegular(s.root, s.logName, os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("state: %w", err)
+		return 0, false, fmt.Errorf("state: %w", err)
 	}
 	defer f.Close()
-	r := bufio.NewReaderSize(f, 256<<10)
+	r := bufio.NewReaderSize(f, maxLine)
 	last := byte('\n')
 	for {
-		line, err := r.ReadBytes('\n')
+		line, err := r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			overlong = true
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = r.ReadSlice('\n') // the rest of it, dropped
+			}
+			last = '\n'
+			if len(line) > 0 {
+				last = line[len(line)-1]
+			}
+			lines++
+			line = nil
+		}
 		if len(line) > 0 {
 			last = line[len(line)-1]
 			lines++
@@ -142,7 +157,7 @@ func (s *Store) load() (lines int, err error) {
 			break
 		}
 		if err != nil {
-			return 0, fmt.Errorf("state: %w", err)
+			return 0, false, fmt.Errorf("state: %w", err)
 		}
 	}
 	if last != '\n' && !s.readOnly {
@@ -152,8 +167,12 @@ func (s *Store) load() (lines int, err error) {
 			f.Close()
 		}
 	}
-	return lines, nil
+	return lines, overlong, nil
 }
+
+// maxLine bounds a line of the log that is read: a record's is a few
+// hundred bytes, a few KiB with the longest path.
+const maxLine = 256 << 10
 
 // compact rewrites the log with one line per live record, atomically.
 // Only Open calls it, before any Retain: after Retain the records in

@@ -66,6 +66,47 @@ func TestTornLastLineIsIgnored(t *testing.T) {
 	}
 }
 
+// TestOverlongLineIsSkippedAndCompactedAway: garbage that is one line of
+// megabytes (no record comes near maxLine) is skipped without losing the
+// records around it, and compacted away so that no later run reads it;
+// also when it is the torn last line.
+func TestOverlongLineIsSkippedAndCompactedAway(t *testing.T) {
+	for _, last := range []bool{false, true} {
+		dir := t.TempDir()
+		s, _ := open(t, dir)
+		s.Put(Record{Path: "a", Size: 1})
+		s.Close()
+		log := filepath.Join(dir, Dir, "state.jsonl")
+		f, _ := os.OpenFile(log, os.O_WRONLY|os.O_APPEND, 0)
+		f.WriteString(`{"p":"x","e":"` + strings.Repeat("g", 3*maxLine))
+		if !last {
+			f.WriteString("\n" + `{"p":"b","s":2}` + "\n")
+		}
+		f.Close()
+
+		s, _ = open(t, dir)
+		if _, ok := s.Get("a"); !ok {
+			t.Errorf("last %v: the record before the long line was lost", last)
+		}
+		if _, ok := s.Get("b"); !ok && !last {
+			t.Errorf("the record after the long line was lost")
+		}
+		if _, ok := s.Get("x"); ok {
+			t.Errorf("last %v: the long line was loaded", last)
+		}
+		s.Put(Record{Path: "c", Size: 3})
+		s.Close()
+		if st, err := os.Stat(log); err != nil || st.Size() > 4096 {
+			t.Errorf("last %v: the log is %d bytes after Open (%v); want the long line compacted away", last, st.Size(), err)
+		}
+		s, _ = open(t, dir)
+		if _, ok := s.Get("c"); !ok {
+			t.Errorf("last %v: the record written after it was lost", last)
+		}
+		s.Close()
+	}
+}
+
 func TestCompaction(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := open(t, dir)
