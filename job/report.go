@@ -11,8 +11,11 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"time"
 
+	"github.com/bulkdl/bulkdl/manifest"
 	"github.com/bulkdl/bulkdl/redact"
 	"github.com/bulkdl/bulkdl/state"
 )
@@ -193,6 +196,36 @@ func CheckReportPath(name string) error {
 	}
 	tmp.Close()
 	os.Remove(tmp.Name())
+	return nil
+}
+
+// ReportClash returns an error if the report at name would land on a
+// file m lists or in dest's state directory: renamed over a downloaded
+// file at the end, it would replace it; in the state directory, it is
+// bulkdl's own. nil if it lands anywhere else.
+func ReportClash(name string, m *manifest.Manifest) error {
+	abs, err1 := filepath.Abs(name)
+	dest, err2 := filepath.Abs(m.Dest)
+	if err1 != nil || err2 != nil {
+		return nil // CheckReportPath and the run say what is wrong
+	}
+	rel, err := filepath.Rel(dest, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return nil
+	}
+	rel = filepath.ToSlash(rel)
+	same := func(a, b string) bool { return a == b }
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		same = strings.EqualFold // their file systems usually ignore case
+	}
+	if same(rel, state.Dir) || len(rel) > len(state.Dir) && same(rel[:len(state.Dir)+1], state.Dir+"/") {
+		return fmt.Errorf("%s is in dest's %s, bulkdl's own state; write the report elsewhere", name, state.Dir)
+	}
+	for i := range m.Files {
+		if same(rel, m.Files[i].Path) {
+			return fmt.Errorf("%s is the path of a file the manifest lists (%s): the report would replace it; write the report elsewhere", name, redact.Escape(m.Files[i].Path))
+		}
+	}
 	return nil
 }
 

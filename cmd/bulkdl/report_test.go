@@ -154,3 +154,29 @@ func TestVerifyReportOnInterruptAndBadManifest(t *testing.T) {
 		t.Errorf("report for a bad manifest: command %q, exit %d; want verify, %d", rep.Command, rep.ExitCode, exitUsage)
 	}
 }
+
+// TestReportMayNotReplaceAListedFile: a report renamed over a file the
+// manifest lists would replace what was downloaded, and one in dest's
+// state directory is bulkdl's own: both are refused before anything is
+// fetched, and nothing is written there.
+func TestReportMayNotReplaceAListedFile(t *testing.T) {
+	srv, dir, _ := origin(t, 1, 1000, "")
+	m := filepath.Join(dir, "m.toml")
+	for _, report := range []string{filepath.Join(dir, "out", "f0.bin"), filepath.Join(dir, "out", ".bulkdl", "r.json")} {
+		os.MkdirAll(filepath.Dir(report), 0o755)
+		code, _, stderr := bulkdl("run", "-q", "-report", report, m)
+		if code != exitUsage || !strings.Contains(stderr, "-report "+report) || !strings.Contains(stderr, "write the report elsewhere") {
+			t.Errorf("-report %s = %d, %q; want %d, saying why and how to fix", report, code, stderr, exitUsage)
+		}
+		if _, err := os.Stat(report); err == nil {
+			t.Errorf("-report %s: a file was written there", report)
+		}
+	}
+	if n := srv.Stats().Requests; n != 0 {
+		t.Errorf("%d requests were made; want none", n)
+	}
+	report := filepath.Join(dir, "out", "f0.bin")
+	if code, _, stderr := bulkdl("verify", "-report", report, m); code != exitUsage || !strings.Contains(stderr, "write the report elsewhere") {
+		t.Errorf("verify -report %s = %d, %q; want %d", report, code, stderr, exitUsage)
+	}
+}

@@ -129,6 +129,12 @@ func (c *cli) run(args []string) int {
 	if set := flagsSet(fs); set["skip-existing"] {
 		m.Settings.SkipExisting = rf.skipExisting
 	}
+	if rf.report != "" {
+		if err := job.ReportClash(rf.report, m); err != nil {
+			fmt.Fprintf(c.stderr, "bulkdl run: -report %v\n", err)
+			return exitUsage
+		}
+	}
 	if rf.dryRun {
 		return c.dryRun(m, &rf)
 	}

@@ -77,6 +77,10 @@ func (c *cli) verifyManifest(ctx context.Context, m *manifest.Manifest, shard jo
 			fmt.Fprintf(c.stderr, "bulkdl verify: -report %v\n", err)
 			return exitSetup
 		}
+		if err := job.ReportClash(report, m); err != nil {
+			fmt.Fprintf(c.stderr, "bulkdl verify: -report %v\n", err)
+			return exitUsage
+		}
 	}
 	res, err := job.Verify(ctx, m, shard)
 	if err != nil {
