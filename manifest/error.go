@@ -50,7 +50,7 @@ func (v *validator) decodeError(err error, first int) error {
 		msg := redact.Line(pe.Message, false)
 		if v.secretLine(line) {
 			// The decoder quotes the text it stopped at: a header's value.
-			msg = maskQuoted(msg)
+			msg = redact.Quoted(msg)
 		}
 		return Errors{{File: v.name, Line: line, Col: pe.Position.Col, Msg: msg, Text: v.text(line)}}
 	}
@@ -93,35 +93,4 @@ func (v *validator) text(n int) string {
 // it is in a headers table or a multi-line string, or names headers.
 func (v *validator) secretLine(n int) bool {
 	return v.ix.inString(n) || v.ix.inHeaders(n) || strings.Contains(strings.ToLower(v.ix.lineText(n)), "headers")
-}
-
-// maskQuoted replaces what each quoted part of msg holds ("…" with Go's
-// escapes, or '…') by redact.Mask; a single character ('x', '\u') is
-// kept.
-func maskQuoted(msg string) string {
-	var b strings.Builder
-	for i := 0; i < len(msg); i++ {
-		q := msg[i]
-		b.WriteByte(q)
-		if q != '"' && q != '\'' {
-			continue
-		}
-		k := i + 1
-		for k < len(msg) && msg[k] != q {
-			if msg[k] == '\\' {
-				k++
-			}
-			k++
-		}
-		if q == '\'' && k < len(msg) && k-i <= 3 {
-			b.WriteString(msg[i+1 : k+1]) // one character, as in 'x' or '\u'
-		} else {
-			b.WriteString(redact.Mask)
-			if k < len(msg) {
-				b.WriteByte(q)
-			}
-		}
-		i = k
-	}
-	return b.String()
 }

@@ -116,13 +116,7 @@ func Line(s string, credentials bool) string {
 		}
 		end := i + 3
 		if quote != 0 {
-			for end < len(s) && s[end] != quote {
-				if quote == '"' && s[end] == '\\' {
-					end++
-				}
-				end++
-			}
-			end = min(end, len(s))
+			end = stringEnd(s, end, quote, quote == '"')
 		} else {
 			for end < len(s) && !strings.ContainsRune("\"' \t,]}", rune(s[end])) {
 				end++
@@ -182,20 +176,13 @@ func maskValues(s string) string {
 				k = len(s)
 			}
 		case q == '"' || q == '\'':
-			k = j + 1
-			for k < len(s) && s[k] != q {
-				if q == '"' && s[k] == '\\' {
-					k++
-				}
-				k++
-			}
+			k = stringEnd(s, j+1, q, q == '"')
 			b.WriteByte(q)
 			b.WriteString("***")
 			if k < len(s) {
 				b.WriteByte(q)
 				k++
 			}
-			k = min(k, len(s))
 		default:
 			k = j
 			for k < len(s) && !strings.ContainsRune(",}#", rune(s[k])) {
@@ -209,6 +196,45 @@ func maskValues(s string) string {
 		i = k - 1
 	}
 	return b.String()
+}
+
+// Quoted returns msg, a message that may quote the text it is about
+// ("…" with Go's escapes, or '…'), with what each quoted part holds
+// replaced by Mask; a single character ('x', '\u') is kept.
+func Quoted(msg string) string {
+	var b strings.Builder
+	for i := 0; i < len(msg); i++ {
+		q := msg[i]
+		b.WriteByte(q)
+		if q != '"' && q != '\'' {
+			continue
+		}
+		k := stringEnd(msg, i+1, q, true)
+		if q == '\'' && k < len(msg) && k-i <= 3 {
+			b.WriteString(msg[i+1 : k+1])
+		} else {
+			b.WriteString(Mask)
+			if k < len(msg) {
+				b.WriteByte(q)
+			}
+		}
+		i = k
+	}
+	return b.String()
+}
+
+// stringEnd returns the index of the quote q that ends the string whose
+// text starts at s[from], skipping what a backslash escapes if escapes;
+// len(s) if s ends first.
+func stringEnd(s string, from int, q byte, escapes bool) int {
+	k := from
+	for k < len(s) && s[k] != q {
+		if escapes && s[k] == '\\' {
+			k++
+		}
+		k++
+	}
+	return min(k, len(s))
 }
 
 // Unsafe reports whether r must not reach a terminal as it is: C0 and C1

@@ -64,6 +64,20 @@ func TestLine(t *testing.T) {
 	}
 }
 
+func TestQuoted(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{`expected four hexadecimal digits after '\u', but got "Bearer tok \\u00z" instead`, `expected four hexadecimal digits after '\u', but got "xxxxx" instead`},
+		{`but got 'x' instead`, `but got 'x' instead`},
+		{`found "a\"b" and 'abc'`, `found "xxxxx" and 'xxxxx'`},
+		{`unterminated "tok`, `unterminated "xxxxx`},
+	}
+	for _, c := range cases {
+		if got := Quoted(c.in); got != c.want {
+			t.Errorf("Quoted(%q) = %q; want %q", c.in, got, c.want)
+		}
+	}
+}
+
 func TestEscape(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"plain name.bin\tok", "plain name.bin\tok"},

@@ -119,16 +119,14 @@ type host struct {
 	via    *host
 	from   []*host
 	viaSet atomic.Bool
-	// held: no new request until the Retry-After the host gave is over,
-	// when resume (generation holdGen) lets them go.
-	held    bool
-	until   time.Time
-	holdGen int
-	resume  *time.Timer
+	// resume, while set, holds the host: no new request until the
+	// Retry-After it gave is over (until), when the timer lets them go.
+	resume *time.Timer
+	until  time.Time
 }
 
 // full reports whether the host has no room for another request.
-func (h *host) full() bool { return h.inFlight >= h.cap || len(h.waiters) > 0 || h.held }
+func (h *host) full() bool { return h.inFlight >= h.cap || len(h.waiters) > 0 || h.resume != nil }
 
 // blocked reports whether a new file of the host must wait: the host is
 // full, or the host it redirects to is. A file started meanwhile would
@@ -301,28 +299,28 @@ func (s *Scheduler) OnThrottle(hostport string, wait time.Duration) {
 	}
 	h := s.hostLocked(hostport)
 	until := time.Now().Add(wait)
-	if h.held && !until.After(h.until) {
-		return
-	}
-	h.held, h.until = true, until
-	h.holdGen++
-	gen := h.holdGen
 	if h.resume != nil {
+		if !until.After(h.until) {
+			return
+		}
 		h.resume.Stop()
 	}
-	h.resume = time.AfterFunc(wait, func() {
-		s.mu.Lock()
+	h.until = until
+	var t *time.Timer
+	t = time.AfterFunc(wait, func() {
+		s.mu.Lock() // held by OnThrottle until t is set
 		defer s.mu.Unlock()
-		if h.holdGen != gen || s.stopped {
+		if h.resume != t {
 			return // held longer since, or the run is over
 		}
-		h.held, h.resume = false, nil
+		h.resume = nil
 		s.admitLocked(h)
 		// A running file parked on the host (its refused request) may
 		// claim it now: Run must look, even with no file of the host
 		// left to start and nothing else to wake it.
 		s.poke()
 	})
+	h.resume = t
 }
 
 // stopTimers stops every host's resume timer, once Run is over.
